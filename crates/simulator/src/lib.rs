@@ -12,6 +12,7 @@
 //! - [`radio`]: distance to Bluetooth attenuation and RSSI, with the noise real phones see.
 //! - [`life`]: one day of the town: encounters (who, when, how long, how far) and venue visits.
 //! - [`epidemic`]: who infects whom, symptom onset, testing and reporting.
+//! - [`timeline`]: the day-by-day numbers and the SVG chart of them.
 //! - [`truth`]: the ground truth per channel, and recall and precision against warnings.
 //!
 //! Everything here is deterministic for a given seed and has no I/O; the driver that feeds
@@ -20,6 +21,7 @@
 pub mod epidemic;
 pub mod life;
 pub mod radio;
+pub mod timeline;
 pub mod town;
 pub mod truth;
 
