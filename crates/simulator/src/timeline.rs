@@ -19,6 +19,9 @@ pub struct DayStats {
     pub venue_warned: usize,
 }
 
+/// A line of the chart: its legend, its colour, and the number it plots.
+type Series = (&'static str, RGBColor, fn(&DayStats) -> usize);
+
 /// The whole run, day by day.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Timeline {
@@ -58,7 +61,7 @@ impl Timeline {
                 .y_desc("people")
                 .draw()
                 .map_err(|e| ChartError(e.to_string()))?;
-            let series: [(&str, RGBColor, fn(&DayStats) -> usize); 4] = [
+            let series: [Series; 4] = [
                 ("new infections", RGBColor(200, 60, 40), |d| {
                     d.new_infections
                 }),
