@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::location_id::{LocationId, LocationIdHash};
-use crate::messages::CheckInProtectedReport;
+use crate::messages::{CheckInProtectedReport, CheckInRecord};
 use crate::time_derivation::{TimeWindow, UtcDay};
 
 /// Risk score per venue and day from which a guest is at high risk.
@@ -73,6 +73,9 @@ pub struct VenueWarning {
     pub location_id_hash: LocationIdHash,
     pub description: String,
     pub day: UtcDay,
+    /// From the first to the last overlapping moment that day (unix seconds), to tell the
+    /// guest when.
+    pub overlap_window: TimeWindow,
     pub overlap_minutes: u64,
     pub risk_score: f64,
     pub risk_level: RiskLevel,
@@ -93,6 +96,7 @@ pub fn match_guest_check_ins(
     }
     struct DayTotal<'a> {
         description: &'a str,
+        overlap_window: TimeWindow,
         overlap_minutes: u64,
         risk_score: f64,
     }
@@ -104,7 +108,7 @@ pub fn match_guest_check_ins(
         // All check-ins share the location id; one decryption serves them all.
         let Some(record) = check_ins
             .first()
-            .and_then(|c| report.decrypt(&c.location_id).ok())
+            .and_then(|c| readable_record(report, &c.location_id))
         else {
             continue;
         };
@@ -117,12 +121,19 @@ pub fn match_guest_check_ins(
             if overlap_minutes == 0 {
                 continue;
             }
-            let day = UtcDay::containing(stay.start.max(reported.start));
+            let overlap =
+                TimeWindow::new(stay.start.max(reported.start), stay.end.min(reported.end));
+            let day = UtcDay::containing(overlap.start);
             let total = totals.entry((day, hash)).or_insert(DayTotal {
                 description: &check_in.description,
+                overlap_window: overlap,
                 overlap_minutes: 0,
                 risk_score: 0.0,
             });
+            total.overlap_window = TimeWindow::new(
+                total.overlap_window.start.min(overlap.start),
+                total.overlap_window.end.max(overlap.end),
+            );
             total.overlap_minutes += overlap_minutes;
             total.risk_score += weight * overlap_minutes as f64;
         }
@@ -133,6 +144,7 @@ pub fn match_guest_check_ins(
             location_id_hash: hash,
             description: total.description.to_owned(),
             day,
+            overlap_window: total.overlap_window,
             overlap_minutes: total.overlap_minutes,
             risk_score: total.risk_score,
             risk_level: RiskLevel::from_score(total.risk_score),
@@ -173,7 +185,7 @@ pub fn match_owned_venues(
         let Some(venue) = by_hash.get(&hash).and_then(|venues| venues.first()) else {
             continue;
         };
-        let Ok(record) = report.decrypt(&venue.location_id) else {
+        let Some(record) = readable_record(report, &venue.location_id) else {
             continue;
         };
         let window = TimeWindow::from_record(&record);
@@ -193,6 +205,16 @@ pub fn match_owned_venues(
         ))
     });
     found
+}
+
+/// The report's record, if the MAC holds and the record is one a phone could have sent.
+fn readable_record(
+    report: &CheckInProtectedReport,
+    location_id: &LocationId,
+) -> Option<CheckInRecord> {
+    let record = report.decrypt(location_id).ok()?;
+    let valid = record.period > 0 && (1..=8).contains(&record.transmission_risk_level);
+    valid.then_some(record)
 }
 
 /// The reports whose hash is one of `wanted`, each distinct report once.
@@ -262,6 +284,10 @@ mod tests {
         assert_eq!(warning.location_id_hash, CAFE.hash());
         assert_eq!(warning.description, "Café");
         assert_eq!(warning.day, UtcDay::containing(DAY_START));
+        assert_eq!(
+            warning.overlap_window,
+            TimeWindow::new(at(12, 30), at(13, 0))
+        );
         assert_eq!(warning.overlap_minutes, 30);
         assert!((warning.risk_score - 42.0).abs() < 1e-9);
         assert_eq!(warning.risk_level, RiskLevel::High);
@@ -303,6 +329,10 @@ mod tests {
         let reports = vec![first.clone(), second, first];
         let warnings = match_guest_check_ins(&[guest(CAFE, at(12, 0), at(13, 0))], &reports);
         assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            warnings[0].overlap_window,
+            TimeWindow::new(at(12, 0), at(12, 40))
+        );
         assert_eq!(warnings[0].overlap_minutes, 60);
         assert!((warnings[0].risk_score - 60.0).abs() < 1e-9);
     }
@@ -315,6 +345,33 @@ mod tests {
         assert!(
             match_guest_check_ins(&[guest(CAFE, at(12, 0), at(13, 0))], &[tampered]).is_empty()
         );
+    }
+
+    #[test]
+    fn records_no_phone_could_send_are_ignored() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let invalid = [
+            CheckInRecord {
+                start_interval_number: 2_691_360 + 72,
+                period: 6,
+                transmission_risk_level: 9,
+            },
+            CheckInRecord {
+                start_interval_number: 2_691_360 + 72,
+                period: 0,
+                transmission_risk_level: 8,
+            },
+        ];
+        let reports: Vec<CheckInProtectedReport> = invalid
+            .iter()
+            .map(|record| encrypt_check_in_record(&CAFE, record, &mut rng))
+            .collect();
+        assert!(match_guest_check_ins(&[guest(CAFE, at(11, 0), at(14, 0))], &reports).is_empty());
+        let venues = [OwnedVenue {
+            location_id: CAFE,
+            description: "Café".into(),
+        }];
+        assert!(match_owned_venues(&venues, &reports).is_empty());
     }
 
     #[test]

@@ -101,7 +101,6 @@ impl UtcDay {
     pub fn start_unix_seconds(self) -> u64 {
         self.0.saturating_mul(SECONDS_PER_DAY)
     }
-
 }
 
 /// The uploaded window of a stay from `check_in` to `check_out` (unix seconds), or `None`
