@@ -35,6 +35,9 @@ pub const CWA_SEED_LENGTH: usize = 16;
 pub const CROWD_NOTIFIER_SEED_LENGTH: usize = 32;
 /// The longest default check-in length a code may carry: one day.
 pub const MAX_DEFAULT_CHECK_IN_LENGTH_MINUTES: u32 = 24 * 60;
+/// When a venue says nothing about the length of a visit, a forgotten check-out ends
+/// automatically after this long.
+pub const FALLBACK_AUTOMATIC_CHECK_OUT_SECONDS: u64 = 12 * 3600;
 /// Version of the CWA / OpenStopCovid payload and of its parts.
 pub const QR_PAYLOAD_VERSION: u32 = 1;
 /// Payload versions of CrowdNotifier codes we read (URLs `?v=3` and `?v=4` carry them).
@@ -164,6 +167,20 @@ impl VenueCode {
     /// A place without a time window (start and end both 0).
     pub fn is_permanent(&self) -> bool {
         self.start_timestamp == 0 && self.end_timestamp == 0
+    }
+
+    /// When a phone checks a visitor out who forgot to (unix seconds), for a check-in at
+    /// `check_in`: after the venue's default check-in length; without one, at the end of
+    /// the event if it ends within 12 hours; otherwise after 12 hours.
+    pub fn automatic_check_out(&self, check_in: u64) -> u64 {
+        let fallback = check_in.saturating_add(FALLBACK_AUTOMATIC_CHECK_OUT_SECONDS);
+        if let Some(minutes) = self.default_check_in_length_minutes {
+            return check_in.saturating_add(u64::from(minutes) * 60);
+        }
+        if !self.is_permanent() && self.end_timestamp > check_in && self.end_timestamp < fallback {
+            return self.end_timestamp;
+        }
+        fallback
     }
 }
 
@@ -488,6 +505,47 @@ mod tests {
             assert!(decode_qr_url(text).is_err(), "{text:?}");
         }
         assert_eq!(decode_qr_url("hello"), Err(VenueCodeError::NotAVenueCode));
+    }
+
+    fn code(default_minutes: Option<u32>, start: u64, end: u64) -> VenueCode {
+        VenueCode {
+            url: String::new(),
+            format: CodeFormat::OpenStopCovid,
+            payload_version: 1,
+            description: "Venue".into(),
+            address: "Street".into(),
+            start_timestamp: start,
+            end_timestamp: end,
+            venue_type: Some(VenueType::CulturalEvent),
+            default_check_in_length_minutes: default_minutes,
+            cryptographic_seed: vec![0; 16],
+            crowd_notifier_public_key: Vec::new(),
+            raw_payload: Vec::new(),
+            location_id: LocationId([0; 32]),
+        }
+    }
+
+    #[test]
+    fn forgotten_check_outs_end_at_the_default_length_the_event_end_or_after_twelve_hours() {
+        let noon = 1_614_859_200;
+        assert_eq!(
+            code(Some(90), 0, 0).automatic_check_out(noon),
+            noon + 90 * 60
+        );
+        assert_eq!(
+            code(None, noon - 3600, noon + 7200).automatic_check_out(noon),
+            noon + 7200
+        );
+        assert_eq!(
+            code(None, noon, noon + 86_400).automatic_check_out(noon),
+            noon + 12 * 3600
+        );
+        assert_eq!(code(None, 0, 0).automatic_check_out(noon), noon + 12 * 3600);
+        // An event already over when scanned: the 12-hour fallback, not the past.
+        assert_eq!(
+            code(None, noon - 7200, noon - 3600).automatic_check_out(noon),
+            noon + 12 * 3600
+        );
     }
 
     #[test]
