@@ -219,6 +219,42 @@ fn test_export_parses_and_its_keys_equal_the_published_json() {
 }
 
 #[test]
+fn test_export_keys_derive_the_published_identifiers() {
+    let keys = export::read_zip(&vector("testExport-2-records-1-of-1.zip"))
+        .expect("reads")
+        .batch
+        .keys;
+    for (tek, rpik, interval, rpi) in [
+        (
+            "172fc480e598490c34177604339b1543",
+            "069133794970fe9d2c8778bb4256173a",
+            2_649_980,
+            "9d8833fab07f3897eff530e1e550a44b",
+        ),
+        (
+            "2b63053ac483238de176169e861f3dcd",
+            "d7a73c519682cab51fec1c1b39cb418d",
+            2_649_866,
+            "e701abe1763d2f30f0487c3daf0af30a",
+        ),
+    ] {
+        let key = keys
+            .iter()
+            .find(|key| key.key.key_data == unhex::<16>(tek))
+            .unwrap_or_else(|| panic!("{tek} in the file"));
+        assert_eq!(key.key.rolling_start_interval_number.0, interval);
+        let derived = key.key.rolling_proximity_identifier_key();
+        assert_eq!(derived.0, unhex::<16>(rpik));
+        assert_eq!(
+            derived
+                .rolling_proximity_identifier(EnIntervalNumber(interval))
+                .0,
+            unhex::<16>(rpi)
+        );
+    }
+}
+
+#[test]
 fn test_export_verifies_with_its_public_key() {
     let file = export::read_zip(&vector("testExport-2-records-1-of-1.zip")).expect("reads");
     let public = export::public_key_from_pem(&vector_text("testExport-public.pem")).expect("pem");
@@ -312,6 +348,11 @@ fn unsigned_110_keys_parses_skipping_the_legacy_signature_info_field() {
         .expect("the published TEK");
     assert_eq!(found.key.rolling_start_interval_number.0, 2_646_801);
     assert_eq!(found.key.rolling_period, 89);
+    let rpi = found
+        .key
+        .rolling_proximity_identifier_key()
+        .rolling_proximity_identifier(EnIntervalNumber(2_646_801));
+    assert_eq!(rpi.0, unhex::<16>("3d37caf51d1bf4ba54e758e0ac74c892"));
     // A bare file through the any-format reader: same keys, no signature to check.
     let file = export::read_export_file(&bytes).expect("reads");
     assert_eq!(file.batch, batch);
