@@ -1,0 +1,299 @@
+//! Reporting a positive test: code → token → keys (and visits) uploaded; the next-day
+//! upload of today's key; fake uploads that make real ones unremarkable.
+//!
+//! The upload body is the DP-3T GAEN v2 one: exactly [`UPLOAD_KEY_COUNT`] keys, padded
+//! with random `fake: 1` keys, so that its size says nothing about how many days the
+//! phone had keys for. Today's key is still being broadcast when the user reports; the
+//! server would embargo it anyway, so the phone stops using it at once (rolling to a fresh
+//! key), and uploads it with the returned next-day token on the first sync after it
+//! expires.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use exposure::interval::EnIntervalNumber;
+use exposure::keys::TemporaryExposureKey;
+use presence::CheckInProtectedReport;
+use presence::upload::{CheckIn as UploadedCheckIn, fake_upload, prepare_upload};
+use rand_core::CryptoRng;
+use rusqlite::params;
+
+use crate::schedule::UploadState;
+use crate::server_api::{
+    CheckInUpload, GaenKey, GaenNextDayUpload, GaenUpload, ProtectedReportJson, ServerApi,
+};
+use crate::store::{self, NEXT_FAKE_UPLOAD};
+use crate::verification_code::{self, CODE_DIGITS, check_digit};
+use crate::{Phone, PhoneError};
+
+/// Keys in every upload, real and fake together (DP-3T).
+pub const UPLOAD_KEY_COUNT: usize = 30;
+
+/// Transmission risk level given to uploaded visits. The phone does not know the symptom
+/// onset of a visit, so it uses the level CWA gives a day of standard infectiousness
+/// (weight 1.2: ten minutes together make a high risk).
+pub const CHECK_IN_TRANSMISSION_RISK_LEVEL: u32 = 6;
+
+/// Mean time between fake uploads. Exponentially distributed gaps (a Poisson process)
+/// have no rhythm an observer could tell apart from people falling ill.
+pub const FAKE_UPLOAD_MEAN_SECONDS: u64 = 5 * 86_400;
+
+/// What a report uploaded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportOutcome {
+    /// Real keys uploaded now (today's comes the next day).
+    pub keys_uploaded: usize,
+    /// Visits uploaded (before padding and splitting).
+    pub check_ins_uploaded: usize,
+}
+
+fn gaen_key(key: &TemporaryExposureKey, fake: bool) -> GaenKey {
+    GaenKey {
+        key_data: STANDARD.encode(key.key_data),
+        rolling_start_number: key.rolling_start_interval_number.0,
+        rolling_period: key.rolling_period,
+        fake: u8::from(fake),
+    }
+}
+
+fn fake_keys<R: CryptoRng + ?Sized>(count: usize, now: u64, rng: &mut R) -> Vec<GaenKey> {
+    let today = EnIntervalNumber::from_unix_seconds(now).day_start();
+    (0..count)
+        .map(|index| {
+            let day = today.offset(-144 * (1 + index as i64 % 14));
+            gaen_key(&TemporaryExposureKey::generate(rng, day), true)
+        })
+        .collect()
+}
+
+fn report_json(report: &CheckInProtectedReport) -> ProtectedReportJson {
+    ProtectedReportJson {
+        location_id_hash: STANDARD.encode(&report.location_id_hash),
+        iv: STANDARD.encode(&report.iv),
+        encrypted_check_in_record: STANDARD.encode(&report.encrypted_check_in_record),
+        mac: STANDARD.encode(&report.mac),
+    }
+}
+
+/// An exponentially distributed delay with the given mean.
+fn exponential_delay<R: CryptoRng + ?Sized>(mean_seconds: u64, rng: &mut R) -> u64 {
+    // 53 random bits as a uniform value in (0, 1].
+    let uniform = ((rng.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64;
+    (-uniform.ln() * mean_seconds as f64) as u64
+}
+
+impl Phone {
+    /// Reports a positive test with the code the physician gave.
+    pub fn report<R: CryptoRng + ?Sized>(
+        &mut self,
+        code: &str,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<ReportOutcome, PhoneError> {
+        self.purge(now)?;
+        self.ensure_active()?;
+        let code = verification_code::normalize(code);
+        if !verification_code::is_well_formed(&code) {
+            return Err(PhoneError::InvalidCode(code));
+        }
+        let api = ServerApi::new(&self.server_url()?);
+        let token = api.verify_code(&code, false)?;
+
+        let today_key = self.current_key(now, rng)?;
+        let to_upload: Vec<TemporaryExposureKey> = self
+            .own_keys()?
+            .into_iter()
+            .filter(|own| own.upload_state == UploadState::NotReported && own.key != today_key)
+            .map(|own| own.key)
+            .rev()
+            .take(UPLOAD_KEY_COUNT)
+            .collect();
+        let mut gaen_keys: Vec<GaenKey> =
+            to_upload.iter().map(|key| gaen_key(key, false)).collect();
+        gaen_keys.extend(fake_keys(UPLOAD_KEY_COUNT - gaen_keys.len(), now, rng));
+        let upload = GaenUpload {
+            gaen_keys,
+            delayed_key_date: today_key.rolling_start_interval_number.0,
+        };
+        let next_day_token = api.upload_keys(&token, &upload)?;
+
+        let visits: Vec<UploadedCheckIn> = self
+            .check_ins()?
+            .into_iter()
+            .map(|visit| UploadedCheckIn {
+                location_id: visit.location_id,
+                check_in: visit.start,
+                check_out: visit.end().min(now.max(visit.start)),
+                transmission_risk_level: CHECK_IN_TRANSMISSION_RISK_LEVEL,
+            })
+            .collect();
+        let reports = prepare_upload(&visits, rng);
+        api.upload_check_ins(
+            &token,
+            &CheckInUpload {
+                check_in_protected_reports: reports.iter().map(report_json).collect(),
+                fake: 0,
+            },
+        )?;
+
+        for key in &to_upload {
+            self.db.execute(
+                "UPDATE own_keys SET upload_state = ?2 WHERE key_data = ?1",
+                params![key.key_data.as_slice(), UploadState::Uploaded.to_db()],
+            )?;
+        }
+        self.retire_key(&today_key, now, UploadState::AwaitingNextDayUpload)?;
+        if let Some(token) = next_day_token {
+            self.db.execute(
+                "INSERT OR REPLACE INTO next_day_uploads (key_data, token) VALUES (?1, ?2)",
+                params![today_key.key_data.as_slice(), token],
+            )?;
+        }
+        Ok(ReportOutcome {
+            keys_uploaded: to_upload.len(),
+            check_ins_uploaded: visits.len(),
+        })
+    }
+
+    /// Uploads the keys waiting for their next-day upload whose day is over; returns how
+    /// many were uploaded. A token the server refuses is dropped (it will not get better);
+    /// a network failure leaves the upload for the next sync.
+    pub(crate) fn upload_next_day_keys(
+        &mut self,
+        api: &ServerApi,
+        now: u64,
+    ) -> Result<usize, PhoneError> {
+        let interval = EnIntervalNumber::from_unix_seconds(now);
+        let pending: Vec<(TemporaryExposureKey, String)> = {
+            let keys = self.own_keys()?;
+            let mut statement = self
+                .db
+                .prepare("SELECT key_data, token FROM next_day_uploads")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut pending = Vec::new();
+            for row in rows {
+                let (key_data, token) = row?;
+                if let Some(own) = keys
+                    .iter()
+                    .find(|own| own.key.key_data.as_slice() == key_data)
+                {
+                    // Today's key as a whole day: the server publishes it once the day is over.
+                    let day_end = own
+                        .key
+                        .rolling_start_interval_number
+                        .day_start()
+                        .offset(144);
+                    if interval >= day_end {
+                        pending.push((own.key, token));
+                    }
+                }
+            }
+            pending
+        };
+        let mut uploaded = 0;
+        for (key, token) in pending {
+            let body = GaenNextDayUpload {
+                delayed_key: gaen_key(&key, false),
+            };
+            match api.upload_next_day_key(&token, &body) {
+                Ok(()) => uploaded += 1,
+                Err(PhoneError::Server { .. }) => {}
+                Err(error) => return Err(error),
+            }
+            self.db.execute(
+                "DELETE FROM next_day_uploads WHERE key_data = ?1",
+                params![key.key_data.as_slice()],
+            )?;
+            self.db.execute(
+                "UPDATE own_keys SET upload_state = ?2 WHERE key_data = ?1",
+                params![key.key_data.as_slice(), UploadState::Uploaded.to_db()],
+            )?;
+        }
+        Ok(uploaded)
+    }
+
+    /// Runs a fake report when one is due (a Poisson schedule, mean
+    /// [`FAKE_UPLOAD_MEAN_SECONDS`]): a fake code check, then an upload of 30 fake keys and
+    /// a padded set of fake visits, the same sizes as a real report. Returns whether one ran.
+    pub fn fake_traffic<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<bool, PhoneError> {
+        let due: Option<u64> =
+            store::setting(&self.db, NEXT_FAKE_UPLOAD)?.and_then(|text| text.parse().ok());
+        let Some(due) = due else {
+            let next = now + exponential_delay(FAKE_UPLOAD_MEAN_SECONDS, rng);
+            store::set_setting(&self.db, NEXT_FAKE_UPLOAD, &next.to_string())?;
+            return Ok(false);
+        };
+        if now < due {
+            return Ok(false);
+        }
+        let api = ServerApi::new(&self.server_url()?);
+        let mut digits: Vec<u8> = (0..CODE_DIGITS - 1)
+            .map(|_| (rng.next_u32() % 10) as u8)
+            .collect();
+        digits.push(check_digit(&digits));
+        let code: String = digits
+            .iter()
+            .map(|digit| char::from(b'0' + digit))
+            .collect();
+        let token = api.verify_code(&code, true)?;
+        let upload = GaenUpload {
+            gaen_keys: fake_keys(UPLOAD_KEY_COUNT, now, rng),
+            delayed_key_date: EnIntervalNumber::from_unix_seconds(now).day_start().0,
+        };
+        api.upload_keys(&token, &upload)?;
+        api.upload_check_ins(
+            &token,
+            &CheckInUpload {
+                check_in_protected_reports: fake_upload(rng).iter().map(report_json).collect(),
+                fake: 1,
+            },
+        )?;
+        let next = now + exponential_delay(FAKE_UPLOAD_MEAN_SECONDS, rng);
+        store::set_setting(&self.db, NEXT_FAKE_UPLOAD, &next.to_string())?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn a_mistyped_code_is_refused_before_any_request() {
+        let mut phone = Phone::open_in_memory().unwrap();
+        // No server configured: a request would fail with NotInitialised instead.
+        let error = phone.report(
+            "1234 5678 9012",
+            1_700_000_000,
+            &mut StdRng::seed_from_u64(1),
+        );
+        assert!(matches!(error, Err(PhoneError::InvalidCode(_))));
+    }
+
+    #[test]
+    fn fake_upload_delays_average_out_near_the_mean() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let total: u64 = (0..2000).map(|_| exponential_delay(1000, &mut rng)).sum();
+        let mean = total / 2000;
+        assert!((900..1100).contains(&mean), "mean {mean}");
+    }
+
+    #[test]
+    fn fake_keys_look_like_real_past_keys() {
+        let keys = fake_keys(30, 1_700_000_000, &mut StdRng::seed_from_u64(2));
+        assert_eq!(keys.len(), 30);
+        assert!(
+            keys.iter()
+                .all(|key| key.fake == 1 && key.rolling_period == 144)
+        );
+        assert!(keys.iter().all(|key| key.key_data.len() == 24));
+    }
+}

@@ -1,0 +1,271 @@
+//! The server routes the phone calls (API.md), over blocking HTTP.
+//!
+//! A phone app calls the core from a background worker, one request at a time, so a
+//! blocking client (`ureq`) is all it needs: no async runtime in the app's process. Every
+//! download is bounded ([`MAX_DOWNLOAD_BYTES`]) and every request times out
+//! ([`REQUEST_TIMEOUT`]); a failed request changes nothing on the phone.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use ureq::Agent;
+use ureq::http::Response;
+
+use crate::PhoneError;
+
+/// Longest wait for one request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Largest body the phone accepts (a key export is at most 16 MB, PROTOCOLS.md §2).
+pub const MAX_DOWNLOAD_BYTES: u64 = 16 * 1024 * 1024 + 64 * 1024;
+
+/// Header carrying the key-bundle cursor.
+pub const KEY_BUNDLE_TAG_HEADER: &str = "x-key-bundle-tag";
+
+/// Header carrying the venue-warnings cursor.
+pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
+
+/// One key of a DP-3T GAEN v2 upload.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GaenKey {
+    /// Base64 of the 16 key bytes.
+    pub key_data: String,
+    pub rolling_start_number: u32,
+    pub rolling_period: u32,
+    /// 1 for padding keys, 0 for real ones.
+    pub fake: u8,
+}
+
+/// The body of `POST /v2/gaen/exposed` and `POST /v1/gaen/exposednextday`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GaenUpload {
+    pub gaen_keys: Vec<GaenKey>,
+    /// Rolling start of today's key, uploaded tomorrow.
+    pub delayed_key_date: u32,
+}
+
+/// The body of `POST /v1/gaen/exposednextday`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GaenNextDayUpload {
+    pub delayed_key: GaenKey,
+}
+
+/// One protected check-in report as JSON (`POST /v1/checkins`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtectedReportJson {
+    pub location_id_hash: String,
+    pub iv: String,
+    pub encrypted_check_in_record: String,
+    pub mac: String,
+}
+
+/// The body of `POST /v1/checkins`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckInUpload {
+    pub check_in_protected_reports: Vec<ProtectedReportJson>,
+    pub fake: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyAnswer {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadAnswer {
+    next_day_token: Option<String>,
+}
+
+/// A key download: the zip and the cursor for the next one. `None` zip: nothing new.
+pub struct KeyDownload {
+    pub zip: Option<Vec<u8>>,
+    pub next_tag: Option<String>,
+}
+
+/// A venue-warnings download: the protobuf package and the cursor for the next one.
+pub struct WarningsDownload {
+    pub package: Vec<u8>,
+    pub next_cursor: Option<String>,
+}
+
+/// The HTTP side of one server.
+pub struct ServerApi {
+    base_url: String,
+    agent: Agent,
+}
+
+impl ServerApi {
+    pub fn new(base_url: &str) -> Self {
+        let agent: Agent = Agent::config_builder()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            agent,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// `GET /v1/export-public-key`: the PEM that signs export files.
+    pub fn export_public_key(&self) -> Result<String, PhoneError> {
+        let response = self
+            .agent
+            .get(self.url("/v1/export-public-key"))
+            .call()
+            .map_err(network)?;
+        let body = success_body(response)?;
+        String::from_utf8(body)
+            .map_err(|_| PhoneError::Network("the export public key is not text".into()))
+    }
+
+    /// `POST /v1/codes/verify`: a code for an upload token. `fake` requests are answered
+    /// like real ones and change nothing.
+    pub fn verify_code(&self, code: &str, fake: bool) -> Result<String, PhoneError> {
+        let response = self
+            .agent
+            .post(self.url("/v1/codes/verify"))
+            .send_json(serde_json::json!({ "code": code, "fake": fake }))
+            .map_err(network)?;
+        if response.status().as_u16() == 404 && !fake {
+            return Err(PhoneError::CodeRejected);
+        }
+        let body = success_body(response)?;
+        let answer: VerifyAnswer = serde_json::from_slice(&body)
+            .map_err(|error| PhoneError::Network(format!("unreadable verify answer: {error}")))?;
+        Ok(answer.access_token)
+    }
+
+    /// `POST /v2/gaen/exposed`; returns the next-day token.
+    pub fn upload_keys(
+        &self,
+        token: &str,
+        upload: &GaenUpload,
+    ) -> Result<Option<String>, PhoneError> {
+        let response = self
+            .agent
+            .post(self.url("/v2/gaen/exposed"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send_json(upload)
+            .map_err(network)?;
+        let header_token = response
+            .headers()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let body = success_body(response)?;
+        let body_token = serde_json::from_slice::<UploadAnswer>(&body)
+            .ok()
+            .and_then(|answer| answer.next_day_token);
+        Ok(body_token.or(header_token))
+    }
+
+    /// `POST /v1/gaen/exposednextday`.
+    pub fn upload_next_day_key(
+        &self,
+        token: &str,
+        upload: &GaenNextDayUpload,
+    ) -> Result<(), PhoneError> {
+        let response = self
+            .agent
+            .post(self.url("/v1/gaen/exposednextday"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send_json(upload)
+            .map_err(network)?;
+        success_body(response).map(drop)
+    }
+
+    /// `POST /v1/checkins`.
+    pub fn upload_check_ins(&self, token: &str, upload: &CheckInUpload) -> Result<(), PhoneError> {
+        let response = self
+            .agent
+            .post(self.url("/v1/checkins"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send_json(upload)
+            .map_err(network)?;
+        success_body(response).map(drop)
+    }
+
+    /// `GET /v2/gaen/exposed?lastKeyBundleTag=`.
+    pub fn download_keys(&self, last_tag: Option<&str>) -> Result<KeyDownload, PhoneError> {
+        let mut request = self.agent.get(self.url("/v2/gaen/exposed"));
+        if let Some(tag) = last_tag {
+            request = request.query("lastKeyBundleTag", tag);
+        }
+        let response = request.call().map_err(network)?;
+        let next_tag = header_text(&response, KEY_BUNDLE_TAG_HEADER);
+        if response.status().as_u16() == 204 {
+            return Ok(KeyDownload {
+                zip: None,
+                next_tag,
+            });
+        }
+        let zip = success_body(response)?;
+        Ok(KeyDownload {
+            zip: Some(zip),
+            next_tag,
+        })
+    }
+
+    /// `GET /v1/warnings?since=` (protobuf `TraceWarningPackage`).
+    pub fn download_warnings(&self, since: Option<&str>) -> Result<WarningsDownload, PhoneError> {
+        let mut request = self
+            .agent
+            .get(self.url("/v1/warnings"))
+            .header("Accept", "application/x-protobuf");
+        if let Some(since) = since {
+            request = request.query("since", since);
+        }
+        let response = request.call().map_err(network)?;
+        let next_cursor = header_text(&response, WARNINGS_UNTIL_HEADER);
+        let package = success_body(response)?;
+        Ok(WarningsDownload {
+            package,
+            next_cursor,
+        })
+    }
+}
+
+fn network(error: ureq::Error) -> PhoneError {
+    PhoneError::Network(error.to_string())
+}
+
+fn header_text(response: &Response<ureq::Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The body of a 2xx answer; anything else becomes [`PhoneError::Server`] with the
+/// problem document's `detail` when there is one.
+fn success_body(response: Response<ureq::Body>) -> Result<Vec<u8>, PhoneError> {
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .with_config()
+        .limit(MAX_DOWNLOAD_BYTES)
+        .read_to_vec()
+        .map_err(network)?;
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    let detail = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|problem| problem.get("detail")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+    Err(PhoneError::Server { status, detail })
+}

@@ -1,0 +1,76 @@
+//! Venue warnings: downloading published check-in reports and matching them against own
+//! check-ins (PROTOCOLS.md §5). Decryption and overlap are the `presence` crate's; this
+//! module keeps the download cursor and records one notification per venue and day.
+
+use presence::matching::{GuestCheckIn, match_guest_check_ins};
+use presence::{CheckInProtectedReport, TraceWarningPackage};
+use prost::Message;
+use rusqlite::params;
+
+use crate::server_api::ServerApi;
+use crate::store::{self, WARNINGS_CURSOR};
+use crate::{Phone, PhoneError};
+
+/// Notification kind of a venue warning.
+pub const VENUE_NOTIFICATION: &str = "venue";
+
+impl Phone {
+    /// Downloads the warnings published since the last cursor and records those that
+    /// concern own check-ins; returns how many are new.
+    pub(crate) fn sync_venue_warnings(
+        &mut self,
+        api: &ServerApi,
+        now: u64,
+    ) -> Result<usize, PhoneError> {
+        let since = store::setting(&self.db, WARNINGS_CURSOR)?;
+        let download = api.download_warnings(since.as_deref())?;
+        let package = TraceWarningPackage::decode(download.package.as_slice())
+            .map_err(|error| PhoneError::Network(format!("unreadable warning package: {error}")))?;
+        let new = self.match_venue_reports(&package.check_in_protected_reports, now)?;
+        if let Some(cursor) = download.next_cursor {
+            store::set_setting(&self.db, WARNINGS_CURSOR, &cursor)?;
+        }
+        Ok(new)
+    }
+
+    /// Matches published reports against own check-ins; returns how many warnings are new.
+    pub fn match_venue_reports(
+        &mut self,
+        reports: &[CheckInProtectedReport],
+        now: u64,
+    ) -> Result<usize, PhoneError> {
+        let guest_check_ins: Vec<GuestCheckIn> = self
+            .check_ins()?
+            .into_iter()
+            .map(|visit| GuestCheckIn {
+                location_id: visit.location_id,
+                description: visit.description.clone(),
+                check_in: visit.start,
+                check_out: visit.end().min(now.max(visit.start)),
+            })
+            .collect();
+        let mut new = 0;
+        for warning in match_guest_check_ins(&guest_check_ins, reports) {
+            let detail = serde_json::json!({
+                "venue": warning.description,
+                "from": warning.overlap_window.start,
+                "until": warning.overlap_window.end,
+            })
+            .to_string();
+            new += self.db.execute(
+                "INSERT OR IGNORE INTO notifications (kind, day, subject, risk, minutes, detail, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    VENUE_NOTIFICATION,
+                    warning.day.0,
+                    warning.location_id_hash.0.as_slice(),
+                    warning.risk_level.as_str(),
+                    warning.overlap_minutes,
+                    detail,
+                    now
+                ],
+            )?;
+        }
+        Ok(new)
+    }
+}
