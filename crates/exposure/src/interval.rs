@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(enin, EnIntervalNumber(2_642_976));
         assert_eq!(enin.day_start(), enin);
         assert_eq!(EnIntervalNumber(2_642_976 + 143).day_start(), enin);
-        assert_eq!(EnIntervalNumber(2_642_976 + 144).day_start().0, 2_642_976 + 144);
+        assert_eq!(
+            EnIntervalNumber(2_642_976 + 144).day_start().0,
+            2_642_976 + 144
+        );
     }
 
     #[test]

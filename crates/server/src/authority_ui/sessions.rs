@@ -1,0 +1,180 @@
+//! Sessions and anti-forgery tokens.
+//!
+//! A session is a random 256-bit token in an `HttpOnly`, `Secure`, `SameSite=Strict` cookie
+//! scoped to `/authority`; the database keeps only its SHA-256, so a stolen database
+//! backup opens no session. Each session has its own anti-forgery token, put in every form
+//! and compared in constant time on every POST. Before sign-in, the sign-in form gets the
+//! same protection from a short-lived cookie holding its token (double submit).
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::{Cookie, SameSite};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::views::{BASE, Role, Viewer};
+use crate::store::Store;
+
+/// The session cookie.
+pub(crate) const SESSION_COOKIE: &str = "osc_session";
+/// The sign-in form's anti-forgery cookie.
+pub(crate) const SIGN_IN_COOKIE: &str = "osc_sign_in";
+/// How long a session lasts: one working day, then sign in again.
+pub const SESSION_SECONDS: i64 = 8 * 3600;
+/// How long a sign-in form stays valid.
+pub const SIGN_IN_FORM_SECONDS: i64 = 3600;
+
+/// A fresh random token, URL-safe base64 of 32 bytes.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Constant-time comparison of a submitted anti-forgery token with the expected one.
+pub(crate) fn tokens_match(submitted: &str, expected: &str) -> bool {
+    !expected.is_empty() && bool::from(submitted.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// The value of cookie `name` in a request, if any.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// A `Set-Cookie` value for one of our cookies; `max_age_seconds` 0 deletes it.
+pub(crate) fn set_cookie(
+    name: &'static str,
+    value: &str,
+    max_age_seconds: i64,
+    same_site: SameSite,
+) -> HeaderValue {
+    let cookie = Cookie::build((name, value.to_owned()))
+        .path(BASE)
+        .http_only(true)
+        .secure(true)
+        .same_site(same_site)
+        .max_age(cookie::time::Duration::seconds(max_age_seconds))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A signed-in user and their session.
+pub(crate) struct Session {
+    pub user_id: String,
+    pub viewer: Viewer,
+}
+
+/// Opens a session for `user_id`; returns the cookie value.
+pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<String, sqlx::Error> {
+    // Sessions that ran out are cleared here rather than by a job: sign-ins are rare.
+    sqlx::query("DELETE FROM authority_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    let token = random_token();
+    sqlx::query(
+        "INSERT INTO authority_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(random_token())
+    .bind(now)
+    .bind(now + SESSION_SECONDS)
+    .execute(store.pool())
+    .await?;
+    Ok(token)
+}
+
+/// The session the request's cookie belongs to, if it is live and its account enabled.
+pub(crate) async fn find(
+    store: &Store,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<Session>, sqlx::Error> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let row: Option<(String, String, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.email, u.role, s.csrf_token FROM authority_sessions s \
+         JOIN authority_users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+    )
+    .bind(token_hash(&token))
+    .bind(now)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.and_then(|(user_id, email, role, csrf)| {
+        Some(Session {
+            user_id,
+            viewer: Viewer {
+                email,
+                role: Role::parse(&role)?,
+                csrf,
+            },
+        })
+    }))
+}
+
+/// Ends the request's session.
+pub(crate) async fn close(store: &Store, headers: &HeaderMap) -> Result<(), sqlx::Error> {
+    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+        sqlx::query("DELETE FROM authority_sessions WHERE token_hash = $1")
+            .bind(token_hash(&token))
+            .execute(store.pool())
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_read_from_the_cookie_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; osc_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, SIGN_IN_COOKIE), None);
+    }
+
+    #[test]
+    fn session_cookies_are_locked_down() {
+        let value = set_cookie(SESSION_COOKIE, "abc", 60, SameSite::Strict);
+        let text = value.to_str().expect("ascii");
+        for attribute in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/authority",
+            "Max-Age=60",
+        ] {
+            assert!(text.contains(attribute), "{text} lacks {attribute}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_whole_and_never_empty() {
+        let token = random_token();
+        assert_eq!(token.len(), 43);
+        assert!(tokens_match(&token, &token));
+        assert!(!tokens_match(&token[..42], &token));
+        assert!(!tokens_match("", ""));
+    }
+}

@@ -1,0 +1,254 @@
+//! Background work: daily export files and the retention purge.
+//!
+//! [`spawn_background`] runs [`run_once`] every `jobs_interval_seconds` of real time until
+//! the server stops (the stop signal is a `watch` channel, so the loop ends as soon as
+//! shutdown begins instead of finishing a sleep). Tests with a mock clock call
+//! [`run_once`] themselves after moving the clock.
+//!
+//! - **Daily export files**: for every UTC day that is over and has no file yet, the keys
+//!   released that day go into one signed export zip written to the object store as
+//!   `exports/<day>.zip` (`day` = days since 1970-01-01), and `exports/index.txt` lists the
+//!   files, oldest first. A database lease makes sure only one instance builds them, and
+//!   the `export_files` row (inserted once per day) makes sure no day is published twice.
+//!   `GET /v1/exports/index.txt` and `GET /v1/exports/{file}` serve them with an ETag and
+//!   cache headers, for a CDN in front.
+//! - **Retention purge**: keys whose validity ended more than 14 days ago, codes issued
+//!   more than 14 days ago, used tokens past their expiry, and export files older than
+//!   14 days are deleted.
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use exposure::interval::INTERVAL_SECONDS;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::keys::{RETENTION_SECONDS, build_export, released_keys};
+use crate::problem::Problem;
+use crate::service::AppState;
+
+/// Name of the lease that guards export building.
+pub const EXPORT_LEASE: &str = "daily-export-files";
+/// How long the lease is held before another instance may take over.
+const EXPORT_LEASE_SECONDS: i64 = 600;
+
+/// A job failed; the next run tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+    #[error("export: {0}")]
+    Export(String),
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    /// Days whose export file was written by this run.
+    pub export_days_written: Vec<i64>,
+    /// Keys deleted by the purge.
+    pub keys_purged: u64,
+    /// Codes deleted by the purge.
+    pub codes_purged: u64,
+    /// Token uses deleted by the purge.
+    pub tokens_purged: u64,
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/v1/exports/{file}", get(serve_export_file))
+}
+
+/// Runs the background jobs until `stop` turns true.
+pub(crate) fn spawn_background(state: AppState, mut stop: watch::Receiver<bool>) {
+    let interval = std::time::Duration::from_secs(state.config.jobs_interval_seconds);
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = run_once(&state).await {
+                tracing::warn!(%error, "background job failed; retrying at the next run");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.wait_for(|stop| *stop) => break,
+            }
+        }
+    });
+}
+
+/// Runs every job once: export files, then the purge.
+pub async fn run_once(state: &AppState) -> Result<JobReport, JobError> {
+    let mut report = JobReport::default();
+    write_daily_exports(state, &mut report).await?;
+    purge(state, &mut report).await?;
+    Ok(report)
+}
+
+fn object_path(day: i64) -> ObjectPath {
+    ObjectPath::from(format!("exports/{day}.zip"))
+}
+
+async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
+    let now = state.now();
+    if !state.store.try_lease(EXPORT_LEASE, &state.instance_id, now, EXPORT_LEASE_SECONDS).await? {
+        return Ok(());
+    }
+    let today = now.div_euclid(86_400);
+    let first_day = (now - RETENTION_SECONDS).div_euclid(86_400);
+    let written: Vec<i64> = sqlx::query_scalar("SELECT day FROM export_files WHERE day >= $1")
+        .bind(first_day)
+        .fetch_all(state.store.pool())
+        .await?;
+    for day in first_day..today {
+        if written.contains(&day) {
+            continue;
+        }
+        let keys = released_keys(state, day * 86_400, (day + 1) * 86_400, now).await?;
+        let key_count = keys.len();
+        let zip = if keys.is_empty() {
+            None
+        } else {
+            Some(
+                build_export(state, keys, day * 86_400, (day + 1) * 86_400)
+                    .await
+                    .map_err(|problem| JobError::Export(problem.detail))?,
+            )
+        };
+        if let Some(zip) = &zip {
+            state.exports.put(&object_path(day), PutPayload::from(zip.clone())).await?;
+        }
+        // Recorded even when empty, so that the day is not looked at again.
+        sqlx::query(
+            "INSERT INTO export_files (day, object_name, key_count, byte_count, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(day)
+        .bind(if zip.is_some() { format!("{day}.zip") } else { String::new() })
+        .bind(i64::try_from(key_count).unwrap_or(i64::MAX))
+        .bind(zip.as_ref().map_or(0, |zip| i64::try_from(zip.len()).unwrap_or(i64::MAX)))
+        .bind(now)
+        .execute(state.store.pool())
+        .await?;
+        report.export_days_written.push(day);
+    }
+    if !report.export_days_written.is_empty() {
+        write_index(state, first_day).await?;
+    }
+    state.store.release_lease(EXPORT_LEASE, &state.instance_id).await?;
+    Ok(())
+}
+
+async fn write_index(state: &AppState, first_day: i64) -> Result<(), JobError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT object_name FROM export_files WHERE day >= $1 AND object_name <> '' ORDER BY day",
+    )
+    .bind(first_day)
+    .fetch_all(state.store.pool())
+    .await?;
+    let mut index = names.join("\n");
+    if !index.is_empty() {
+        index.push('\n');
+    }
+    state
+        .exports
+        .put(&ObjectPath::from("exports/index.txt"), PutPayload::from(index.into_bytes()))
+        .await?;
+    Ok(())
+}
+
+async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
+    let now = state.now();
+    let cutoff = now - RETENTION_SECONDS;
+    let cutoff_interval = cutoff.div_euclid(INTERVAL_SECONDS as i64);
+    let pool = state.store.pool();
+    report.keys_purged = sqlx::query("DELETE FROM exposed_keys WHERE rolling_start + rolling_period < $1")
+        .bind(cutoff_interval)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    report.codes_purged = sqlx::query("DELETE FROM codes WHERE created_hour < $1")
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    // Venue check-in reports: 14 days after the hour they arrived.
+    crate::presence::purge_expired(state, now).await?;
+    report.tokens_purged = sqlx::query("DELETE FROM token_uses WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let old_days: Vec<(i64, String)> =
+        sqlx::query_as("SELECT day, object_name FROM export_files WHERE day < $1")
+            .bind(cutoff.div_euclid(86_400))
+            .fetch_all(pool)
+            .await?;
+    for (day, name) in &old_days {
+        if !name.is_empty() {
+            match state.exports.delete(&object_path(*day)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        sqlx::query("DELETE FROM export_files WHERE day = $1").bind(day).execute(pool).await?;
+    }
+    if !old_days.is_empty() {
+        write_index(state, cutoff.div_euclid(86_400)).await?;
+    }
+    state.metrics.purged_rows.get_or_create(&[("table", "exposed_keys")]).inc_by(report.keys_purged);
+    state.metrics.purged_rows.get_or_create(&[("table", "codes")]).inc_by(report.codes_purged);
+    state.metrics.purged_rows.get_or_create(&[("table", "token_uses")]).inc_by(report.tokens_purged);
+    Ok(())
+}
+
+/// Serves `index.txt` or `<day>.zip` from the object store, with a strong ETag and
+/// `If-None-Match` support, so that a CDN and phones revalidate cheaply.
+async fn serve_export_file(
+    State(state): State<AppState>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let is_index = file == "index.txt";
+    let is_day_file = file
+        .strip_suffix(".zip")
+        .is_some_and(|day| !day.is_empty() && day.len() <= 12 && day.bytes().all(|b| b.is_ascii_digit()));
+    if !is_index && !is_day_file {
+        return Err(Problem::not_found("no such export file"));
+    }
+    let bytes = match state.exports.get(&ObjectPath::from(format!("exports/{file}"))).await {
+        Ok(result) => result.bytes().await.map_err(|error| Problem::internal(&error))?,
+        Err(object_store::Error::NotFound { .. }) if is_index => axum::body::Bytes::new(),
+        Err(object_store::Error::NotFound { .. }) => return Err(Problem::not_found("no such export file")),
+        Err(error) => return Err(Problem::internal(&error)),
+    };
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
+    let cache_control = if is_index {
+        "public, max-age=300"
+    } else {
+        // A day's file never changes once written.
+        "public, max-age=86400, immutable"
+    };
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        bytes.into_response()
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if is_index { "text/plain; charset=utf-8" } else { "application/zip" }),
+    );
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,474 @@
+//! Diagnosis keys (PROTOCOLS.md §4, DP-3T GAEN v2): upload, next-day upload, download.
+//!
+//! - `POST /v2/gaen/exposed`: exactly 30 keys, real ones and `fake: 1` padding. Real keys
+//!   older than 14 days or starting in the future are dropped; malformed keys, duplicate
+//!   keys and overlapping keys reject the whole upload. The answer carries the next-day
+//!   token in the `Authorization` header (DP-3T) and in the body.
+//! - Every stored key gets `release_at`: the hour after the later of "now" and the key's
+//!   end, so still-valid keys are embargoed until they expire and no stored time is finer
+//!   than the hour.
+//! - `GET /v2/gaen/exposed?lastKeyBundleTag=T`: the keys released after `T` up to the end
+//!   of the last complete release bucket, as a signed GAEN export zip, padded with fake
+//!   keys; the bucket end (milliseconds, DP-3T) is the `x-key-bundle-tag`. When nothing
+//!   new is there the answer is **204 No Content** with the tag header (as DP-3T does):
+//!   phones skip an empty download.
+
+use std::collections::HashSet;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use exposure::export::{ExportBatch, pad_with_fake_keys, write_signed_zip};
+use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY, RETENTION_DAYS};
+use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
+use serde::{Deserialize, Serialize};
+use sqlx::QueryBuilder;
+
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::service::{AppState, with_minimum_duration};
+use crate::store::floor_to_hour;
+use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
+
+/// Keys in every upload: real keys padded with fake ones (DP-3T v2).
+pub const KEYS_PER_UPLOAD: usize = 30;
+
+/// Keys and tokens are kept this long.
+pub const RETENTION_SECONDS: i64 = RETENTION_DAYS as i64 * 86_400;
+
+/// Purpose recorded when a token authorises a key upload.
+pub const PURPOSE_KEYS: &str = "exposed";
+/// Purpose recorded when a next-day token is used.
+pub const PURPOSE_NEXT_DAY: &str = "exposednextday";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/gaen/exposed", post(upload).get(download))
+        .route("/v1/gaen/exposednextday", post(upload_next_day))
+        .route("/v1/export-public-key", get(export_public_key))
+}
+
+/// One key as DP-3T apps send it.
+#[derive(Deserialize, Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct GaenKey {
+    /// Base64 of the 16 key bytes.
+    pub key_data: String,
+    pub rolling_start_number: u32,
+    pub rolling_period: u32,
+    /// 1 for padding, 0 for a real key.
+    pub fake: u8,
+}
+
+/// The body of `POST /v2/gaen/exposed`.
+#[derive(Deserialize, Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct GaenUploadRequest {
+    pub gaen_keys: Vec<GaenKey>,
+    /// Rolling start (interval number) of today's key, to be uploaded tomorrow.
+    pub delayed_key_date: u32,
+}
+
+/// The body of `POST /v1/gaen/exposednextday`.
+#[derive(Deserialize, Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct GaenNextDayRequest {
+    pub delayed_key: GaenKey,
+}
+
+/// The answer to an upload.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadAnswer {
+    /// The token for `/v1/gaen/exposednextday` (also in the `Authorization` header).
+    pub next_day_token: String,
+}
+
+/// A key that passed the checks, ready to store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AcceptedKey {
+    key: TemporaryExposureKey,
+    fake: bool,
+}
+
+fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
+    let bytes = STANDARD
+        .decode(key.key_data.as_bytes())
+        .map_err(|_| Problem::bad_request("keyData must be base64"))?;
+    let key_data: [u8; KEY_LENGTH] = bytes
+        .try_into()
+        .map_err(|bytes: Vec<u8>| Problem::bad_request(format!("keyData must be 16 bytes, not {}", bytes.len())))?;
+    if !(1..=INTERVALS_PER_DAY).contains(&key.rolling_period) {
+        return Err(Problem::bad_request("rollingPeriod must be between 1 and 144"));
+    }
+    let fake = match key.fake {
+        0 => false,
+        1 => true,
+        _ => return Err(Problem::bad_request("fake must be 0 or 1")),
+    };
+    Ok(AcceptedKey {
+        key: TemporaryExposureKey {
+            key_data,
+            rolling_start_interval_number: EnIntervalNumber(key.rolling_start_number),
+            rolling_period: key.rolling_period,
+        },
+        fake,
+    })
+}
+
+/// Checks an upload against the rules of the module docs and returns the real keys to
+/// store. Pure, so that every rule is unit-tested.
+fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKey>, Problem> {
+    if keys.len() != KEYS_PER_UPLOAD {
+        return Err(Problem::bad_request(format!(
+            "an upload holds exactly {KEYS_PER_UPLOAD} keys (pad with fake keys), not {}",
+            keys.len()
+        )));
+    }
+    let decoded = keys.iter().map(decode_key).collect::<Result<Vec<_>, _>>()?;
+    let mut real: Vec<TemporaryExposureKey> = decoded
+        .into_iter()
+        .filter(|accepted| !accepted.fake)
+        .map(|accepted| accepted.key)
+        .filter(|key| is_within_retention_and_not_future(key, now))
+        .collect();
+    let mut seen = HashSet::new();
+    if !real.iter().all(|key| seen.insert(key.key_data)) {
+        return Err(Problem::bad_request("the same key appears twice"));
+    }
+    real.sort_by_key(|key| key.rolling_start_interval_number);
+    if real
+        .windows(2)
+        .any(|pair| pair[0].end_interval_number() > pair[1].rolling_start_interval_number)
+    {
+        return Err(Problem::bad_request("two keys cover the same time"));
+    }
+    Ok(real)
+}
+
+fn is_within_retention_and_not_future(key: &TemporaryExposureKey, now: i64) -> bool {
+    let now_interval = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0));
+    let oldest_day_start = now_interval.day_start().offset(-i64::from(RETENTION_DAYS * INTERVALS_PER_DAY));
+    key.rolling_start_interval_number <= now_interval && key.rolling_start_interval_number >= oldest_day_start
+}
+
+/// The release time of a key stored at `now`: the hour after the later of now and the
+/// key's end (strictly after now, so a download tagged now never misses it).
+fn release_at(key: &TemporaryExposureKey, now: i64) -> i64 {
+    let key_end = i64::from(key.end_interval_number().0) * INTERVAL_SECONDS as i64;
+    floor_to_hour(now.max(key_end)) + 3600
+}
+
+async fn store_keys(
+    state: &AppState,
+    claims: &UploadClaims,
+    purpose: &str,
+    keys: &[TemporaryExposureKey],
+    now: i64,
+) -> Result<(), Problem> {
+    let mut transaction = state.store.pool().begin().await?;
+    // The token's use is the first write: the transaction takes the write lock at once,
+    // and a replayed token stops here before anything is stored.
+    if !tokens::consume(&mut transaction, claims, purpose).await? {
+        return Err(Problem::forbidden("this upload token has already been used"));
+    }
+    if !keys.is_empty() {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO exposed_keys (key_data, rolling_start, rolling_period, transmission_risk_level, \
+             report_type, days_since_onset, received_hour, release_at) ",
+        );
+        insert.push_values(keys, |mut row, key| {
+            let start_seconds = i64::from(key.rolling_start_interval_number.0) * INTERVAL_SECONDS as i64;
+            row.push_bind(key.key_data.to_vec())
+                .push_bind(i64::from(key.rolling_start_interval_number.0))
+                .push_bind(i64::from(key.rolling_period))
+                .push_bind(0i64)
+                .push_bind(i64::from(ReportType::ConfirmedTest.to_wire()))
+                .push_bind(tokens::days_since_onset(claims, start_seconds).map(i64::from))
+                .push_bind(floor_to_hour(now))
+                .push_bind(release_at(key, now));
+        });
+        // A key already published (a replay with another token) is kept once.
+        insert.push(" ON CONFLICT (key_data) DO NOTHING");
+        let inserted = insert.build().execute(&mut *transaction).await?;
+        state.metrics.keys_stored.inc_by(inserted.rows_affected());
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+fn upload_answer(token: String) -> Response {
+    let mut response = Json(UploadAnswer {
+        next_day_token: token.clone(),
+    })
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        response.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    response
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<GaenUploadRequest>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let start = tokio::time::Instant::now();
+    with_minimum_duration(&state, start, async {
+        let claims = tokens::authorize(&state, &headers, SCOPE_EXPOSED)?;
+        let Json(request) = body?;
+        let now = state.now();
+        let keys = validate_upload(&request.gaen_keys, now)?;
+        let today = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0)).day_start();
+        let delayed = request.delayed_key_date;
+        if delayed % INTERVALS_PER_DAY != 0 || !(today.0.saturating_sub(INTERVALS_PER_DAY)..=today.0).contains(&delayed) {
+            return Err(Problem::bad_request(
+                "delayedKeyDate must be the rolling start of today's or yesterday's key",
+            ));
+        }
+        if claims.is_fake() {
+            // Same checks, no writes: a fake upload changes nothing.
+            Metrics::count(&state.metrics.key_uploads, "kind", "fake");
+        } else {
+            store_keys(&state, &claims, PURPOSE_KEYS, &keys, now).await?;
+            Metrics::count(&state.metrics.key_uploads, "kind", "real");
+        }
+        Ok(upload_answer(tokens::issue_next_day_token(&state, &claims, delayed, now)))
+    })
+    .await
+}
+
+async fn upload_next_day(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<GaenNextDayRequest>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let start = tokio::time::Instant::now();
+    with_minimum_duration(&state, start, async {
+        let claims = tokens::authorize(&state, &headers, SCOPE_NEXT_DAY)?;
+        let Json(request) = body?;
+        let now = state.now();
+        let accepted = decode_key(&request.delayed_key)?;
+        let expected_start = claims
+            .delayed_key_date
+            .as_deref()
+            .and_then(|text| text.parse::<u32>().ok())
+            .ok_or_else(|| Problem::unauthorized("the next-day token is not valid"))?;
+        if !accepted.fake && accepted.key.rolling_start_interval_number.0 != expected_start {
+            return Err(Problem::bad_request("the delayed key does not start at the token's delayedKeyDate"));
+        }
+        let keep = !accepted.fake && is_within_retention_and_not_future(&accepted.key, now);
+        if claims.is_fake() {
+            Metrics::count(&state.metrics.key_uploads, "kind", "next_day_fake");
+        } else {
+            let keys = if keep { vec![accepted.key] } else { Vec::new() };
+            store_keys(&state, &claims, PURPOSE_NEXT_DAY, &keys, now).await?;
+            Metrics::count(&state.metrics.key_uploads, "kind", "next_day");
+        }
+        Ok(Json(serde_json::json!({})).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadQuery {
+    last_key_bundle_tag: Option<String>,
+}
+
+/// End of the last complete release bucket at `now` (seconds).
+pub(crate) fn bucket_end(now: i64, bucket_seconds: u64) -> i64 {
+    match i64::try_from(bucket_seconds) {
+        Ok(bucket) if bucket > 0 => now - now.rem_euclid(bucket),
+        _ => now,
+    }
+}
+
+/// Reads the keys released in `(after, until]` still inside the retention window.
+pub(crate) async fn released_keys(state: &AppState, after: i64, until: i64, now: i64) -> Result<Vec<DiagnosisKey>, sqlx::Error> {
+    let oldest_start = (now - RETENTION_SECONDS).div_euclid(INTERVAL_SECONDS as i64);
+    let rows: Vec<(Vec<u8>, i64, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
+         FROM exposed_keys WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 ORDER BY key_data",
+    )
+    .bind(after)
+    .bind(until)
+    .bind(oldest_start)
+    .fetch_all(state.store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(key_data, start, period, risk, report, onset)| {
+            Some(DiagnosisKey {
+                key: TemporaryExposureKey {
+                    key_data: key_data.try_into().ok()?,
+                    rolling_start_interval_number: EnIntervalNumber(u32::try_from(start).ok()?),
+                    rolling_period: u32::try_from(period).ok()?,
+                },
+                transmission_risk_level: i32::try_from(risk).ok()?,
+                report_type: ReportType::from_wire(i32::try_from(report).ok()?)?,
+                days_since_onset_of_symptoms: onset.and_then(|days| i32::try_from(days).ok()),
+            })
+        })
+        .collect())
+}
+
+/// Builds a signed export zip of `keys` (padded when the config says so) off the async
+/// threads: signing and zipping a large file takes a while.
+pub(crate) async fn build_export(
+    state: &AppState,
+    mut keys: Vec<DiagnosisKey>,
+    start: i64,
+    end: i64,
+) -> Result<Vec<u8>, Problem> {
+    let signers = state.keys.export_signers();
+    let region = state.config.region.clone();
+    let pad = state.config.pad_exports;
+    let zip = tokio::task::spawn_blocking(move || {
+        if pad {
+            pad_with_fake_keys(&mut keys, &mut rand::rng());
+        }
+        let batch = ExportBatch {
+            keys,
+            ..ExportBatch::new(u64::try_from(start).unwrap_or(0), u64::try_from(end).unwrap_or(0), region)
+        };
+        write_signed_zip(&batch, &signers)
+    })
+    .await
+    .map_err(|error| Problem::internal(&error))?
+    .map_err(|error| Problem::internal(&error))?;
+    state.metrics.export_bytes.observe(zip.len() as f64);
+    Ok(zip)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(query) = query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
+    let now = state.now();
+    let last_tag_ms: i64 = match query.last_key_bundle_tag.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .and_then(|tag| i64::try_from(tag).ok())
+            .ok_or_else(|| Problem::bad_request("lastKeyBundleTag must be a non-negative number (milliseconds)"))?,
+    };
+    let until = bucket_end(now, state.config.release_bucket_seconds);
+    let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
+    let keys = if after < until {
+        released_keys(&state, after, until, now).await?
+    } else {
+        Vec::new()
+    };
+    let tag = HeaderValue::from(until.saturating_mul(1000));
+    let max_age = match state.config.release_bucket_seconds {
+        0 => 0,
+        bucket => until + i64::try_from(bucket).unwrap_or(0) - now,
+    };
+    let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .unwrap_or(HeaderValue::from_static("no-cache"));
+    if keys.is_empty() {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response.headers_mut().insert("x-key-bundle-tag", tag);
+        response.headers_mut().insert(header::CACHE_CONTROL, cache_control);
+        return Ok(response);
+    }
+    let zip = build_export(&state, keys, after, until).await?;
+    let mut response = zip.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert("x-key-bundle-tag", tag);
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    Ok(response)
+}
+
+async fn export_public_key(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.keys.export_public_key_pem(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_600_000_000; // 2020-09-13T12:26:40Z
+    fn today() -> u32 {
+        EnIntervalNumber::from_unix_seconds(NOW as u64).day_start().0
+    }
+
+    fn key(byte: u8, start: u32, period: u32, fake: u8) -> GaenKey {
+        GaenKey {
+            key_data: STANDARD.encode([byte; 16]),
+            rolling_start_number: start,
+            rolling_period: period,
+            fake,
+        }
+    }
+
+    fn padded(mut real: Vec<GaenKey>) -> Vec<GaenKey> {
+        while real.len() < KEYS_PER_UPLOAD {
+            real.push(key(200 + real.len() as u8, today(), 144, 1));
+        }
+        real
+    }
+
+    #[test]
+    fn fake_keys_and_out_of_window_keys_are_dropped() {
+        let keys = padded(vec![
+            key(1, today() - 144, 144, 0),
+            key(2, today() - 15 * 144, 144, 0),
+            key(3, today() + 144, 144, 0),
+        ]);
+        let real = validate_upload(&keys, NOW).unwrap();
+        assert_eq!(real.len(), 1);
+        assert_eq!(real[0].key_data, [1; 16]);
+    }
+
+    #[test]
+    fn wrong_counts_lengths_periods_duplicates_and_overlaps_are_rejected() {
+        assert!(validate_upload(&padded(vec![])[..29], NOW).is_err());
+        let mut short = padded(vec![]);
+        short[0].key_data = STANDARD.encode([1u8; 15]);
+        assert!(validate_upload(&short, NOW).unwrap_err().detail.contains("16 bytes"));
+        assert!(validate_upload(&padded(vec![key(1, today() - 144, 0, 0)]), NOW).is_err());
+        assert!(validate_upload(&padded(vec![key(1, today() - 144, 145, 0)]), NOW).is_err());
+        assert!(validate_upload(&padded(vec![key(1, today() - 144, 144, 2)]), NOW).is_err());
+        let duplicate = padded(vec![key(1, today() - 144, 144, 0), key(1, today() - 288, 144, 0)]);
+        assert!(validate_upload(&duplicate, NOW).unwrap_err().detail.contains("twice"));
+        let overlap = padded(vec![key(1, today() - 144, 144, 0), key(2, today() - 100, 50, 0)]);
+        assert!(validate_upload(&overlap, NOW).unwrap_err().detail.contains("same time"));
+    }
+
+    #[test]
+    fn still_valid_keys_are_embargoed_until_the_hour_after_they_expire() {
+        let todays = TemporaryExposureKey {
+            key_data: [1; 16],
+            rolling_start_interval_number: EnIntervalNumber(today()),
+            rolling_period: 144,
+        };
+        let day_end = i64::from(today() + 144) * 600;
+        assert_eq!(release_at(&todays, NOW), day_end + 3600);
+        let yesterdays = TemporaryExposureKey {
+            rolling_start_interval_number: EnIntervalNumber(today() - 144),
+            ..todays
+        };
+        assert_eq!(release_at(&yesterdays, NOW), floor_to_hour(NOW) + 3600);
+        assert!(release_at(&yesterdays, NOW) > NOW);
+    }
+
+    #[test]
+    fn buckets_end_on_multiples_of_their_length() {
+        assert_eq!(bucket_end(7300, 7200), 7200);
+        assert_eq!(bucket_end(7300, 0), 7300);
+    }
+}

@@ -1,0 +1,204 @@
+//! Storage: one schema, two databases. SQLite (default, a file under `--data-dir`) or
+//! PostgreSQL (`--database-url postgres://…`), both through sqlx's `Any` driver so that
+//! every service writes its queries once (portable SQL, `$1` placeholders, which SQLite
+//! accepts too). Times are stored as unix seconds in 64-bit integers.
+//!
+//! The schema lives in plain SQL under `migrations/sqlite/` and `migrations/postgres/`,
+//! embedded in the binary and applied on start by an sqlx [`Migrator`] (PostgreSQL runs
+//! them under an advisory lock, so several instances can start at once).
+//!
+//! # SQLite durability
+//!
+//! The file runs in WAL mode with `synchronous = FULL`: every commit fsyncs the WAL
+//! before it returns, so an upload that got its 200 survives `kill -9` and a power cut.
+//! (`NORMAL` would survive a process crash but may lose the last commits on power loss;
+//! an acknowledged diagnosis key must not be lost, and group commits keep the cost low.)
+//! `busy_timeout` lets concurrent writers queue instead of failing; write transactions
+//! start with a write, so they never need to upgrade a stale read snapshot.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, SqlSafeStr};
+
+/// Which database the store speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL (use sqlite://… or postgres://…)")]
+    UnsupportedUrl,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid schema name {0:?} (letters, digits and _ only)")]
+    InvalidSchema(String),
+}
+
+/// A pool of connections to the migrated database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, "authority_ui", include_str!("../migrations/sqlite/0002_authority_ui.sql")),
+    (3, "presence", include_str!("../migrations/sqlite/0003_presence.sql")),
+];
+
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
+    (2, "authority_ui", include_str!("../migrations/postgres/0002_authority_ui.sql")),
+    (3, "presence", include_str!("../migrations/postgres/0003_presence.sql")),
+];
+
+fn migrator(backend: Backend) -> Migrator {
+    let sources = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    Migrator::with_migrations(
+        sources
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// Like [`Store::connect`], but on PostgreSQL inside `schema` (created if missing).
+    /// Tests use one schema each so that they can run in parallel on one database.
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        if let Some(schema) = schema
+            && !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(StoreError::InvalidSchema(schema.to_owned()));
+        }
+        let schema = schema.map(str::to_owned);
+        if let Some(schema) = &schema
+            && backend == Backend::Postgres
+        {
+            let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
+            connection
+                .execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
+                .await?;
+        }
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // Readers run in parallel under WAL; writers queue on the file lock anyway.
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |connection, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            connection
+                                .execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                        }
+                        Backend::Postgres => {
+                            if let Some(schema) = schema {
+                                connection
+                                    .execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\"")))
+                                    .await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        migrator(backend).run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The connection pool, for the services' queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub async fn is_reachable(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `now + seconds`; true when
+    /// `holder` holds it. Another holder's lease blocks until it expires, so two
+    /// instances never run the same job (export building) at once.
+    pub async fn try_lease(&self, name: &str, holder: &str, now: i64, seconds: i64) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + seconds)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives the lease back early.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes every connection (on shutdown, after the last request).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `unix_seconds` rounded down to the hour: the finest time kept about an upload.
+pub fn floor_to_hour(unix_seconds: i64) -> i64 {
+    unix_seconds - unix_seconds.rem_euclid(3600)
+}

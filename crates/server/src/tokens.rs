@@ -1,0 +1,129 @@
+//! Upload tokens: ES256 JWTs that authorise uploads (DP-3T claims), and their single use.
+//!
+//! An *upload token* (from `/v1/codes/verify`) has `scope: "exposed"`, `onset`
+//! (`YYYY-MM-DD`), `fake` (`"0"`/`"1"`), a random `jti`, and lives at most an hour. It
+//! authorises one key upload and one check-in upload: each use is recorded per
+//! purpose (table `token_uses`) in the same transaction as the data it lets in, and kept
+//! until the token expires, so a replay fails even across instances.
+//!
+//! A *next-day token* (returned by `/v2/gaen/exposed`) has `scope: "currentDayExposed"`
+//! and `delayedKeyDate` (the interval number of the day whose key comes tomorrow); it
+//! lives until the end of the following day.
+
+use axum::http::HeaderMap;
+use exposure::interval::{INTERVAL_SECONDS, INTERVALS_PER_DAY};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::codes::{date_of, format_date, parse_date};
+use crate::problem::Problem;
+use crate::service::{AppState, bearer};
+
+/// Scope of tokens from `/v1/codes/verify`.
+pub const SCOPE_EXPOSED: &str = "exposed";
+/// Scope of tokens for `/v1/gaen/exposednextday`.
+pub const SCOPE_NEXT_DAY: &str = "currentDayExposed";
+
+/// What a token says. Field names are DP-3T's.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UploadClaims {
+    pub iss: String,
+    pub scope: String,
+    /// Onset of symptoms (or test date), `YYYY-MM-DD`.
+    pub onset: String,
+    /// `"1"` for the dummy traffic that hides real uploads, `"0"` otherwise.
+    pub fake: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// For next-day tokens: the rolling start (interval number) of the delayed key.
+    #[serde(rename = "delayedKeyDate", default, skip_serializing_if = "Option::is_none")]
+    pub delayed_key_date: Option<String>,
+}
+
+impl UploadClaims {
+    /// Whether this is a dummy request's token.
+    pub fn is_fake(&self) -> bool {
+        self.fake == "1"
+    }
+
+    /// The onset date.
+    pub fn onset_date(&self) -> Option<Date> {
+        parse_date(&self.onset)
+    }
+}
+
+/// Signs a new upload token.
+pub(crate) fn issue_upload_token(state: &AppState, onset: Date, fake: bool, now: i64) -> String {
+    let lifetime = i64::try_from(state.config.token_lifetime_seconds).unwrap_or(3600);
+    state.keys.sign_token(&UploadClaims {
+        iss: "openstopcovid".to_owned(),
+        scope: SCOPE_EXPOSED.to_owned(),
+        onset: format_date(onset),
+        fake: if fake { "1" } else { "0" }.to_owned(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        iat: now,
+        exp: now + lifetime,
+        delayed_key_date: None,
+    })
+}
+
+/// Signs the token that lets the phone upload the key of the day starting at interval
+/// `delayed_key_date` once that day is over. Same onset and fakeness as `upload`.
+pub(crate) fn issue_next_day_token(state: &AppState, upload: &UploadClaims, delayed_key_date: u32, now: i64) -> String {
+    let day_end = i64::from(delayed_key_date + INTERVALS_PER_DAY) * INTERVAL_SECONDS as i64;
+    state.keys.sign_token(&UploadClaims {
+        iss: "openstopcovid".to_owned(),
+        scope: SCOPE_NEXT_DAY.to_owned(),
+        onset: upload.onset.clone(),
+        fake: upload.fake.clone(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        iat: now,
+        // Valid through the whole next day, whatever the phone's time zone.
+        exp: day_end + 86_400,
+        delayed_key_date: Some(delayed_key_date.to_string()),
+    })
+}
+
+/// Checks the bearer token of a request: signature, expiry and scope.
+pub fn authorize(state: &AppState, headers: &HeaderMap, scope: &str) -> Result<UploadClaims, Problem> {
+    let token = bearer(headers).ok_or_else(|| Problem::unauthorized("an upload token is required (Authorization: Bearer …)"))?;
+    let claims: UploadClaims = state
+        .keys
+        .verify_token(token)
+        .map_err(|_| Problem::unauthorized("the upload token is not valid"))?;
+    if claims.exp <= state.now() {
+        return Err(Problem::unauthorized("the upload token has expired"));
+    }
+    if claims.scope != scope {
+        return Err(Problem::forbidden("the upload token does not allow this request"));
+    }
+    if claims.onset_date().is_none() || !matches!(claims.fake.as_str(), "0" | "1") {
+        return Err(Problem::unauthorized("the upload token is not valid"));
+    }
+    Ok(claims)
+}
+
+/// Records the use of `claims` for `purpose` inside `transaction`; false when the token
+/// was already used for it. Call first in the transaction that stores the upload.
+pub async fn consume(
+    transaction: &mut sqlx::AnyConnection,
+    claims: &UploadClaims,
+    purpose: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO token_uses (jti, purpose, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti, purpose) DO NOTHING",
+    )
+    .bind(&claims.jti)
+    .bind(purpose)
+    .bind(claims.exp)
+    .execute(&mut *transaction)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Days from the onset date to a key's day (negative before the onset).
+pub(crate) fn days_since_onset(claims: &UploadClaims, key_start_seconds: i64) -> Option<i32> {
+    let onset = claims.onset_date()?;
+    i32::try_from((date_of(key_start_seconds) - onset).whole_days()).ok()
+}

@@ -1,0 +1,335 @@
+//! `GET /venues`, `POST /venues` and the page's script and stylesheet.
+
+use axum::Router;
+use axum::extract::{Form, Query};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use presence::{DEFAULT_QR_CODE_PREFIX, VenueType};
+use serde::Deserialize;
+use time::PrimitiveDateTime;
+use time::macros::format_description;
+
+use super::poster::{poster_pdf, poster_svg};
+use super::venue_file::{NewVenue, VenueFile, parse_venue_type};
+use crate::authority_ui::Language;
+use crate::service::AppState;
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &str = include_str!("../../static/venues.css");
+const SCRIPT: &str = include_str!("../../static/venues.js");
+
+/// Messages the script shows, passed as `data-` attributes of the page.
+const SCRIPT_MESSAGES: [&str; 7] = [
+    "venues-status-loading",
+    "venues-status-none",
+    "venues-status-found",
+    "venues-status-bad-file",
+    "venues-status-unreachable",
+    "venues-status-risk",
+    "venues-status-utc",
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/venues", get(home).post(create))
+        .route("/venues/static/venues.css", get(stylesheet))
+        .route("/venues/static/venues.js", get(script))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LanguageQuery {
+    lang: Option<String>,
+}
+
+fn language_of(headers: &HeaderMap, query: &LanguageQuery) -> Language {
+    query
+        .lang
+        .as_deref()
+        .and_then(Language::from_tag)
+        .unwrap_or_else(|| {
+            Language::negotiate(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|value| value.to_str().ok()),
+            )
+        })
+}
+
+fn html_page(markup: Markup) -> Response {
+    Html(markup.into_string()).into_response()
+}
+
+fn secured(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+fn layout(language: Language, body: Markup) -> Markup {
+    let t = |id: &str| language.text(id);
+    html! {
+        (DOCTYPE)
+        html lang=(language.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t("venues-title")) }
+                link rel="stylesheet" href="/venues/static/venues.css";
+                script src="/venues/static/venues.js" defer {}
+            }
+            body {
+                header {
+                    h1 { (t("venues-title")) }
+                    a href={ "/venues?lang=" (language.other().tag()) } lang=(language.other().tag()) { (t("venues-language-switch")) }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+fn type_options(language: Language, selected: Option<VenueType>) -> Markup {
+    html! {
+        @for venue_type in VenueType::ALL.iter().copied().filter(|t| *t != VenueType::Unspecified) {
+            @let value = venue_type.name().replace(' ', "-");
+            option value=(value) selected[selected == Some(venue_type)] {
+                (language.text(&format!("venues-type-{value}")))
+            }
+        }
+    }
+}
+
+fn home_page(language: Language, error: Option<&str>, form: &CreateForm) -> Markup {
+    let t = |id: &str| language.text(id);
+    let messages: Vec<(&str, String)> = SCRIPT_MESSAGES.iter().map(|id| (*id, t(id))).collect();
+    layout(
+        language,
+        html! {
+            section id="create" {
+                h2 { (t("venues-create-heading")) }
+                p { (t("venues-create-intro")) }
+                @if let Some(error) = error {
+                    p class="error" role="alert" id="create-error" { (error) }
+                }
+                form method="post" action={ "/venues?lang=" (language.tag()) } {
+                    label { (t("venues-name")) input name="name" required maxlength="100" value=(form.name); }
+                    label { (t("venues-address")) input name="address" required maxlength="100" value=(form.address); }
+                    label { (t("venues-type")) select name="type" { (type_options(language, parse_venue_type(&form.venue_type))) } }
+                    label { (t("venues-default-stay")) input name="default_stay" type="number" min="1" max="1440" value=(form.default_stay); }
+                    label { (t("venues-rooms")) textarea name="rooms" rows="3" { (form.rooms) } }
+                    fieldset {
+                        legend { (t("venues-event")) }
+                        label { (t("venues-start")) input name="start" type="datetime-local" value=(form.start); }
+                        label { (t("venues-end")) input name="end" type="datetime-local" value=(form.end); }
+                    }
+                    button type="submit" { (t("venues-create-button")) }
+                }
+            }
+            section id="status" {
+                h2 { (t("venues-status-heading")) }
+                p { (t("venues-status-intro")) }
+                label { (t("venues-status-file")) input type="file" id="venue-file" accept=".json,application/json"; }
+                div id="venue-status" role="status" aria-live="polite" {}
+                // The script's messages, in the page's language.
+                div id="messages" hidden {
+                    @for (id, text) in &messages {
+                        span data-message=(id) { (text) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+async fn home(headers: HeaderMap, Query(query): Query<LanguageQuery>) -> Response {
+    let language = language_of(&headers, &query);
+    secured(html_page(home_page(language, None, &CreateForm::default())))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct CreateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default, rename = "type")]
+    venue_type: String,
+    #[serde(default)]
+    default_stay: String,
+    #[serde(default)]
+    rooms: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+}
+
+/// `2026-07-14T20:00` (a `datetime-local` field, read as UTC) to unix seconds.
+fn parse_local_time(text: &str) -> Option<Option<u64>> {
+    if text.trim().is_empty() {
+        return Some(None);
+    }
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let time = PrimitiveDateTime::parse(text.trim(), &format).ok()?;
+    u64::try_from(time.assume_utc().unix_timestamp())
+        .ok()
+        .map(Some)
+}
+
+fn new_venue(language: Language, form: &CreateForm) -> Result<NewVenue, String> {
+    let venue_type =
+        parse_venue_type(&form.venue_type).ok_or_else(|| language.text("venues-error-type"))?;
+    let default_stay_minutes = match form.default_stay.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<u32>()
+                .map_err(|_| language.text("venues-error-stay"))?,
+        ),
+    };
+    let start = parse_local_time(&form.start).ok_or_else(|| language.text("venues-error-time"))?;
+    let end = parse_local_time(&form.end).ok_or_else(|| language.text("venues-error-time"))?;
+    Ok(NewVenue {
+        name: form.name.clone(),
+        address: form.address.clone(),
+        venue_type,
+        default_stay_minutes,
+        rooms: form
+            .rooms
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        start,
+        end,
+    })
+}
+
+fn data_url(media_type: &str, bytes: &[u8]) -> String {
+    format!("data:{media_type};base64,{}", STANDARD.encode(bytes))
+}
+
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if stem.is_empty() {
+        "venue".to_owned()
+    } else {
+        stem
+    }
+}
+
+fn created_page(language: Language, file: &VenueFile) -> Result<Markup, String> {
+    let t = |id: &str| language.text(id);
+    let stem = file_stem(&file.name);
+    let mut rooms = Vec::new();
+    for (index, room) in file.rooms.iter().enumerate() {
+        let svg = poster_svg(file, room).map_err(|error| error.to_string())?;
+        let pdf = poster_pdf(file, room).map_err(|error| error.to_string())?;
+        rooms.push((index, room, svg, pdf));
+    }
+    Ok(layout(
+        language,
+        html! {
+            section id="created" {
+                h2 { (t("venues-created-heading")) }
+                p class="warning" { (t("venues-created-keep-file")) }
+                p {
+                    a id="download-venue-file" class="button" download={ (stem) ".venue.json" }
+                        href=(data_url("application/json", file.to_json().as_bytes())) { (t("venues-download-file")) }
+                }
+                @for (index, room, svg, pdf) in &rooms {
+                    article class="room" {
+                        h3 { (room.description) }
+                        div class="poster" { (PreEscaped(svg)) }
+                        p {
+                            a class="button download-pdf" download={ (stem) "-" (index) ".pdf" } href=(data_url("application/pdf", pdf)) { (t("venues-download-pdf")) }
+                            " "
+                            a class="button download-svg" download={ (stem) "-" (index) ".svg" } href=(data_url("image/svg+xml", svg.as_bytes())) { (t("venues-download-svg")) }
+                        }
+                    }
+                }
+                p { a href={ "/venues?lang=" (language.tag()) } { (t("venues-back")) } }
+            }
+        },
+    ))
+}
+
+async fn create(
+    headers: HeaderMap,
+    Query(query): Query<LanguageQuery>,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    let language = language_of(&headers, &query);
+    let refused = |error: String| {
+        let mut response = html_page(home_page(language, Some(&error), &form));
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        secured(response)
+    };
+    let new = match new_venue(language, &form) {
+        Ok(new) => new,
+        Err(error) => return refused(error),
+    };
+    let file = match VenueFile::create(&new, DEFAULT_QR_CODE_PREFIX, &mut rand::rng()) {
+        Ok(file) => file,
+        Err(error) => return refused(format!("{}: {error}", language.text("venues-error-venue"))),
+    };
+    match created_page(language, &file) {
+        Ok(page) => secured(html_page(page)),
+        Err(error) => refused(error),
+    }
+}
+
+async fn stylesheet() -> Response {
+    secured(
+        (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+            STYLESHEET,
+        )
+            .into_response(),
+    )
+}
+
+async fn script() -> Response {
+    secured(
+        (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            SCRIPT,
+        )
+            .into_response(),
+    )
+}

@@ -1,0 +1,360 @@
+//! End-to-end tests over real HTTP on an ephemeral port, with a mock clock: authority key →
+//! code → verify → upload → release → signed download; races, bad input, retention.
+//!
+//! Every test runs on SQLite, and also on PostgreSQL when `OPENSTOPCOVID_TEST_DATABASE_URL`
+//! is set (each test in its own schema, so they run in parallel).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use exposure::interval::EnIntervalNumber;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::signing::KeyRing;
+use server::store::Store;
+use server::{Config, MockClock, ServerHandle};
+
+/// 2023-11-14T22:13:20Z.
+const START: i64 = 1_700_000_000;
+
+struct TestServer {
+    handle: ServerHandle,
+    clock: MockClock,
+    http: reqwest::Client,
+    api_key: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn backends() -> Vec<Option<String>> {
+    match std::env::var("OPENSTOPCOVID_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => vec![None, Some(url)],
+        _ => {
+            eprintln!("note: PostgreSQL runs skipped (set OPENSTOPCOVID_TEST_DATABASE_URL to run them)");
+            vec![None]
+        }
+    }
+}
+
+async fn start(postgres: Option<&str>) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = MockClock::new(START);
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        release_bucket_seconds: 0,
+        min_response_millis: 0,
+        verify_per_client_per_minute: 1000,
+        pad_exports: true,
+        ..Config::default()
+    };
+    let store = match postgres {
+        None => Store::connect(&config.effective_database_url()).await.unwrap(),
+        Some(url) => {
+            let schema = format!("t{}", uuid::Uuid::new_v4().simple());
+            Store::connect_in_schema(url, Some(&schema)).await.unwrap()
+        }
+    };
+    let keys = KeyRing::load_or_create(dir.path(), START, &config.region).unwrap();
+    let listen = config.listen;
+    let state = server::AppState::with_store(config, Arc::new(clock.clone()), store, keys).unwrap();
+    let handle = server::spawn_with_state(state, listen).await.unwrap();
+    let api_key = server::codes::create_api_key(&handle.state.store, "test lab", START)
+        .await
+        .unwrap();
+    TestServer {
+        handle,
+        clock,
+        http: reqwest::Client::new(),
+        api_key,
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.handle.base_url())
+    }
+
+    async fn issue_code(&self) -> Value {
+        let response = self
+            .http
+            .post(self.url("/v1/authority/codes"))
+            .bearer_auth(&self.api_key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    async fn verify(&self, code: &str, fake: bool) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/codes/verify"))
+            .json(&json!({"code": code, "fake": fake}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn token(&self) -> String {
+        let code = self.issue_code().await;
+        let response = self.verify(code["code"].as_str().unwrap(), false).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    async fn upload(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/v2/gaen/exposed"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn download(&self, tag: i64) -> reqwest::Response {
+        self.http
+            .get(self.url(&format!("/v2/gaen/exposed?lastKeyBundleTag={tag}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn today(&self) -> u32 {
+        EnIntervalNumber::from_unix_seconds(self.clock_now() as u64).day_start().0
+    }
+
+    fn clock_now(&self) -> i64 {
+        use server::Clock;
+        self.clock.now_unix_seconds()
+    }
+}
+
+fn gaen_key(byte: u8, start: u32, fake: u8) -> Value {
+    json!({"keyData": STANDARD.encode([byte; 16]), "rollingStartNumber": start, "rollingPeriod": 144, "fake": fake})
+}
+
+/// 10 real keys for the last 10 days, today's key, and 19 fake keys.
+fn upload_body(today: u32) -> Value {
+    let mut keys: Vec<Value> = (1..=10).map(|day| gaen_key(day as u8, today - day * 144, 0)).collect();
+    keys.push(gaen_key(100, today, 0));
+    keys.extend((0..19).map(|i| gaen_key(200 + i, today, 1)));
+    json!({"gaenKeys": keys, "delayedKeyDate": today})
+}
+
+fn problem_of(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get("content-type")
+        .is_some_and(|value| value == "application/problem+json")
+}
+
+#[tokio::test]
+async fn a_code_becomes_published_keys_in_a_signed_export() {
+    for backend in backends().await {
+        let server = start(backend.as_deref()).await;
+        let code = server.issue_code().await;
+        let code_text = code["code"].as_str().unwrap();
+        assert!(server::is_well_formed_code(code_text));
+        let status_url = server.url(&format!("/v1/authority/codes/{}", code["id"].as_str().unwrap()));
+        let status: Value = server.http.get(&status_url).bearer_auth(&server.api_key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(status["status"], "unused");
+
+        let response = server.verify(code_text, false).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let token = response.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
+        let status: Value = server.http.get(&status_url).bearer_auth(&server.api_key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(status["status"], "used");
+        assert_eq!(server.verify(code_text, false).await.status(), StatusCode::NOT_FOUND);
+
+        let today = server.today();
+        let response = server.upload(&token, &upload_body(today)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get("authorization").is_some());
+        // A token authorises one upload.
+        let replay = server.upload(&token, &upload_body(today)).await;
+        assert_eq!(replay.status(), StatusCode::FORBIDDEN);
+        assert!(problem_of(&replay));
+
+        // Nothing is released before the hour after the upload.
+        let nothing = server.download(0).await;
+        assert_eq!(nothing.status(), StatusCode::NO_CONTENT);
+
+        server.clock.advance(2 * 3600);
+        let response = server.download(0).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let tag: i64 = response.headers()["x-key-bundle-tag"].to_str().unwrap().parse().unwrap();
+        let signature = response.headers()["signature"].to_str().unwrap().to_owned();
+        let zip = response.bytes().await.unwrap();
+
+        let pem = server.http.get(server.url("/v1/export-public-key")).send().await.unwrap().text().await.unwrap();
+        let public_key = exposure::export::public_key_from_pem(&pem).unwrap();
+        server::signing::verify_response_signature(&public_key, &signature, &zip).unwrap();
+        let export = exposure::export::read_zip(&zip).unwrap();
+        export.verify(&public_key).unwrap();
+        let published: Vec<[u8; 16]> = export.batch.keys.iter().map(|key| key.key.key_data).collect();
+        for day in 1..=10u8 {
+            assert!(published.contains(&[day; 16]), "real key {day} is published");
+        }
+        assert!(!published.contains(&[100; 16]), "today's key is embargoed");
+        for fake in 200..219u8 {
+            assert!(!published.contains(&[fake; 16]), "fake keys are never published");
+        }
+        assert_eq!(published.len(), exposure::export::padded_key_count(10));
+
+        // After today's key has expired, it comes in the next bundle, alone.
+        let day_end = i64::from(today + 144) * 600;
+        server.clock.set(day_end + 3600);
+        let response = server.download(tag).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let export = exposure::export::read_zip(&response.bytes().await.unwrap()).unwrap();
+        let published: Vec<[u8; 16]> = export.batch.keys.iter().map(|key| key.key.key_data).collect();
+        assert!(published.contains(&[100; 16]));
+        assert!(!published.contains(&[1; 16]), "keys already fetched are not sent again");
+        server.handle.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
+    for backend in backends().await {
+        let server = Arc::new(start(backend.as_deref()).await);
+        let code = server.issue_code().await["code"].as_str().unwrap().to_owned();
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let server = server.clone();
+            let code = code.clone();
+            tasks.push(tokio::spawn(async move { server.verify(&code, false).await.status() }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|status| **status == StatusCode::OK).count(), 1);
+        assert_eq!(statuses.iter().filter(|status| **status == StatusCode::NOT_FOUND).count(), 39);
+    }
+}
+
+#[tokio::test]
+async fn fake_checks_and_uploads_look_real_and_change_nothing() {
+    for backend in backends().await {
+        let server = start(backend.as_deref()).await;
+        let real_code = server.issue_code().await["code"].as_str().unwrap().to_owned();
+        let fake = server.verify("123456789012", true).await;
+        let real = server.verify(&real_code, false).await;
+        assert_eq!(fake.status(), real.status());
+        let fake_token = fake.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
+        let real_token = real.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
+        assert_eq!(fake_token.len(), real_token.len());
+
+        let today = server.today();
+        let fake_upload = server.upload(&fake_token, &upload_body(today)).await;
+        assert_eq!(fake_upload.status(), StatusCode::OK);
+        let fake_size = fake_upload.bytes().await.unwrap().len();
+        server.clock.advance(3 * 86_400);
+        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT, "a fake upload stores nothing");
+        assert!(fake_size > 0);
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
+    for backend in backends().await {
+        let server = start(backend.as_deref()).await;
+        let token = server.token().await;
+        let today = server.today();
+
+        let broken = server
+            .http
+            .post(server.url("/v2/gaen/exposed"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{\"gaenKeys\": [")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+        assert!(problem_of(&broken));
+
+        let wrong_types = server.upload(&token, &json!({"gaenKeys": "many", "delayedKeyDate": "today"})).await;
+        assert_eq!(wrong_types.status(), StatusCode::BAD_REQUEST);
+        assert!(problem_of(&wrong_types));
+
+        let mut short_key = upload_body(today);
+        short_key["gaenKeys"][0]["keyData"] = json!(STANDARD.encode([1u8; 15]));
+        let response = server.upload(&token, &short_key).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("16 bytes"));
+
+        let mut too_few = upload_body(today);
+        too_few["gaenKeys"].as_array_mut().unwrap().pop();
+        assert_eq!(server.upload(&token, &too_few).await.status(), StatusCode::BAD_REQUEST);
+
+        let huge = "x".repeat(2 * 1024 * 1024);
+        let response = server
+            .http
+            .post(server.url("/v2/gaen/exposed"))
+            .bearer_auth(&token)
+            .json(&json!({"gaenKeys": [], "delayedKeyDate": 0, "padding": huge}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(problem_of(&response));
+
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"scope":"exposed"}"#);
+        let forged = parts.join(".");
+        assert_eq!(server.upload(&forged, &upload_body(today)).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(server.upload("", &upload_body(today)).await.status(), StatusCode::UNAUTHORIZED);
+
+        server.clock.advance(2 * 3600);
+        let expired = server.upload(&token, &upload_body(today)).await;
+        assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+        assert!(problem_of(&expired));
+
+        server.clock.advance(3 * 86_400);
+        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT, "nothing was stored");
+    }
+}
+
+#[tokio::test]
+async fn everything_is_purged_after_fourteen_days() {
+    for backend in backends().await {
+        let server = start(backend.as_deref()).await;
+        let token = server.token().await;
+        let today = server.today();
+        assert_eq!(server.upload(&token, &upload_body(today)).await.status(), StatusCode::OK);
+        server.clock.advance(2 * 86_400);
+        let report = server.handle.run_jobs_now().await.unwrap();
+        assert_eq!(report.keys_purged, 0);
+        assert!(!report.export_days_written.is_empty());
+
+        server.clock.advance(15 * 86_400);
+        let report = server.handle.run_jobs_now().await.unwrap();
+        assert_eq!(report.keys_purged, 11);
+        assert_eq!(report.codes_purged, 1);
+        assert!(report.tokens_purged >= 1);
+        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT);
+    }
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi_answer() {
+    let server = start(None).await;
+    let health = server.http.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().get("signature").is_some());
+    server.token().await;
+    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("openstopcovid_code_verifications_total{outcome=\"accepted\"} 1"), "{metrics}");
+    let openapi: Value = server.http.get(server.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in ["/v1/codes/verify", "/v2/gaen/exposed", "/v1/gaen/exposednextday", "/v1/authority/codes"] {
+        assert!(openapi["paths"].get(path).is_some(), "{path}");
+    }
+}
