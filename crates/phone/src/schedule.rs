@@ -178,7 +178,12 @@ impl Phone {
         for minute in 0..minutes {
             let unix_seconds = now + minute * 60;
             let interval = EnIntervalNumber::from_unix_seconds(unix_seconds);
-            let key = self.current_key(unix_seconds, rng)?;
+            // The key stays the current one while it is valid: nothing can report it in the
+            // middle of this call, so the database is asked only when a new day starts.
+            let key = match cached {
+                Some((cached_key, _, _)) if cached_key.is_valid_at(interval) => cached_key,
+                _ => self.current_key(unix_seconds, rng)?,
+            };
             let (rpi, aem) = match cached {
                 Some((cached_key, cached_interval, ad))
                     if cached_key == key && cached_interval == interval =>

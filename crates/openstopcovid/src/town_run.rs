@@ -1,0 +1,395 @@
+//! Drives a simulated town (from the `simulator` crate) through the real system: phone
+//! cores that broadcast, record, check in, report and sync over real HTTP against a real
+//! server on loopback, whose clock follows the simulation.
+//!
+//! Each simulated day goes like this:
+//! 1. the town lives its day (encounters, venue visits) and the epidemic spreads;
+//! 2. every app user's phone broadcasts for the day; phones within range record each other's
+//!    advertisements once per scan (every 5 minutes, as the Exposure Notification framework
+//!    scans), with an RSSI drawn from the distance ([`simulator::radio`]);
+//! 3. visitors check in and out at venues by the venue's QR code;
+//! 4. people diagnosed that day get a code from a physician (the authority API) and most of
+//!    those with the app report with it;
+//! 5. the next morning every phone syncs: downloads keys and venue warnings, matches, scores.
+//!
+//! At the end, the phones' warnings are compared with the simulator's ground truth.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use exposure::matching::Sighting;
+use phone::Phone;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+use simulator::epidemic::Epidemic;
+use simulator::life::{Day, simulate_day};
+use simulator::radio::sample_rssi;
+use simulator::timeline::{DayStats, Timeline};
+use simulator::town::{Town, TownConfig};
+use simulator::truth::{ChannelScore, GroundTruth};
+use simulator::{DAY_SECONDS, PersonId};
+
+/// The Exposure Notification framework scans about every five minutes.
+const SCAN_PERIOD_SECONDS: u64 = 300;
+
+/// When in the day physicians see the people diagnosed that day.
+const DIAGNOSIS_HOUR: u64 = 16;
+
+/// When in the morning phones sync (the day after).
+const SYNC_HOUR: u64 = 7;
+
+/// What a run reports, for people (printed) and machines (`--json`).
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub people: usize,
+    pub app_users: usize,
+    pub venues: usize,
+    pub days: u32,
+    pub infected: usize,
+    pub diagnosed: usize,
+    pub reporters: usize,
+    pub encounters: usize,
+    pub sightings_recorded: usize,
+    pub venue_visits: usize,
+    pub check_ins: usize,
+    pub syncs: usize,
+    pub proximity: ChannelScore,
+    pub presence: ChannelScore,
+    pub timeline: Timeline,
+    pub elapsed_seconds: f64,
+    /// Simulated phone-days per second of wall time.
+    pub phone_days_per_second: f64,
+    pub server_url: String,
+}
+
+/// What the caller learns while the run goes on.
+pub enum Progress {
+    Started { days: u32, app_users: usize },
+    Day { stats: DayStats },
+}
+
+/// Runs `config`'s town for its days against a server started in-process on a temporary
+/// data directory (`data_dir`), calling `progress` as days complete.
+pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progress)) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let town = Town::generate(config.clone(), &mut rng);
+    let mut epidemic = Epidemic::seed(&town, &mut rng);
+    let mut truth = GroundTruth::default();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    let clock = Arc::new(server::MockClock::new(clock_seconds(town.day_start(0))));
+    let server_config = server::Config {
+        data_dir: data_dir.join("server"),
+        listen: ([127, 0, 0, 1], 0).into(),
+        release_bucket_seconds: 0,
+        // The whole town shares one loopback address: lift the per-client limits, and the
+        // timing padding that only matters against observers of real traffic.
+        min_response_millis: 0,
+        verify_per_client_per_minute: u32::MAX,
+        region: "XX".to_owned(),
+        ..server::Config::default()
+    };
+    let handle = runtime
+        .block_on(server::spawn(server_config, clock.clone()))
+        .context("cannot start the server")?;
+    let server_url = handle.base_url();
+    let authority_key = runtime
+        .block_on(server::codes::create_api_key(
+            &handle.state.store,
+            "demo physicians",
+            clock_seconds(town.day_start(0)),
+        ))
+        .context("cannot create the physicians' API key")?;
+
+    // One phone core per app user, each with its own state directory and random numbers.
+    let mut phones: BTreeMap<PersonId, SimulatedPhone> = BTreeMap::new();
+    for person in town.people.iter().filter(|p| p.has_app) {
+        let directory = data_dir.join(format!("phone-{:04}", person.id));
+        let mut phone = Phone::open(&directory)
+            .with_context(|| format!("cannot open phone {}", person.id))?;
+        phone
+            .init(&server_url, town.day_start(0))
+            .with_context(|| format!("phone {} cannot reach the server", person.id))?;
+        phones.insert(
+            person.id,
+            SimulatedPhone {
+                phone,
+                rng: StdRng::seed_from_u64(config.seed ^ (person.id as u64).wrapping_mul(0x9E37_79B9)),
+                advertisements: Vec::new(),
+                heard: Vec::new(),
+                proximity_warned: false,
+                venue_warned: false,
+            },
+        );
+    }
+    progress(Progress::Started {
+        days: config.days,
+        app_users: phones.len(),
+    });
+
+    let venue_codes: Vec<String> = town
+        .venues
+        .iter()
+        .map(|venue| {
+            presence::Venue::new(&venue.name, &venue.address, venue_type(venue.kind.cwa_type()))
+                .with_default_check_in_length_minutes(venue.kind.typical_stay_minutes())
+                .create_qr_code(presence::DEFAULT_QR_CODE_PREFIX, &mut rng)
+                .map_err(|error| anyhow!("cannot create the QR code of {}: {error}", venue.name))
+        })
+        .collect::<Result<_>>()?;
+
+    let mut outcome_counts = Counts::default();
+    let mut reporters = BTreeSet::new();
+    let mut timeline = Timeline::default();
+    let http = ureq::Agent::new_with_defaults();
+
+    for day_number in 0..config.days {
+        let day_start = town.day_start(day_number);
+        let day = simulate_day(&town, day_number, &mut rng);
+        truth.record(&day);
+        let new_infections = epidemic.spread(&day, &mut rng);
+        outcome_counts.encounters += day.encounters.len();
+        outcome_counts.venue_visits += day.visits.len();
+
+        // Every phone broadcasts for the whole day; we keep one advertisement a minute.
+        phones.par_iter_mut().try_for_each(|(_, simulated)| -> Result<()> {
+            simulated.advertisements =
+                simulated
+                    .phone
+                    .broadcast(day_start, DAY_SECONDS / 60, &mut simulated.rng)?;
+            Ok(())
+        })?;
+        hear_each_other(&day, &mut phones, &mut rng);
+        outcome_counts.sightings_recorded += phones
+            .par_iter_mut()
+            .map(|(_, simulated)| -> Result<usize> {
+                let heard = std::mem::take(&mut simulated.heard);
+                Ok(simulated.phone.observe(day_start + DAY_SECONDS - 1, &heard)?)
+            })
+            .sum::<Result<usize>>()?;
+
+        outcome_counts.check_ins += visit_venues(&day, &mut phones, &venue_codes)?;
+
+        // Physicians see the people diagnosed today; most app users report with their code.
+        let diagnosis_time = day_start + DIAGNOSIS_HOUR * 3600;
+        clock.set(clock_seconds(diagnosis_time));
+        let diagnosed = epidemic.diagnosed_on(i64::from(day_number));
+        let mut reports_today = 0;
+        for &(person, onset_day) in &diagnosed {
+            let Some(simulated) = phones.get_mut(&person) else {
+                continue;
+            };
+            if !rng.random_bool(config.report_share) {
+                continue;
+            }
+            let onset = town.day_start(0) as i64 + onset_day * DAY_SECONDS as i64;
+            let code = issue_code(&http, &server_url, &authority_key, onset)?;
+            simulated
+                .phone
+                .report(&code, diagnosis_time, &mut simulated.rng)
+                .with_context(|| format!("phone {person} could not report"))?;
+            reporters.insert(person);
+            reports_today += 1;
+        }
+
+        // The next morning, every phone syncs.
+        let sync_time = day_start + DAY_SECONDS + SYNC_HOUR * 3600;
+        clock.set(clock_seconds(sync_time));
+        runtime
+            .block_on(handle.run_jobs_now())
+            .map_err(|error| anyhow!("the server's export job failed: {error}"))?;
+        phones.par_iter_mut().try_for_each(|(person, simulated)| -> Result<()> {
+            let status = simulated
+                .phone
+                .sync(sync_time, &mut simulated.rng)
+                .with_context(|| format!("phone {person} could not sync"))?;
+            simulated.proximity_warned |= status.exposure.risk == "high";
+            simulated.venue_warned |= !status.venue_warnings.is_empty();
+            Ok(())
+        })?;
+        outcome_counts.syncs += phones.len();
+
+        let stats = DayStats {
+            day: day_number,
+            new_infections,
+            diagnosed: diagnosed.len(),
+            reports: reports_today,
+            proximity_warned: phones.values().filter(|p| p.proximity_warned).count(),
+            venue_warned: phones.values().filter(|p| p.venue_warned).count(),
+        };
+        timeline.days.push(stats);
+        progress(Progress::Day { stats });
+    }
+
+    let exposed = truth.exposed(&epidemic, &reporters, |person| phones.contains_key(&person));
+    let warned = |channel: fn(&SimulatedPhone) -> bool| -> BTreeSet<PersonId> {
+        phones
+            .iter()
+            .filter(|&(person, simulated)| channel(simulated) && !reporters.contains(person))
+            .map(|(&person, _)| person)
+            .collect()
+    };
+    let proximity = ChannelScore::compare(&exposed.proximity, &warned(|p| p.proximity_warned));
+    let presence = ChannelScore::compare(&exposed.presence, &warned(|p| p.venue_warned));
+
+    let app_users = phones.len();
+    drop(phones);
+    runtime
+        .block_on(handle.shutdown())
+        .context("the server did not stop cleanly")?;
+    let elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok(Outcome {
+        people: town.people.len(),
+        app_users,
+        venues: town.venues.len(),
+        days: config.days,
+        infected: epidemic.infected_count(),
+        diagnosed: timeline.days.iter().map(|d| d.diagnosed).sum(),
+        reporters: reporters.len(),
+        encounters: outcome_counts.encounters,
+        sightings_recorded: outcome_counts.sightings_recorded,
+        venue_visits: outcome_counts.venue_visits,
+        check_ins: outcome_counts.check_ins,
+        syncs: outcome_counts.syncs,
+        proximity,
+        presence,
+        timeline,
+        elapsed_seconds,
+        phone_days_per_second: (app_users as f64 * f64::from(config.days)) / elapsed_seconds,
+        server_url,
+    })
+}
+
+/// A phone of the town and what it did today.
+struct SimulatedPhone {
+    phone: Phone,
+    rng: StdRng,
+    /// Today's advertisements, one per minute from midnight.
+    advertisements: Vec<phone::Advertisement>,
+    /// What it heard today, recorded at the end of the day in one transaction.
+    heard: Vec<Sighting>,
+    proximity_warned: bool,
+    venue_warned: bool,
+}
+
+#[derive(Default)]
+struct Counts {
+    encounters: usize,
+    sightings_recorded: usize,
+    venue_visits: usize,
+    check_ins: usize,
+    syncs: usize,
+}
+
+/// Phones within range hear each other once per scan for as long as they are together.
+fn hear_each_other(day: &Day, phones: &mut BTreeMap<PersonId, SimulatedPhone>, rng: &mut StdRng) {
+    for encounter in &day.encounters {
+        // Scans happen on each phone's own cycle: the first one falls anywhere in a period.
+        let first_scan = encounter.start_unix_seconds + rng.random_range(0..SCAN_PERIOD_SECONDS);
+        let end = encounter.start_unix_seconds + u64::from(encounter.minutes) * 60;
+        for (speaker, listener) in [(encounter.a, encounter.b), (encounter.b, encounter.a)] {
+            let Some(day_start) = day_start_of(phones, speaker) else {
+                continue;
+            };
+            if !phones.contains_key(&listener) {
+                continue;
+            }
+            let mut scan = first_scan;
+            while scan < end {
+                let minute = ((scan.saturating_sub(day_start)) / 60) as usize;
+                let advertisement = phones[&speaker].advertisements.get(minute).copied();
+                if let (Some(advertisement), Some(listening)) = (advertisement, phones.get_mut(&listener)) {
+                    listening.heard.push(Sighting {
+                        unix_seconds: scan,
+                        rpi: advertisement.rpi,
+                        aem: advertisement.aem,
+                        rssi: sample_rssi(encounter.distance_m, phone::schedule::TX_POWER_DBM, rng),
+                    });
+                }
+                scan += SCAN_PERIOD_SECONDS;
+            }
+        }
+    }
+}
+
+/// The midnight the phone's advertisements of today start from.
+fn day_start_of(phones: &BTreeMap<PersonId, SimulatedPhone>, person: PersonId) -> Option<u64> {
+    let first = phones.get(&person)?.advertisements.first()?;
+    Some(first.unix_seconds - first.unix_seconds % DAY_SECONDS)
+}
+
+/// App users scan the venue's code when they arrive and again when they leave.
+fn visit_venues(
+    day: &Day,
+    phones: &mut BTreeMap<PersonId, SimulatedPhone>,
+    venue_codes: &[String],
+) -> Result<usize> {
+    let mut visits: Vec<_> = day
+        .visits
+        .iter()
+        .filter(|visit| phones.contains_key(&visit.person))
+        .collect();
+    visits.sort_by_key(|visit| visit.check_in_unix_seconds);
+    for visit in &visits {
+        let Some(simulated) = phones.get_mut(&visit.person) else {
+            continue;
+        };
+        simulated
+            .phone
+            .checkin(&venue_codes[visit.venue], visit.check_in_unix_seconds)
+            .with_context(|| format!("phone {} could not check in", visit.person))?;
+        simulated
+            .phone
+            .checkout(visit.check_out_unix_seconds)
+            .with_context(|| format!("phone {} could not check out", visit.person))?;
+    }
+    Ok(visits.len())
+}
+
+/// A physician issues a code through the authority API, with the symptom-onset date.
+fn issue_code(http: &ureq::Agent, server_url: &str, api_key: &str, onset_unix_seconds: i64) -> Result<String> {
+    let onset = time::OffsetDateTime::from_unix_timestamp(onset_unix_seconds)
+        .map_err(|error| anyhow!("onset date out of range: {error}"))?
+        .date();
+    let mut response = http
+        .post(&format!("{server_url}/v1/authority/codes"))
+        .header("Authorization", &format!("Bearer {api_key}"))
+        .send_json(serde_json::json!({ "onsetDate": onset.to_string() }))
+        .context("the physicians' API did not answer")?;
+    let body: serde_json::Value = response.body_mut().read_json().context("the physicians' API answered nonsense")?;
+    body["code"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the physicians' API gave no code: {body}"))
+}
+
+fn venue_type(cwa_type: u32) -> presence::VenueType {
+    presence::VenueType::from_wire(cwa_type).unwrap_or(presence::VenueType::PermanentOther)
+}
+
+fn clock_seconds(unix_seconds: u64) -> i64 {
+    i64::try_from(unix_seconds).unwrap_or(i64::MAX)
+}
+
+/// A fresh directory for the run's server and phones, removed afterwards.
+pub fn temporary_directory() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("openstopcovid-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory")
+}
+
+/// Where the demo's chart goes unless told otherwise.
+pub fn default_chart_path() -> PathBuf {
+    PathBuf::from("openstopcovid-demo.svg")
+}
