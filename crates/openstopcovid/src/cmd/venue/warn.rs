@@ -1,0 +1,90 @@
+//! `openstopcovid venue warn VENUE-FILE --code CODE --from T --to T --server URL`: the
+//! venue owner, with a code from the health authority, warns the guests of one room and
+//! time window. The reports are made here (encrypted with the room's location id, padded
+//! and shuffled by `presence::warn_on_behalf`); the server gets only ciphertexts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use presence::{TimeWindow, warn_on_behalf};
+use serde_json::json;
+
+use super::create::parse_time;
+use super::load_venue_file;
+use super::status::{http_agent, problem_detail};
+
+/// Risk level of an owner's warning: the authority decided there was an outbreak.
+pub const WARN_ON_BEHALF_RISK_LEVEL: u32 = 8;
+
+#[derive(clap::Args, Debug)]
+pub struct WarnArgs {
+    /// The venue file written by `venue create`.
+    pub venue_file: PathBuf,
+    /// Which room (0 for the first).
+    #[arg(long, default_value_t = 0)]
+    pub room: usize,
+    /// The 12-digit code the health authority gave you.
+    #[arg(long)]
+    pub code: String,
+    /// Start of the window (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub from: u64,
+    /// End of the window (RFC 3339); guests up to 30 minutes later are warned too.
+    #[arg(long, value_parser = parse_time)]
+    pub to: u64,
+    #[arg(long)]
+    pub server: String,
+}
+
+pub fn run(args: WarnArgs) -> anyhow::Result<ExitCode> {
+    let file = load_venue_file(&args.venue_file)?;
+    let room = file.room(args.room)?;
+    let code = room.code()?;
+    let reports = warn_on_behalf(
+        &code.location_id,
+        TimeWindow::new(args.from, args.to),
+        WARN_ON_BEHALF_RISK_LEVEL,
+        &mut rand::rng(),
+    )?;
+    let server = args.server.trim_end_matches('/');
+    let agent = http_agent();
+    let digits: String = args.code.chars().filter(char::is_ascii_digit).collect();
+    let mut verified = agent
+        .post(&format!("{server}/v1/codes/verify"))
+        .send_json(json!({"code": digits, "fake": false}))
+        .with_context(|| format!("cannot reach {server}"))?;
+    if !verified.status().is_success() {
+        bail!("the code was refused: {}", problem_detail(&mut verified));
+    }
+    let token: serde_json::Value = verified.body_mut().read_json()?;
+    let token = token["accessToken"]
+        .as_str()
+        .context("the server did not answer with a token")?;
+    let body = json!({
+        "checkInProtectedReports": reports.iter().map(|report| json!({
+            "locationIdHash": base64_of(&report.location_id_hash),
+            "iv": base64_of(&report.iv),
+            "encryptedCheckInRecord": base64_of(&report.encrypted_check_in_record),
+            "mac": base64_of(&report.mac),
+        })).collect::<Vec<_>>(),
+        "fake": 0,
+    });
+    let mut uploaded = agent
+        .post(&format!("{server}/v1/venues/warnings"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(body)?;
+    if !uploaded.status().is_success() {
+        bail!("the warning was refused: {}", problem_detail(&mut uploaded));
+    }
+    println!(
+        "Warning sent for {}. Guests who were there then (or up to 30 minutes later) will be warned within the hour.",
+        room.description
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

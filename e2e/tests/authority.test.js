@@ -1,0 +1,248 @@
+// The physicians' web UI, end to end: an admin creates a physician, the physician signs in
+// in French, issues a code, a phone redeems it through the public API and the physician's
+// list shows it used; then a sign-in lockout, a forged form and an XSS attempt.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { screenshot, start } from "../lib/harness.js";
+
+const admin = { email: "admin@sante.example", role: "admin", password: "admin password 2020" };
+const physician = { email: "dr.martin@sante.example", password: "stéthoscope bleu 42" };
+
+let run;
+before(async () => {
+  run = await start({ accounts: [admin] });
+});
+after(async () => {
+  await run?.stop();
+});
+
+async function signIn(page, email, password) {
+  await page.goto("/authority/sign-in");
+  await page.locator("#email").fill(email);
+  await page.locator("#password").fill(password);
+  await page.locator("form[action='/authority/sign-in'] button[type=submit]").click();
+}
+
+/** Fails the test if any script runs an alert (an XSS that got through). */
+function forbidDialogs(page) {
+  page.on("dialog", (dialog) => {
+    throw new Error(`a dialog opened: ${dialog.message()}`);
+  });
+}
+
+test("admin creates a physician, who issues a code in French that a phone redeems", async () => {
+  // The admin, in English.
+  const adminContext = await run.newContext("en-GB");
+  const adminPage = await adminContext.newPage();
+  forbidDialogs(adminPage);
+  await adminPage.goto("/authority/sign-in");
+  assert.equal(await adminPage.locator("h1").textContent(), "Sign in");
+  await screenshot(adminPage, "01-sign-in-en");
+  await signIn(adminPage, admin.email, admin.password);
+  await adminPage.waitForURL("**/authority/issue");
+  await adminPage.getByRole("link", { name: "Accounts" }).click();
+  await adminPage.locator("#new-email").fill(physician.email);
+  await adminPage.locator("#new-role").selectOption("physician");
+  await adminPage.locator("#new-password").fill(physician.password);
+  await adminPage.getByRole("button", { name: "Add the account" }).click();
+  await adminPage.getByText(`Account ${physician.email} added.`).waitFor();
+  assert.equal(await adminPage.locator("#users tbody tr", { hasText: physician.email }).count(), 1);
+  await screenshot(adminPage, "02-accounts-admin");
+
+  // The physician, whose browser asks for French.
+  const context = await run.newContext("fr-FR");
+  const page = await context.newPage();
+  forbidDialogs(page);
+  await page.goto("/authority/sign-in");
+  assert.equal(await page.locator("h1").textContent(), "Connexion");
+  assert.equal(await page.locator("html").getAttribute("lang"), "fr");
+  await screenshot(page, "03-connexion-fr");
+  await signIn(page, physician.email, physician.password);
+  await page.waitForURL("**/authority/issue");
+  assert.equal(await page.locator("h1").textContent(), "Délivrer un code de validation");
+  // Physicians see no admin pages.
+  assert.equal(await page.getByRole("link", { name: "Comptes" }).count(), 0);
+  await screenshot(page, "04-delivrer-un-code");
+
+  const today = new Date().toISOString().slice(0, 10);
+  await page.locator("#onset").fill(today);
+  await page.getByRole("button", { name: "Délivrer un code", exact: true }).click();
+  const digits = page.locator(".code-digits");
+  await digits.waitFor();
+  const shown = (await digits.textContent()).trim();
+  assert.match(shown, /^\d{4} \d{4} \d{4}$/, "twelve digits in three groups of four");
+  const code = await digits.getAttribute("data-code");
+  assert.equal(code, shown.replaceAll(" ", ""));
+  assert.equal(await page.locator(".code-qr svg").count(), 1, "a QR code for the app");
+  assert.match(await page.locator(".code-qr").getAttribute("title"), new RegExp(`^openstopcovid://report\\?code=${code}$`));
+  assert.match(await page.locator(".code-expiry").textContent(), /^Valable jusqu’au \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  assert.ok(await page.getByRole("button", { name: "Copier le code" }).isVisible(), "the copy button, shown by the script");
+  await screenshot(page, "05-code-delivre");
+
+  // Before the phone uses it, the list shows it unused.
+  await page.getByRole("link", { name: "Mes codes" }).click();
+  assert.equal(await page.locator("#codes tbody tr .status").first().textContent(), "Non utilisé");
+
+  // The patient's phone redeems the code through the public API.
+  const verify = await fetch(`${run.baseUrl}/v1/codes/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code, fake: false }),
+  });
+  assert.equal(verify.status, 200);
+  assert.ok((await verify.json()).accessToken, "the phone gets an upload token");
+
+  await page.reload();
+  const row = page.locator("#codes tbody tr").first();
+  assert.equal(await row.locator(".status").textContent(), "Utilisé");
+  assert.match(await row.locator("td").nth(3).textContent(), /UTC$/, "the time of use (to the hour)");
+  await screenshot(page, "06-mes-codes-utilise");
+
+  // A second code, expired by hand, can no longer be redeemed.
+  await page.getByRole("link", { name: "Délivrer un code" }).click();
+  await page.getByRole("button", { name: "Délivrer un code", exact: true }).click();
+  const second = await page.locator(".code-digits").getAttribute("data-code");
+  await page.getByRole("link", { name: "Mes codes" }).click();
+  await page.locator("#codes tbody tr").first().getByRole("button", { name: "Faire expirer" }).click();
+  await page.getByText("Le code a expiré").waitFor();
+  assert.equal(await page.locator("#codes tbody tr .status").first().textContent(), "Expiré");
+  const refused = await fetch(`${run.baseUrl}/v1/codes/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: second, fake: false }),
+  });
+  assert.equal(refused.status, 404);
+
+  // A printable sheet for a test centre.
+  await page.getByRole("link", { name: "Délivrer un code" }).click();
+  await page.locator("#count").fill("4");
+  await page.getByRole("button", { name: "Préparer une feuille à imprimer" }).click();
+  assert.equal(await page.locator(".sheet-code").count(), 4);
+  assert.equal(await page.locator(".sheet-code svg").count(), 4);
+  await screenshot(page, "07-feuille-imprimable");
+
+  // Statistics: chart and table.
+  await page.getByRole("link", { name: "Statistiques" }).click();
+  assert.equal(await page.locator(".chart svg").count(), 1);
+  const todayRow = page.locator("#statistics tbody tr").first();
+  assert.equal(await todayRow.locator("th").textContent(), today);
+  assert.equal(await todayRow.locator("td").nth(0).textContent(), "6", "six codes issued today");
+  assert.equal(await todayRow.locator("td").nth(1).textContent(), "1", "one used");
+  await screenshot(page, "08-statistiques");
+  const csv = await page.request.get("/authority/statistics.csv");
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), new RegExp(`^day,codes_issued,codes_used,uploads,keys_published,venue_warnings\\n(.*\\n)*${today},6,1,`));
+
+  // Switching language keeps the page.
+  await page.getByRole("link", { name: "English" }).click();
+  await page.waitForURL("**/authority/statistics");
+  assert.equal(await page.locator("h1").textContent(), "Statistics");
+
+  // The admin's audit log shows who did what, and never a code.
+  await adminPage.getByRole("link", { name: "Audit log" }).click();
+  const audit = await adminPage.locator("#audit").textContent();
+  assert.match(audit, /created an account/);
+  assert.match(audit, /issued a code/);
+  assert.match(audit, /expired a code/);
+  assert.ok(!audit.includes(code) && !audit.includes(second), "no code in the audit log");
+  await screenshot(adminPage, "09-audit-log");
+
+  // Nor in the server's logs.
+  assert.ok(!run.logs().includes(code), "the code never reaches the logs");
+
+  // Signing out ends the session.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.goto("/authority/codes");
+  await page.waitForURL("**/authority/sign-in");
+
+  await context.close();
+  await adminContext.close();
+});
+
+test("repeated failed sign-ins lock the account, even for the right password", async () => {
+  const email = "dr.lock@sante.example";
+  const password = "the right password 1";
+  const context = await run.newContext("en-GB");
+  const adminPage = await context.newPage();
+  await signIn(adminPage, admin.email, admin.password);
+  await adminPage.waitForURL("**/authority/issue");
+  await adminPage.goto("/authority/users");
+  await adminPage.locator("#new-email").fill(email);
+  await adminPage.locator("#new-password").fill(password);
+  await adminPage.getByRole("button", { name: "Add the account" }).click();
+  await adminPage.getByText(`Account ${email} added.`).waitFor();
+
+  const attacker = await run.newContext("en-GB");
+  const page = await attacker.newPage();
+  for (let attempt = 1; attempt <= 4; attempt += 1) {
+    await signIn(page, email, `wrong guess ${attempt}`);
+    await page.getByText("Wrong email address or password.").waitFor();
+  }
+  await signIn(page, email, "wrong guess 5");
+  await page.getByText(/this account is locked until/).waitFor();
+  await signIn(page, email, password);
+  await page.getByText(/this account is locked until/).waitFor();
+  assert.ok(page.url().endsWith("/authority/sign-in"), "still not signed in");
+  await screenshot(page, "10-locked-out");
+
+  // The admin sees the lock and can lift it.
+  await adminPage.reload();
+  const row = adminPage.locator("#users tbody tr", { hasText: email });
+  assert.match(await row.textContent(), /Locked until/);
+  await row.getByRole("button", { name: "Unlock" }).click();
+  await signIn(page, email, password);
+  await page.waitForURL("**/authority/issue");
+  await attacker.close();
+  await context.close();
+});
+
+test("a forged form is refused and an XSS attempt is shown as text", async () => {
+  const context = await run.newContext("en-GB");
+  const page = await context.newPage();
+  forbidDialogs(page);
+  await signIn(page, admin.email, admin.password);
+  await page.waitForURL("**/authority/issue");
+
+  // A form posted with the session cookie but without the page's anti-forgery token.
+  const forged = await page.request.post("/authority/issue", { form: { csrf: "guessed", onset: "" } });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /did not come from this site/);
+  const forgedSignIn = await page.request.post("/authority/sign-in", {
+    form: { csrf: "guessed", email: admin.email, password: admin.password },
+  });
+  assert.equal(forgedSignIn.status(), 403);
+
+  // A page elsewhere that submits a form to us: the strict cookie is not sent, nothing happens.
+  await page.goto("about:blank");
+  await Promise.all([
+    page.waitForURL("**/authority/sign-in"),
+    page.setContent(
+      `<form method="post" action="${run.baseUrl}/authority/issue"><input name="csrf" value="x"></form>` +
+        `<script>document.forms[0].submit()</script>`,
+    ),
+  ]);
+  assert.equal(await page.locator(".code-digits").count(), 0, "no code issued for a cross-site form");
+  await page.goto("/authority/issue");
+  await screenshot(page, "11-issue-en");
+
+  // XSS attempts in every field an admin can type: account email, API key name.
+  const evilEmail = "<script>alert(1)</script>@evil.example";
+  await page.goto("/authority/users");
+  await page.locator("#new-email").evaluate((input) => input.setAttribute("type", "text"));
+  await page.locator("#new-email").fill(evilEmail);
+  await page.locator("#new-password").fill("a long enough password");
+  await page.getByRole("button", { name: "Add the account" }).click();
+  await page.locator("#users").waitFor();
+  assert.equal(await page.locator("#users tbody tr", { hasText: evilEmail }).count(), 1, "shown as text");
+  await page.goto("/authority/api-keys");
+  const evilName = `"><img src=x onerror=alert(2)>`;
+  await page.locator("#key-name").fill(evilName);
+  await page.getByRole("button", { name: "Create a key" }).click();
+  await page.locator("#new-api-key").waitFor();
+  assert.equal(await page.locator("#api-keys tbody tr", { hasText: evilName }).count(), 1);
+  assert.equal(await page.locator("img").count(), 0, "no element injected");
+  await screenshot(page, "12-api-keys-xss-as-text");
+  await page.goto("/authority/audit");
+  assert.equal(await page.locator("#audit tbody tr", { hasText: evilEmail }).count(), 1);
+  await context.close();
+});
