@@ -289,10 +289,14 @@ pub(crate) fn bucket_end(now: i64, bucket_seconds: u64) -> i64 {
     }
 }
 
+/// A row of `exposed_keys`: key bytes, rolling start, rolling period, risk level,
+/// report type, days since onset.
+type StoredKeyRow = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
+
 /// Reads the keys released in `(after, until]` still inside the retention window.
 pub(crate) async fn released_keys(state: &AppState, after: i64, until: i64, now: i64) -> Result<Vec<DiagnosisKey>, sqlx::Error> {
     let oldest_start = (now - RETENTION_SECONDS).div_euclid(INTERVAL_SECONDS as i64);
-    let rows: Vec<(Vec<u8>, i64, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<StoredKeyRow> = sqlx::query_as(
         "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
          FROM exposed_keys WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 ORDER BY key_data",
     )

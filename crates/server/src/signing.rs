@@ -127,7 +127,7 @@ fn read_key_dir(dir: &Path) -> Result<Vec<NamedKey>, KeyError> {
         let key = SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::InvalidKey { path: path.clone() })?;
         keys.push(NamedKey { created, key });
     }
-    keys.sort_by(|a, b| b.created.cmp(&a.created));
+    keys.sort_by_key(|named| std::cmp::Reverse(named.created));
     Ok(keys)
 }
 
