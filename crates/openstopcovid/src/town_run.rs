@@ -69,13 +69,17 @@ pub struct Outcome {
 
 /// What the caller learns while the run goes on.
 pub enum Progress {
-    Started { days: u32, app_users: usize },
+    Started { app_users: usize },
     Day { stats: DayStats },
 }
 
 /// Runs `config`'s town for its days against a server started in-process on a temporary
 /// data directory (`data_dir`), calling `progress` as days complete.
-pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progress)) -> Result<Outcome> {
+pub fn run(
+    config: TownConfig,
+    data_dir: &Path,
+    mut progress: impl FnMut(Progress),
+) -> Result<Outcome> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let town = Town::generate(config.clone(), &mut rng);
@@ -115,8 +119,8 @@ pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progres
     let mut phones: BTreeMap<PersonId, SimulatedPhone> = BTreeMap::new();
     for person in town.people.iter().filter(|p| p.has_app) {
         let directory = data_dir.join(format!("phone-{:04}", person.id));
-        let mut phone = Phone::open(&directory)
-            .with_context(|| format!("cannot open phone {}", person.id))?;
+        let mut phone =
+            Phone::open(&directory).with_context(|| format!("cannot open phone {}", person.id))?;
         phone
             .init(&server_url, town.day_start(0))
             .with_context(|| format!("phone {} cannot reach the server", person.id))?;
@@ -124,7 +128,9 @@ pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progres
             person.id,
             SimulatedPhone {
                 phone,
-                rng: StdRng::seed_from_u64(config.seed ^ (person.id as u64).wrapping_mul(0x9E37_79B9)),
+                rng: StdRng::seed_from_u64(
+                    config.seed ^ (person.id as u64).wrapping_mul(0x9E37_79B9),
+                ),
                 advertisements: Vec::new(),
                 heard: Vec::new(),
                 proximity_warned: false,
@@ -133,7 +139,6 @@ pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progres
         );
     }
     progress(Progress::Started {
-        days: config.days,
         app_users: phones.len(),
     });
 
@@ -141,10 +146,15 @@ pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progres
         .venues
         .iter()
         .map(|venue| {
-            presence::Venue::new(&venue.name, &venue.address, venue_type(venue.kind.cwa_type()))
-                .with_default_check_in_length_minutes(venue.kind.typical_stay_minutes())
-                .create_qr_code(presence::DEFAULT_QR_CODE_PREFIX, &mut rng)
-                .map_err(|error| anyhow!("cannot create the QR code of {}: {error}", venue.name))
+            presence::Venue::new(
+                &venue.name,
+                &venue.address,
+                venue_type(venue.kind.cwa_type()),
+            )
+            .with_default_check_in_length_minutes(venue.kind.typical_stay_minutes())
+            .create_qr_code(presence::DEFAULT_QR_CODE_PREFIX, &mut rng)
+            .map(|code| code.url)
+            .map_err(|error| anyhow!("cannot create the QR code of {}: {error}", venue.name))
         })
         .collect::<Result<_>>()?;
 
@@ -162,19 +172,23 @@ pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progres
         outcome_counts.venue_visits += day.visits.len();
 
         // Every phone broadcasts for the whole day; we keep one advertisement a minute.
-        phones.par_iter_mut().try_for_each(|(_, simulated)| -> Result<()> {
-            simulated.advertisements =
-                simulated
-                    .phone
-                    .broadcast(day_start, DAY_SECONDS / 60, &mut simulated.rng)?;
-            Ok(())
-        })?;
+        phones
+            .par_iter_mut()
+            .try_for_each(|(_, simulated)| -> Result<()> {
+                simulated.advertisements =
+                    simulated
+                        .phone
+                        .broadcast(day_start, DAY_SECONDS / 60, &mut simulated.rng)?;
+                Ok(())
+            })?;
         hear_each_other(&day, &mut phones, &mut rng);
         outcome_counts.sightings_recorded += phones
             .par_iter_mut()
             .map(|(_, simulated)| -> Result<usize> {
                 let heard = std::mem::take(&mut simulated.heard);
-                Ok(simulated.phone.observe(day_start + DAY_SECONDS - 1, &heard)?)
+                Ok(simulated
+                    .phone
+                    .observe(day_start + DAY_SECONDS - 1, &heard)?)
             })
             .sum::<Result<usize>>()?;
 
@@ -208,15 +222,17 @@ pub fn run(config: TownConfig, data_dir: &Path, mut progress: impl FnMut(Progres
         runtime
             .block_on(handle.run_jobs_now())
             .map_err(|error| anyhow!("the server's export job failed: {error}"))?;
-        phones.par_iter_mut().try_for_each(|(person, simulated)| -> Result<()> {
-            let status = simulated
-                .phone
-                .sync(sync_time, &mut simulated.rng)
-                .with_context(|| format!("phone {person} could not sync"))?;
-            simulated.proximity_warned |= status.exposure.risk == "high";
-            simulated.venue_warned |= !status.venue_warnings.is_empty();
-            Ok(())
-        })?;
+        phones
+            .par_iter_mut()
+            .try_for_each(|(person, simulated)| -> Result<()> {
+                let status = simulated
+                    .phone
+                    .sync(sync_time, &mut simulated.rng)
+                    .with_context(|| format!("phone {person} could not sync"))?;
+                simulated.proximity_warned |= status.exposure.risk == "high";
+                simulated.venue_warned |= !status.venue_warnings.is_empty();
+                Ok(())
+            })?;
         outcome_counts.syncs += phones.len();
 
         let stats = DayStats {
@@ -308,7 +324,9 @@ fn hear_each_other(day: &Day, phones: &mut BTreeMap<PersonId, SimulatedPhone>, r
             while scan < end {
                 let minute = ((scan.saturating_sub(day_start)) / 60) as usize;
                 let advertisement = phones[&speaker].advertisements.get(minute).copied();
-                if let (Some(advertisement), Some(listening)) = (advertisement, phones.get_mut(&listener)) {
+                if let (Some(advertisement), Some(listening)) =
+                    (advertisement, phones.get_mut(&listener))
+                {
                     listening.heard.push(Sighting {
                         unix_seconds: scan,
                         rpi: advertisement.rpi,
@@ -357,7 +375,12 @@ fn visit_venues(
 }
 
 /// A physician issues a code through the authority API, with the symptom-onset date.
-fn issue_code(http: &ureq::Agent, server_url: &str, api_key: &str, onset_unix_seconds: i64) -> Result<String> {
+fn issue_code(
+    http: &ureq::Agent,
+    server_url: &str,
+    api_key: &str,
+    onset_unix_seconds: i64,
+) -> Result<String> {
     let onset = time::OffsetDateTime::from_unix_timestamp(onset_unix_seconds)
         .map_err(|error| anyhow!("onset date out of range: {error}"))?
         .date();
@@ -366,7 +389,10 @@ fn issue_code(http: &ureq::Agent, server_url: &str, api_key: &str, onset_unix_se
         .header("Authorization", &format!("Bearer {api_key}"))
         .send_json(serde_json::json!({ "onsetDate": onset.to_string() }))
         .context("the physicians' API did not answer")?;
-    let body: serde_json::Value = response.body_mut().read_json().context("the physicians' API answered nonsense")?;
+    let body: serde_json::Value = response
+        .body_mut()
+        .read_json()
+        .context("the physicians' API answered nonsense")?;
     body["code"]
         .as_str()
         .map(str::to_owned)
@@ -374,7 +400,8 @@ fn issue_code(http: &ureq::Agent, server_url: &str, api_key: &str, onset_unix_se
 }
 
 fn venue_type(cwa_type: u32) -> presence::VenueType {
-    presence::VenueType::from_wire(cwa_type).unwrap_or(presence::VenueType::PermanentOther)
+    presence::VenueType::from_wire(i64::from(cwa_type))
+        .unwrap_or(presence::VenueType::PermanentOther)
 }
 
 fn clock_seconds(unix_seconds: u64) -> i64 {

@@ -29,7 +29,13 @@ fn what_one_phone_broadcasts_another_records_and_nobody_is_at_risk_yet() {
     let bob = dir.path().join("bob");
     let broadcast = stdout(&phone(
         &alice,
-        &["--now", "2026-11-20T12:00:00Z", "broadcast", "--minutes", "30"],
+        &[
+            "--now",
+            "2026-11-20T12:00:00Z",
+            "broadcast",
+            "--minutes",
+            "30",
+        ],
     ));
     let lines: Vec<&str> = broadcast.lines().collect();
     assert_eq!(lines.len(), 30);
@@ -40,18 +46,36 @@ fn what_one_phone_broadcasts_another_records_and_nobody_is_at_risk_yet() {
 
     let file = dir.path().join("alice.txt");
     std::fs::write(&file, &broadcast).unwrap();
-    let without_rssi = phone(&bob, &["--now", "2026-11-20T12:30:00Z", "observe", file.to_str().unwrap()]);
+    let without_rssi = phone(
+        &bob,
+        &[
+            "--now",
+            "2026-11-20T12:30:00Z",
+            "observe",
+            file.to_str().unwrap(),
+        ],
+    );
     assert!(!without_rssi.status.success());
     assert!(String::from_utf8_lossy(&without_rssi.stderr).contains("--rssi"));
     let observed = phone(
         &bob,
-        &["--now", "2026-11-20T12:30:00Z", "observe", file.to_str().unwrap(), "--rssi", "-55"],
+        &[
+            "--now",
+            "2026-11-20T12:30:00Z",
+            "observe",
+            file.to_str().unwrap(),
+            "--rssi",
+            "-55",
+        ],
     );
     stdout(&observed);
     assert!(String::from_utf8_lossy(&observed.stderr).contains("recorded 30 new sightings"));
 
-    let status: serde_json::Value =
-        serde_json::from_str(&stdout(&phone(&bob, &["--now", "2026-11-20T13:00:00Z", "status"]))).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&stdout(&phone(
+        &bob,
+        &["--now", "2026-11-20T13:00:00Z", "status"],
+    )))
+    .unwrap();
     assert_eq!(status["exposure"]["risk"], "none");
     assert_eq!(status["venueWarnings"], serde_json::json!([]));
 }

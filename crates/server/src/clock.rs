@@ -76,7 +76,10 @@ mod tests {
         let clock = MockClock::new(1_600_000_000);
         let seen_by_server = clock.clone();
         clock.advance(15 * 86_400);
-        assert_eq!(seen_by_server.now_unix_seconds(), 1_600_000_000 + 15 * 86_400);
+        assert_eq!(
+            seen_by_server.now_unix_seconds(),
+            1_600_000_000 + 15 * 86_400
+        );
     }
 
     #[test]

@@ -75,10 +75,15 @@ const VERHOEFF_INVERSE: [u8; 10] = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
 /// Runs the Verhoeff checksum over `digits` (values 0–9), the rightmost digit taking
 /// position `first_position`.
 fn verhoeff(digits: &[u8], first_position: usize) -> u8 {
-    digits.iter().rev().enumerate().fold(0u8, |check, (position, &digit)| {
-        let permuted = VERHOEFF_PERMUTATION[(position + first_position) % 8][usize::from(digit % 10)];
-        VERHOEFF_MULTIPLICATION[usize::from(check)][usize::from(permuted)]
-    })
+    digits
+        .iter()
+        .rev()
+        .enumerate()
+        .fold(0u8, |check, (position, &digit)| {
+            let permuted =
+                VERHOEFF_PERMUTATION[(position + first_position) % 8][usize::from(digit % 10)];
+            VERHOEFF_MULTIPLICATION[usize::from(check)][usize::from(permuted)]
+        })
 }
 
 /// The Verhoeff check digit to append to `digits` (values 0–9).
@@ -97,32 +102,50 @@ pub fn is_well_formed_code(code: &str) -> bool {
 /// Removes the spaces and dashes people type or see in printed codes
 /// (`"1234 5678-9012"` → `"123456789012"`).
 pub fn normalize_code(input: &str) -> String {
-    input.chars().filter(|c| !matches!(c, ' ' | '-' | '\u{a0}')).collect()
+    input
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
+        .collect()
 }
 
 /// A fresh random code.
 fn generate_code() -> String {
     let mut rng = rand::rng();
-    let mut digits: Vec<u8> = (0..CODE_DIGITS - 1).map(|_| rng.random_range(0..10u8)).collect();
+    let mut digits: Vec<u8> = (0..CODE_DIGITS - 1)
+        .map(|_| rng.random_range(0..10u8))
+        .collect();
     digits.push(verhoeff_check_digit(&digits));
-    digits.iter().map(|digit| char::from(b'0' + digit)).collect()
+    digits
+        .iter()
+        .map(|digit| char::from(b'0' + digit))
+        .collect()
 }
 
 /// HMAC-SHA256 of a code under the server's secret: all that is stored of it.
 fn code_hmac(secret: &[u8; 32], code: &str) -> Vec<u8> {
-    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac =
+        <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(code.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
 
 /// Formats a date as `YYYY-MM-DD`.
 pub(crate) fn format_date(date: Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 /// Parses `YYYY-MM-DD`.
 pub(crate) fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")).ok()
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }
 
 /// The UTC date of a unix time.
@@ -135,7 +158,10 @@ pub(crate) fn date_of(unix_seconds: i64) -> Date {
 fn rfc3339(unix_seconds: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix_seconds)
         .ok()
-        .and_then(|time| time.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|time| {
+            time.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -157,33 +183,44 @@ fn api_key_hash(key: &str) -> Vec<u8> {
 
 /// Creates an authority API key named `name`; returns the key, which is stored only as
 /// its SHA-256 (the key is 256 random bits, so a plain hash cannot be brute-forced).
-pub async fn create_api_key(store: &crate::store::Store, name: &str, now: i64) -> Result<String, sqlx::Error> {
+pub async fn create_api_key(
+    store: &crate::store::Store,
+    name: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
     let mut secret = [0u8; 32];
     rand::fill(&mut secret);
     let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
-    sqlx::query("INSERT INTO authority_api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(name)
-        .bind(api_key_hash(&key))
-        .bind(now)
-        .execute(store.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO authority_api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(name)
+    .bind(api_key_hash(&key))
+    .bind(now)
+    .execute(store.pool())
+    .await?;
     Ok(key)
 }
 
 /// The id of the authority API key presented as `Authorization: Bearer …`.
-pub(crate) async fn authenticate_authority(state: &AppState, headers: &HeaderMap) -> Result<String, Problem> {
-    let unauthorized = || Problem::unauthorized("an authority API key is required (Authorization: Bearer …)");
+pub(crate) async fn authenticate_authority(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<String, Problem> {
+    let unauthorized =
+        || Problem::unauthorized("an authority API key is required (Authorization: Bearer …)");
     let key = bearer(headers).ok_or_else(unauthorized)?;
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
         return Err(unauthorized());
     }
     let hash = api_key_hash(key);
-    let row: Option<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT id, key_hash FROM authority_api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-            .bind(&hash)
-            .fetch_optional(state.store.pool())
-            .await?;
+    let row: Option<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, key_hash FROM authority_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(&hash)
+    .fetch_optional(state.store.pool())
+    .await?;
     match row {
         Some((id, stored)) if bool::from(stored.ct_eq(&hash)) => Ok(id),
         _ => Err(unauthorized()),
@@ -251,23 +288,32 @@ pub enum IssueError {
 /// Issues a code on behalf of `issuer` (an API key id, or `user:<id>` for a physician
 /// signed in to the web UI), with an optional onset date `YYYY-MM-DD`. The one place
 /// codes are made: the API and the web UI both call it.
-pub async fn issue_code(state: &AppState, issuer: &str, onset_date: Option<&str>) -> Result<NewCode, IssueError> {
+pub async fn issue_code(
+    state: &AppState,
+    issuer: &str,
+    onset_date: Option<&str>,
+) -> Result<NewCode, IssueError> {
     let now = state.now();
     let onset = match onset_date {
         None => None,
         Some(text) => {
-            let date = parse_date(text).ok_or(IssueError::InvalidOnset("onsetDate must be a date YYYY-MM-DD"))?;
+            let date = parse_date(text).ok_or(IssueError::InvalidOnset(
+                "onsetDate must be a date YYYY-MM-DD",
+            ))?;
             let today = date_of(now);
             if date > today {
                 return Err(IssueError::InvalidOnset("onsetDate is in the future"));
             }
             if (today - date).whole_days() > MAX_ONSET_AGE_DAYS {
-                return Err(IssueError::InvalidOnset("onsetDate is more than 14 days ago"));
+                return Err(IssueError::InvalidOnset(
+                    "onsetDate is more than 14 days ago",
+                ));
             }
             Some(format_date(date))
         }
     };
-    let expires_at = now + i64::try_from(state.config.code_lifetime_seconds).unwrap_or(i64::MAX / 2);
+    let expires_at =
+        now + i64::try_from(state.config.code_lifetime_seconds).unwrap_or(i64::MAX / 2);
     let id = uuid::Uuid::new_v4().to_string();
     // A collision with a live code has odds of about 1 in 10^6 at most; retry a few times.
     for _ in 0..5 {
@@ -286,7 +332,11 @@ pub async fn issue_code(state: &AppState, issuer: &str, onset_date: Option<&str>
         .await?;
         if inserted.rows_affected() == 1 {
             state.metrics.codes_issued.inc();
-            return Ok(NewCode { id, code, expires_at });
+            return Ok(NewCode {
+                id,
+                code,
+                expires_at,
+            });
         }
     }
     Err(IssueError::NoFreshCode)
@@ -306,10 +356,11 @@ async fn status(
     Path(id): Path<String>,
 ) -> Result<Json<CodeStatus>, Problem> {
     authenticate_authority(&state, &headers).await?;
-    let row: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT expires_at, used_hour FROM codes WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(state.store.pool())
-        .await?;
+    let row: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT expires_at, used_hour FROM codes WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(state.store.pool())
+            .await?;
     let (expires_at, used_hour) = row.ok_or_else(|| Problem::not_found("no code with this id"))?;
     let status = if used_hour.is_some() {
         "used"
@@ -376,7 +427,9 @@ async fn verify_inner(
     let now = state.now();
     if !state.verify_limiter.admit(peer, now) {
         Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
-        return Err(Problem::too_many_requests("too many code checks from this client; wait a minute"));
+        return Err(Problem::too_many_requests(
+            "too many code checks from this client; wait a minute",
+        ));
     }
     if state.verify_limiter.failure_budget_exhausted(now) {
         Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
@@ -412,7 +465,9 @@ async fn verify_inner(
     let Some(onset) = onset else {
         state.verify_limiter.record_failure(now);
         Metrics::count(&state.metrics.code_verifications, "outcome", "rejected");
-        return Err(Problem::not_found("this code is unknown, already used or expired"));
+        return Err(Problem::not_found(
+            "this code is unknown, already used or expired",
+        ));
     };
     // Without a known onset, DP-3T counts from the day of the check; fakes do the same
     // so that their tokens look alike.
@@ -483,7 +538,10 @@ impl VerifyLimiter {
     /// Counts one check by `peer`; false when the client is over its limit.
     pub(crate) fn admit(&self, peer: SocketAddr, now: i64) -> bool {
         let key = self.client_key(peer);
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let minute = now.div_euclid(60);
         if windows.minute != minute {
             windows.minute = minute;
@@ -514,12 +572,18 @@ impl VerifyLimiter {
     }
 
     pub(crate) fn failure_budget_exhausted(&self, now: i64) -> bool {
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *Self::current_failures(&mut windows, now) >= self.failures_per_hour
     }
 
     pub(crate) fn record_failure(&self, now: i64) {
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let failures = Self::current_failures(&mut windows, now);
         *failures = failures.saturating_add(1);
     }
@@ -561,7 +625,9 @@ mod tests {
                 typo[position] = replacement;
                 assert!(!is_well_formed_code(std::str::from_utf8(&typo).unwrap()));
             }
-            if position + 1 < CODE_DIGITS && valid.as_bytes()[position] != valid.as_bytes()[position + 1] {
+            if position + 1 < CODE_DIGITS
+                && valid.as_bytes()[position] != valid.as_bytes()[position + 1]
+            {
                 let mut swapped = valid.clone().into_bytes();
                 swapped.swap(position, position + 1);
                 assert!(!is_well_formed_code(std::str::from_utf8(&swapped).unwrap()));
@@ -571,7 +637,13 @@ mod tests {
 
     #[test]
     fn malformed_codes_are_refused_without_panicking() {
-        for input in ["", "12345678901", "1234567890123", "12345678901a", "１２３４５６７８９０１２"] {
+        for input in [
+            "",
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "１２３４５６７８９０１２",
+        ] {
             assert!(!is_well_formed_code(input), "{input}");
         }
         assert_eq!(normalize_code("1234 5678-9012"), "123456789012");

@@ -82,9 +82,15 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration file {path} is not valid: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("environment variable {name} is not valid: {reason}")]
     Environment { name: String, reason: String },
     #[error("{0}")]
@@ -124,10 +130,12 @@ impl Config {
         where
             T::Err: std::fmt::Display,
         {
-            value.parse().map_err(|error: T::Err| ConfigError::Environment {
-                name: name.to_owned(),
-                reason: error.to_string(),
-            })
+            value
+                .parse()
+                .map_err(|error: T::Err| ConfigError::Environment {
+                    name: name.to_owned(),
+                    reason: error.to_string(),
+                })
         }
         match key {
             "DATA_DIR" => self.data_dir = PathBuf::from(value),
@@ -139,7 +147,9 @@ impl Config {
             "REGION" => self.region = value.to_owned(),
             "EXPORT_STORE_URL" => self.export_store_url = Some(value.to_owned()),
             "MIN_RESPONSE_MILLIS" => self.min_response_millis = parse(name, value)?,
-            "VERIFY_PER_CLIENT_PER_MINUTE" => self.verify_per_client_per_minute = parse(name, value)?,
+            "VERIFY_PER_CLIENT_PER_MINUTE" => {
+                self.verify_per_client_per_minute = parse(name, value)?
+            }
             "VERIFY_FAILURES_PER_HOUR" => self.verify_failures_per_hour = parse(name, value)?,
             "JOBS_INTERVAL_SECONDS" => self.jobs_interval_seconds = parse(name, value)?,
             "PAD_EXPORTS" => self.pad_exports = parse(name, value)?,
@@ -152,7 +162,9 @@ impl Config {
 
     /// Checks the values that could make the server unsafe or useless.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.token_lifetime_seconds == 0 || self.token_lifetime_seconds > MAX_TOKEN_LIFETIME_SECONDS {
+        if self.token_lifetime_seconds == 0
+            || self.token_lifetime_seconds > MAX_TOKEN_LIFETIME_SECONDS
+        {
             return Err(ConfigError::Invalid(format!(
                 "token_lifetime_seconds must be between 1 and {MAX_TOKEN_LIFETIME_SECONDS}"
             )));
@@ -163,13 +175,19 @@ impl Config {
             ));
         }
         if self.release_bucket_seconds > 86_400 {
-            return Err(ConfigError::Invalid("release_bucket_seconds must be at most one day".to_owned()));
+            return Err(ConfigError::Invalid(
+                "release_bucket_seconds must be at most one day".to_owned(),
+            ));
         }
         if self.region.is_empty() || self.region.len() > 32 {
-            return Err(ConfigError::Invalid("region must have 1 to 32 characters".to_owned()));
+            return Err(ConfigError::Invalid(
+                "region must have 1 to 32 characters".to_owned(),
+            ));
         }
         if self.jobs_interval_seconds == 0 {
-            return Err(ConfigError::Invalid("jobs_interval_seconds must be at least 1".to_owned()));
+            return Err(ConfigError::Invalid(
+                "jobs_interval_seconds must be at least 1".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -213,9 +231,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");
         std::fs::write(&path, "relase_bucket_seconds = 600\n").unwrap();
-        assert!(matches!(Config::load(Some(&path), []), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::load(Some(&path), []),
+            Err(ConfigError::Parse { .. })
+        ));
         let bad = [("OPENSTOPCOVID_LISTEN".to_owned(), "nowhere".to_owned())];
-        assert!(matches!(Config::load(None, bad), Err(ConfigError::Environment { .. })));
+        assert!(matches!(
+            Config::load(None, bad),
+            Err(ConfigError::Environment { .. })
+        ));
     }
 
     #[test]

@@ -16,11 +16,11 @@
 //!   more than 14 days ago, used tokens past their expiry, and export files older than
 //!   14 days are deleted.
 
+use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use exposure::interval::INTERVAL_SECONDS;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -94,7 +94,11 @@ fn object_path(day: i64) -> ObjectPath {
 
 async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
     let now = state.now();
-    if !state.store.try_lease(EXPORT_LEASE, &state.instance_id, now, EXPORT_LEASE_SECONDS).await? {
+    if !state
+        .store
+        .try_lease(EXPORT_LEASE, &state.instance_id, now, EXPORT_LEASE_SECONDS)
+        .await?
+    {
         return Ok(());
     }
     let today = now.div_euclid(86_400);
@@ -119,7 +123,10 @@ async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result
             )
         };
         if let Some(zip) = &zip {
-            state.exports.put(&object_path(day), PutPayload::from(zip.clone())).await?;
+            state
+                .exports
+                .put(&object_path(day), PutPayload::from(zip.clone()))
+                .await?;
         }
         // Recorded even when empty, so that the day is not looked at again.
         sqlx::query(
@@ -138,7 +145,10 @@ async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result
     if !report.export_days_written.is_empty() {
         write_index(state, first_day).await?;
     }
-    state.store.release_lease(EXPORT_LEASE, &state.instance_id).await?;
+    state
+        .store
+        .release_lease(EXPORT_LEASE, &state.instance_id)
+        .await?;
     Ok(())
 }
 
@@ -155,7 +165,10 @@ async fn write_index(state: &AppState, first_day: i64) -> Result<(), JobError> {
     }
     state
         .exports
-        .put(&ObjectPath::from("exports/index.txt"), PutPayload::from(index.into_bytes()))
+        .put(
+            &ObjectPath::from("exports/index.txt"),
+            PutPayload::from(index.into_bytes()),
+        )
         .await?;
     Ok(())
 }
@@ -165,11 +178,12 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
     let cutoff = now - RETENTION_SECONDS;
     let cutoff_interval = cutoff.div_euclid(INTERVAL_SECONDS as i64);
     let pool = state.store.pool();
-    report.keys_purged = sqlx::query("DELETE FROM exposed_keys WHERE rolling_start + rolling_period < $1")
-        .bind(cutoff_interval)
-        .execute(pool)
-        .await?
-        .rows_affected();
+    report.keys_purged =
+        sqlx::query("DELETE FROM exposed_keys WHERE rolling_start + rolling_period < $1")
+            .bind(cutoff_interval)
+            .execute(pool)
+            .await?
+            .rows_affected();
     report.codes_purged = sqlx::query("DELETE FROM codes WHERE created_hour < $1")
         .bind(cutoff)
         .execute(pool)
@@ -194,14 +208,29 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
                 Err(error) => return Err(error.into()),
             }
         }
-        sqlx::query("DELETE FROM export_files WHERE day = $1").bind(day).execute(pool).await?;
+        sqlx::query("DELETE FROM export_files WHERE day = $1")
+            .bind(day)
+            .execute(pool)
+            .await?;
     }
     if !old_days.is_empty() {
         write_index(state, cutoff.div_euclid(86_400)).await?;
     }
-    state.metrics.purged_rows.get_or_create(&[("table", "exposed_keys")]).inc_by(report.keys_purged);
-    state.metrics.purged_rows.get_or_create(&[("table", "codes")]).inc_by(report.codes_purged);
-    state.metrics.purged_rows.get_or_create(&[("table", "token_uses")]).inc_by(report.tokens_purged);
+    state
+        .metrics
+        .purged_rows
+        .get_or_create(&[("table", "exposed_keys")])
+        .inc_by(report.keys_purged);
+    state
+        .metrics
+        .purged_rows
+        .get_or_create(&[("table", "codes")])
+        .inc_by(report.codes_purged);
+    state
+        .metrics
+        .purged_rows
+        .get_or_create(&[("table", "token_uses")])
+        .inc_by(report.tokens_purged);
     Ok(())
 }
 
@@ -213,16 +242,25 @@ async fn serve_export_file(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let is_index = file == "index.txt";
-    let is_day_file = file
-        .strip_suffix(".zip")
-        .is_some_and(|day| !day.is_empty() && day.len() <= 12 && day.bytes().all(|b| b.is_ascii_digit()));
+    let is_day_file = file.strip_suffix(".zip").is_some_and(|day| {
+        !day.is_empty() && day.len() <= 12 && day.bytes().all(|b| b.is_ascii_digit())
+    });
     if !is_index && !is_day_file {
         return Err(Problem::not_found("no such export file"));
     }
-    let bytes = match state.exports.get(&ObjectPath::from(format!("exports/{file}"))).await {
-        Ok(result) => result.bytes().await.map_err(|error| Problem::internal(&error))?,
+    let bytes = match state
+        .exports
+        .get(&ObjectPath::from(format!("exports/{file}")))
+        .await
+    {
+        Ok(result) => result
+            .bytes()
+            .await
+            .map_err(|error| Problem::internal(&error))?,
         Err(object_store::Error::NotFound { .. }) if is_index => axum::body::Bytes::new(),
-        Err(object_store::Error::NotFound { .. }) => return Err(Problem::not_found("no such export file")),
+        Err(object_store::Error::NotFound { .. }) => {
+            return Err(Problem::not_found("no such export file"));
+        }
         Err(error) => return Err(Problem::internal(&error)),
     };
     let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
@@ -244,9 +282,16 @@ async fn serve_export_file(
     let response_headers = response.headers_mut();
     response_headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(if is_index { "text/plain; charset=utf-8" } else { "application/zip" }),
+        HeaderValue::from_static(if is_index {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/zip"
+        }),
     );
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response_headers.insert(header::ETAG, value);
     }

@@ -100,11 +100,13 @@ fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
     let bytes = STANDARD
         .decode(key.key_data.as_bytes())
         .map_err(|_| Problem::bad_request("keyData must be base64"))?;
-    let key_data: [u8; KEY_LENGTH] = bytes
-        .try_into()
-        .map_err(|bytes: Vec<u8>| Problem::bad_request(format!("keyData must be 16 bytes, not {}", bytes.len())))?;
+    let key_data: [u8; KEY_LENGTH] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+        Problem::bad_request(format!("keyData must be 16 bytes, not {}", bytes.len()))
+    })?;
     if !(1..=INTERVALS_PER_DAY).contains(&key.rolling_period) {
-        return Err(Problem::bad_request("rollingPeriod must be between 1 and 144"));
+        return Err(Problem::bad_request(
+            "rollingPeriod must be between 1 and 144",
+        ));
     }
     let fake = match key.fake {
         0 => false,
@@ -153,8 +155,11 @@ fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKe
 
 fn is_within_retention_and_not_future(key: &TemporaryExposureKey, now: i64) -> bool {
     let now_interval = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0));
-    let oldest_day_start = now_interval.day_start().offset(-i64::from(RETENTION_DAYS * INTERVALS_PER_DAY));
-    key.rolling_start_interval_number <= now_interval && key.rolling_start_interval_number >= oldest_day_start
+    let oldest_day_start = now_interval
+        .day_start()
+        .offset(-i64::from(RETENTION_DAYS * INTERVALS_PER_DAY));
+    key.rolling_start_interval_number <= now_interval
+        && key.rolling_start_interval_number >= oldest_day_start
 }
 
 /// The release time of a key stored at `now`: the hour after the later of now and the
@@ -175,7 +180,9 @@ async fn store_keys(
     // The token's use is the first write: the transaction takes the write lock at once,
     // and a replayed token stops here before anything is stored.
     if !tokens::consume(&mut transaction, claims, purpose).await? {
-        return Err(Problem::forbidden("this upload token has already been used"));
+        return Err(Problem::forbidden(
+            "this upload token has already been used",
+        ));
     }
     if !keys.is_empty() {
         let mut insert = QueryBuilder::new(
@@ -183,7 +190,8 @@ async fn store_keys(
              report_type, days_since_onset, received_hour, release_at) ",
         );
         insert.push_values(keys, |mut row, key| {
-            let start_seconds = i64::from(key.rolling_start_interval_number.0) * INTERVAL_SECONDS as i64;
+            let start_seconds =
+                i64::from(key.rolling_start_interval_number.0) * INTERVAL_SECONDS as i64;
             row.push_bind(key.key_data.to_vec())
                 .push_bind(i64::from(key.rolling_start_interval_number.0))
                 .push_bind(i64::from(key.rolling_period))
@@ -224,9 +232,12 @@ async fn upload(
         let Json(request) = body?;
         let now = state.now();
         let keys = validate_upload(&request.gaen_keys, now)?;
-        let today = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0)).day_start();
+        let today =
+            EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0)).day_start();
         let delayed = request.delayed_key_date;
-        if delayed % INTERVALS_PER_DAY != 0 || !(today.0.saturating_sub(INTERVALS_PER_DAY)..=today.0).contains(&delayed) {
+        if delayed % INTERVALS_PER_DAY != 0
+            || !(today.0.saturating_sub(INTERVALS_PER_DAY)..=today.0).contains(&delayed)
+        {
             return Err(Problem::bad_request(
                 "delayedKeyDate must be the rolling start of today's or yesterday's key",
             ));
@@ -238,7 +249,9 @@ async fn upload(
             store_keys(&state, &claims, PURPOSE_KEYS, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "real");
         }
-        Ok(upload_answer(tokens::issue_next_day_token(&state, &claims, delayed, now)))
+        Ok(upload_answer(tokens::issue_next_day_token(
+            &state, &claims, delayed, now,
+        )))
     })
     .await
 }
@@ -260,7 +273,9 @@ async fn upload_next_day(
             .and_then(|text| text.parse::<u32>().ok())
             .ok_or_else(|| Problem::unauthorized("the next-day token is not valid"))?;
         if !accepted.fake && accepted.key.rolling_start_interval_number.0 != expected_start {
-            return Err(Problem::bad_request("the delayed key does not start at the token's delayedKeyDate"));
+            return Err(Problem::bad_request(
+                "the delayed key does not start at the token's delayedKeyDate",
+            ));
         }
         let keep = !accepted.fake && is_within_retention_and_not_future(&accepted.key, now);
         if claims.is_fake() {
@@ -294,7 +309,12 @@ pub(crate) fn bucket_end(now: i64, bucket_seconds: u64) -> i64 {
 type StoredKeyRow = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
 
 /// Reads the keys released in `(after, until]` still inside the retention window.
-pub(crate) async fn released_keys(state: &AppState, after: i64, until: i64, now: i64) -> Result<Vec<DiagnosisKey>, sqlx::Error> {
+pub(crate) async fn released_keys(
+    state: &AppState,
+    after: i64,
+    until: i64,
+    now: i64,
+) -> Result<Vec<DiagnosisKey>, sqlx::Error> {
     let oldest_start = (now - RETENTION_SECONDS).div_euclid(INTERVAL_SECONDS as i64);
     let rows: Vec<StoredKeyRow> = sqlx::query_as(
         "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
@@ -339,7 +359,11 @@ pub(crate) async fn build_export(
         }
         let batch = ExportBatch {
             keys,
-            ..ExportBatch::new(u64::try_from(start).unwrap_or(0), u64::try_from(end).unwrap_or(0), region)
+            ..ExportBatch::new(
+                u64::try_from(start).unwrap_or(0),
+                u64::try_from(end).unwrap_or(0),
+                region,
+            )
         };
         write_signed_zip(&batch, &signers)
     })
@@ -354,7 +378,8 @@ async fn download(
     State(state): State<AppState>,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(query) = query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
+    let Query(query) =
+        query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
     let now = state.now();
     let last_tag_ms: i64 = match query.last_key_bundle_tag.as_deref() {
         None | Some("") => 0,
@@ -362,7 +387,11 @@ async fn download(
             .parse::<u64>()
             .ok()
             .and_then(|tag| i64::try_from(tag).ok())
-            .ok_or_else(|| Problem::bad_request("lastKeyBundleTag must be a non-negative number (milliseconds)"))?,
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "lastKeyBundleTag must be a non-negative number (milliseconds)",
+                )
+            })?,
     };
     let until = bucket_end(now, state.config.release_bucket_seconds);
     let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
@@ -381,13 +410,18 @@ async fn download(
     if keys.is_empty() {
         let mut response = StatusCode::NO_CONTENT.into_response();
         response.headers_mut().insert("x-key-bundle-tag", tag);
-        response.headers_mut().insert(header::CACHE_CONTROL, cache_control);
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, cache_control);
         return Ok(response);
     }
     let zip = build_export(&state, keys, after, until).await?;
     let mut response = zip.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     headers.insert("x-key-bundle-tag", tag);
     headers.insert(header::CACHE_CONTROL, cache_control);
     Ok(response)
@@ -407,7 +441,9 @@ mod tests {
 
     const NOW: i64 = 1_600_000_000; // 2020-09-13T12:26:40Z
     fn today() -> u32 {
-        EnIntervalNumber::from_unix_seconds(NOW as u64).day_start().0
+        EnIntervalNumber::from_unix_seconds(NOW as u64)
+            .day_start()
+            .0
     }
 
     fn key(byte: u8, start: u32, period: u32, fake: u8) -> GaenKey {
@@ -443,14 +479,35 @@ mod tests {
         assert!(validate_upload(&padded(vec![])[..29], NOW).is_err());
         let mut short = padded(vec![]);
         short[0].key_data = STANDARD.encode([1u8; 15]);
-        assert!(validate_upload(&short, NOW).unwrap_err().detail.contains("16 bytes"));
+        assert!(
+            validate_upload(&short, NOW)
+                .unwrap_err()
+                .detail
+                .contains("16 bytes")
+        );
         assert!(validate_upload(&padded(vec![key(1, today() - 144, 0, 0)]), NOW).is_err());
         assert!(validate_upload(&padded(vec![key(1, today() - 144, 145, 0)]), NOW).is_err());
         assert!(validate_upload(&padded(vec![key(1, today() - 144, 144, 2)]), NOW).is_err());
-        let duplicate = padded(vec![key(1, today() - 144, 144, 0), key(1, today() - 288, 144, 0)]);
-        assert!(validate_upload(&duplicate, NOW).unwrap_err().detail.contains("twice"));
-        let overlap = padded(vec![key(1, today() - 144, 144, 0), key(2, today() - 100, 50, 0)]);
-        assert!(validate_upload(&overlap, NOW).unwrap_err().detail.contains("same time"));
+        let duplicate = padded(vec![
+            key(1, today() - 144, 144, 0),
+            key(1, today() - 288, 144, 0),
+        ]);
+        assert!(
+            validate_upload(&duplicate, NOW)
+                .unwrap_err()
+                .detail
+                .contains("twice")
+        );
+        let overlap = padded(vec![
+            key(1, today() - 144, 144, 0),
+            key(2, today() - 100, 50, 0),
+        ]);
+        assert!(
+            validate_upload(&overlap, NOW)
+                .unwrap_err()
+                .detail
+                .contains("same time")
+        );
     }
 
     #[test]

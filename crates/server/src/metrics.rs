@@ -40,7 +40,11 @@ impl Default for Metrics {
         let failures = Family::<Labels, Counter>::default();
         let export_bytes = Histogram::new(exponential_buckets(1024.0, 4.0, 10));
         let purged_rows = Family::<Labels, Counter>::default();
-        registry.register("codes_issued", "Codes issued by health authorities", codes_issued.clone());
+        registry.register(
+            "codes_issued",
+            "Codes issued by health authorities",
+            codes_issued.clone(),
+        );
         registry.register(
             "code_verifications",
             "Code checks by outcome",
@@ -49,8 +53,16 @@ impl Default for Metrics {
         registry.register("key_uploads", "Key uploads by kind", key_uploads.clone());
         registry.register("keys_stored", "Diagnosis keys stored", keys_stored.clone());
         registry.register("failures", "Error answers by HTTP status", failures.clone());
-        registry.register("export_bytes", "Sizes of export files in bytes", export_bytes.clone());
-        registry.register("purged_rows", "Rows deleted by the retention purge", purged_rows.clone());
+        registry.register(
+            "export_bytes",
+            "Sizes of export files in bytes",
+            export_bytes.clone(),
+        );
+        registry.register(
+            "purged_rows",
+            "Rows deleted by the retention purge",
+            purged_rows.clone(),
+        );
         Self {
             registry,
             codes_issued,

@@ -23,7 +23,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             title,
@@ -34,12 +39,22 @@ impl Problem {
 
     /// 400: the request is malformed or breaks a rule of the protocol.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "about:blank", "Bad Request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "about:blank",
+            "Bad Request",
+            detail,
+        )
     }
 
     /// 401: missing or invalid credentials (API key or upload token).
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "about:blank", "Unauthorized", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "about:blank",
+            "Unauthorized",
+            detail,
+        )
     }
 
     /// 403: valid credentials that do not allow this request (wrong scope, reused token).
@@ -54,7 +69,12 @@ impl Problem {
 
     /// 413: the body is larger than the route accepts.
     pub fn payload_too_large(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "about:blank", "Payload Too Large", detail)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "about:blank",
+            "Payload Too Large",
+            detail,
+        )
     }
 
     /// 415: the body is not JSON.
@@ -69,7 +89,12 @@ impl Problem {
 
     /// 429: too many requests from this client, or too many failures overall.
     pub fn too_many_requests(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "about:blank", "Too Many Requests", detail)
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "about:blank",
+            "Too Many Requests",
+            detail,
+        )
     }
 
     /// 500: our fault. The cause goes to the log (without request data), not to the client.
@@ -85,7 +110,12 @@ impl Problem {
 
     /// 503: the store is unreachable.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "about:blank", "Service Unavailable", detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "about:blank",
+            "Service Unavailable",
+            detail,
+        )
     }
 
     /// The HTTP status of this problem.
@@ -116,16 +146,21 @@ impl From<axum::extract::rejection::JsonRejection> for Problem {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection;
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                Problem::unsupported_media_type("the body must be JSON (Content-Type: application/json)")
-            }
+            JsonRejection::MissingJsonContentType(_) => Problem::unsupported_media_type(
+                "the body must be JSON (Content-Type: application/json)",
+            ),
             JsonRejection::JsonSyntaxError(_) => Problem::bad_request("the body is not valid JSON"),
             JsonRejection::JsonDataError(error) => {
                 // serde's message names the field and the expected type; it goes back only to
                 // the sender and is never logged.
-                Problem::bad_request(format!("the JSON does not have the expected shape: {}", error.body_text()))
+                Problem::bad_request(format!(
+                    "the JSON does not have the expected shape: {}",
+                    error.body_text()
+                ))
             }
-            JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            JsonRejection::BytesRejection(error)
+                if error.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Problem::payload_too_large("the body is larger than this route accepts")
             }
             other => Problem::bad_request(format!("unreadable body: {}", other.body_text())),

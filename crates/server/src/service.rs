@@ -88,7 +88,12 @@ impl AppState {
     }
 
     /// Builds the state around an already opened store (tests pick their own schema).
-    pub fn with_store(config: Config, clock: SharedClock, store: Store, keys: KeyRing) -> Result<Self, StartError> {
+    pub fn with_store(
+        config: Config,
+        clock: SharedClock,
+        store: Store,
+        keys: KeyRing,
+    ) -> Result<Self, StartError> {
         let exports = open_export_store(&config)?;
         Ok(Self {
             inner: Arc::new(SharedState {
@@ -117,13 +122,18 @@ fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError
     let failed = |error: &dyn std::fmt::Display| StartError::ExportStore(error.to_string());
     let local = |dir: std::path::PathBuf| -> Result<Arc<dyn ObjectStore>, StartError> {
         std::fs::create_dir_all(&dir)?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(|e| failed(&e))?;
+        let store =
+            object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(|e| failed(&e))?;
         Ok(Arc::new(store))
     };
     match config.export_store_url.as_deref() {
         None => local(config.data_dir.join("exports")),
-        Some(url) if url.starts_with("memory:") => Ok(Arc::new(object_store::memory::InMemory::new())),
-        Some(url) if url.starts_with("file://") => local(std::path::PathBuf::from(&url["file://".len()..])),
+        Some(url) if url.starts_with("memory:") => {
+            Ok(Arc::new(object_store::memory::InMemory::new()))
+        }
+        Some(url) if url.starts_with("file://") => {
+            local(std::path::PathBuf::from(&url["file://".len()..]))
+        }
         #[cfg(feature = "s3")]
         Some(url) if url.starts_with("s3://") => {
             let store = object_store::aws::AmazonS3Builder::from_env()
@@ -133,7 +143,8 @@ fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError
             Ok(Arc::new(store))
         }
         Some(_) => Err(StartError::ExportStore(
-            "export_store_url must be file:///dir, memory:/// or (with the s3 feature) s3://bucket".to_owned(),
+            "export_store_url must be file:///dir, memory:/// or (with the s3 feature) s3://bucket"
+                .to_owned(),
         )),
     }
 }
@@ -152,7 +163,10 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::venue_ui::routes())
         .merge(crate::jobs::routes())
         .fallback(|| async { Problem::not_found("no such route") })
-        .layer(middleware::from_fn_with_state(state.clone(), sign_and_count))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            sign_and_count,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -167,7 +181,10 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, Problem>
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }
@@ -251,7 +268,10 @@ impl ServerHandle {
     /// closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        let result = self.task.await.unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        let result = self
+            .task
+            .await
+            .unwrap_or_else(|join| Err(std::io::Error::other(join)));
         self.state.store.close().await;
         result
     }
@@ -259,7 +279,10 @@ impl ServerHandle {
 
 /// Starts a server for `state` on `listen` (port 0 for any free port) with its
 /// background jobs, and returns at once.
-pub async fn spawn_with_state(state: AppState, listen: SocketAddr) -> Result<ServerHandle, StartError> {
+pub async fn spawn_with_state(
+    state: AppState,
+    listen: SocketAddr,
+) -> Result<ServerHandle, StartError> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -267,11 +290,14 @@ pub async fn spawn_with_state(state: AppState, listen: SocketAddr) -> Result<Ser
     let router = app(state.clone());
     let mut shutdown = stopped;
     let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     tracing::info!(%addr, "listening");
     Ok(ServerHandle {

@@ -25,8 +25,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use exposure::export::{ExportSigner, SignatureInfo};
 use p256::ecdsa::signature::{Signer, Verifier};
-use p256::elliptic_curve::Generate;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::elliptic_curve::Generate;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -39,7 +39,10 @@ pub const MAX_JWT_BYTES: usize = 2048;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("key file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {path} is not a P-256 PKCS#8 PEM private key")]
     InvalidKey { path: PathBuf },
     #[error("the code secret {path} is not 64 hex digits")]
@@ -106,7 +109,9 @@ fn create_key_file(dir: &Path, created: i64) -> Result<(), KeyError> {
     let key = SigningKey::generate_from_rng(&mut rand::rng());
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|_| KeyError::InvalidKey { path: dir.to_owned() })?;
+        .map_err(|_| KeyError::InvalidKey {
+            path: dir.to_owned(),
+        })?;
     write_private_file(&dir.join(format!("{created}.pem")), pem.as_bytes())
 }
 
@@ -124,7 +129,8 @@ fn read_key_dir(dir: &Path) -> Result<Vec<NamedKey>, KeyError> {
             continue;
         };
         let pem = fs::read_to_string(&path).map_err(io_error(&path))?;
-        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::InvalidKey { path: path.clone() })?;
+        let key = SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|_| KeyError::InvalidKey { path: path.clone() })?;
         keys.push(NamedKey { created, key });
     }
     keys.sort_by_key(|named| std::cmp::Reverse(named.created));
@@ -156,7 +162,9 @@ impl KeyRing {
         let code_secret: [u8; 32] = hex::decode(secret_text.trim())
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| KeyError::InvalidSecret { path: secret_path.clone() })?;
+            .ok_or_else(|| KeyError::InvalidSecret {
+                path: secret_path.clone(),
+            })?;
         let export_keys = read_key_dir(&export_dir)?;
         let token_keys = read_key_dir(&token_dir)?;
         if export_keys.is_empty() || token_keys.is_empty() {
@@ -236,7 +244,9 @@ pub fn rotate(data_dir: &Path, now: i64, overlap_seconds: i64) -> Result<Vec<Pat
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         let existing = read_key_dir(dir)?;
         // A key named after `now` may already exist (two rotations in one second).
-        let created = existing.first().map_or(now, |newest| now.max(newest.created + 1));
+        let created = existing
+            .first()
+            .map_or(now, |newest| now.max(newest.created + 1));
         create_key_file(dir, created)?;
         // A key stops being needed `overlap` after its successor appeared; the successor
         // of existing[i] is existing[i-1] (or the new key for existing[0]).
@@ -284,7 +294,10 @@ fn sign_jwt<C: Serialize>(named: &NamedKey, claims: &C) -> String {
         URL_SAFE_NO_PAD.encode(claims_json)
     );
     let signature: Signature = named.key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    )
 }
 
 fn verify_jwt<C: DeserializeOwned>(keys: &[NamedKey], token: &str) -> Result<C, JwtError> {

@@ -51,15 +51,39 @@ pub struct Store {
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
-    (2, "authority_ui", include_str!("../migrations/sqlite/0002_authority_ui.sql")),
-    (3, "presence", include_str!("../migrations/sqlite/0003_presence.sql")),
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "authority_ui",
+        include_str!("../migrations/sqlite/0002_authority_ui.sql"),
+    ),
+    (
+        3,
+        "presence",
+        include_str!("../migrations/sqlite/0003_presence.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
-    (2, "authority_ui", include_str!("../migrations/postgres/0002_authority_ui.sql")),
-    (3, "presence", include_str!("../migrations/postgres/0003_presence.sql")),
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "authority_ui",
+        include_str!("../migrations/postgres/0002_authority_ui.sql"),
+    ),
+    (
+        3,
+        "presence",
+        include_str!("../migrations/postgres/0003_presence.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -101,7 +125,9 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         if let Some(schema) = schema
-            && !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(StoreError::InvalidSchema(schema.to_owned()));
         }
@@ -111,7 +137,9 @@ impl Store {
         {
             let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
             connection
-                .execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
+                .execute(AssertSqlSafe(format!(
+                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+                )))
                 .await?;
         }
         let options = AnyPoolOptions::new()
@@ -136,7 +164,9 @@ impl Store {
                         Backend::Postgres => {
                             if let Some(schema) = schema {
                                 connection
-                                    .execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\"")))
+                                    .execute(AssertSqlSafe(format!(
+                                        "SET search_path TO \"{schema}\""
+                                    )))
                                     .await?;
                             }
                         }
@@ -167,7 +197,13 @@ impl Store {
     /// Takes or renews the lease `name` for `holder` until `now + seconds`; true when
     /// `holder` holds it. Another holder's lease blocks until it expires, so two
     /// instances never run the same job (export building) at once.
-    pub async fn try_lease(&self, name: &str, holder: &str, now: i64, seconds: i64) -> Result<bool, sqlx::Error> {
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        seconds: i64,
+    ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \

@@ -37,7 +37,11 @@ pub struct UploadClaims {
     pub iat: i64,
     pub exp: i64,
     /// For next-day tokens: the rolling start (interval number) of the delayed key.
-    #[serde(rename = "delayedKeyDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "delayedKeyDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub delayed_key_date: Option<String>,
 }
 
@@ -70,7 +74,12 @@ pub(crate) fn issue_upload_token(state: &AppState, onset: Date, fake: bool, now:
 
 /// Signs the token that lets the phone upload the key of the day starting at interval
 /// `delayed_key_date` once that day is over. Same onset and fakeness as `upload`.
-pub(crate) fn issue_next_day_token(state: &AppState, upload: &UploadClaims, delayed_key_date: u32, now: i64) -> String {
+pub(crate) fn issue_next_day_token(
+    state: &AppState,
+    upload: &UploadClaims,
+    delayed_key_date: u32,
+    now: i64,
+) -> String {
     let day_end = i64::from(delayed_key_date + INTERVALS_PER_DAY) * INTERVAL_SECONDS as i64;
     state.keys.sign_token(&UploadClaims {
         iss: "openstopcovid".to_owned(),
@@ -86,8 +95,14 @@ pub(crate) fn issue_next_day_token(state: &AppState, upload: &UploadClaims, dela
 }
 
 /// Checks the bearer token of a request: signature, expiry and scope.
-pub fn authorize(state: &AppState, headers: &HeaderMap, scope: &str) -> Result<UploadClaims, Problem> {
-    let token = bearer(headers).ok_or_else(|| Problem::unauthorized("an upload token is required (Authorization: Bearer …)"))?;
+pub fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: &str,
+) -> Result<UploadClaims, Problem> {
+    let token = bearer(headers).ok_or_else(|| {
+        Problem::unauthorized("an upload token is required (Authorization: Bearer …)")
+    })?;
     let claims: UploadClaims = state
         .keys
         .verify_token(token)
@@ -96,7 +111,9 @@ pub fn authorize(state: &AppState, headers: &HeaderMap, scope: &str) -> Result<U
         return Err(Problem::unauthorized("the upload token has expired"));
     }
     if claims.scope != scope {
-        return Err(Problem::forbidden("the upload token does not allow this request"));
+        return Err(Problem::forbidden(
+            "the upload token does not allow this request",
+        ));
     }
     if claims.onset_date().is_none() || !matches!(claims.fake.as_str(), "0" | "1") {
         return Err(Problem::unauthorized("the upload token is not valid"));

@@ -30,7 +30,9 @@ async fn backends() -> Vec<Option<String>> {
     match std::env::var("OPENSTOPCOVID_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => vec![None, Some(url)],
         _ => {
-            eprintln!("note: PostgreSQL runs skipped (set OPENSTOPCOVID_TEST_DATABASE_URL to run them)");
+            eprintln!(
+                "note: PostgreSQL runs skipped (set OPENSTOPCOVID_TEST_DATABASE_URL to run them)"
+            );
             vec![None]
         }
     }
@@ -49,7 +51,9 @@ async fn start(postgres: Option<&str>) -> TestServer {
         ..Config::default()
     };
     let store = match postgres {
-        None => Store::connect(&config.effective_database_url()).await.unwrap(),
+        None => Store::connect(&config.effective_database_url())
+            .await
+            .unwrap(),
         Some(url) => {
             let schema = format!("t{}", uuid::Uuid::new_v4().simple());
             Store::connect_in_schema(url, Some(&schema)).await.unwrap()
@@ -125,7 +129,9 @@ impl TestServer {
     }
 
     fn today(&self) -> u32 {
-        EnIntervalNumber::from_unix_seconds(self.clock_now() as u64).day_start().0
+        EnIntervalNumber::from_unix_seconds(self.clock_now() as u64)
+            .day_start()
+            .0
     }
 
     fn clock_now(&self) -> i64 {
@@ -140,7 +146,9 @@ fn gaen_key(byte: u8, start: u32, fake: u8) -> Value {
 
 /// 10 real keys for the last 10 days, today's key, and 19 fake keys.
 fn upload_body(today: u32) -> Value {
-    let mut keys: Vec<Value> = (1..=10).map(|day| gaen_key(day as u8, today - day * 144, 0)).collect();
+    let mut keys: Vec<Value> = (1..=10)
+        .map(|day| gaen_key(day as u8, today - day * 144, 0))
+        .collect();
     keys.push(gaen_key(100, today, 0));
     keys.extend((0..19).map(|i| gaen_key(200 + i, today, 1)));
     json!({"gaenKeys": keys, "delayedKeyDate": today})
@@ -160,16 +168,43 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         let code = server.issue_code().await;
         let code_text = code["code"].as_str().unwrap();
         assert!(server::is_well_formed_code(code_text));
-        let status_url = server.url(&format!("/v1/authority/codes/{}", code["id"].as_str().unwrap()));
-        let status: Value = server.http.get(&status_url).bearer_auth(&server.api_key).send().await.unwrap().json().await.unwrap();
+        let status_url = server.url(&format!(
+            "/v1/authority/codes/{}",
+            code["id"].as_str().unwrap()
+        ));
+        let status: Value = server
+            .http
+            .get(&status_url)
+            .bearer_auth(&server.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(status["status"], "unused");
 
         let response = server.verify(code_text, false).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let token = response.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
-        let status: Value = server.http.get(&status_url).bearer_auth(&server.api_key).send().await.unwrap().json().await.unwrap();
+        let token = response.json::<Value>().await.unwrap()["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let status: Value = server
+            .http
+            .get(&status_url)
+            .bearer_auth(&server.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(status["status"], "used");
-        assert_eq!(server.verify(code_text, false).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            server.verify(code_text, false).await.status(),
+            StatusCode::NOT_FOUND
+        );
 
         let today = server.today();
         let response = server.upload(&token, &upload_body(today)).await;
@@ -187,22 +222,45 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         server.clock.advance(2 * 3600);
         let response = server.download(0).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let tag: i64 = response.headers()["x-key-bundle-tag"].to_str().unwrap().parse().unwrap();
+        let tag: i64 = response.headers()["x-key-bundle-tag"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         let signature = response.headers()["signature"].to_str().unwrap().to_owned();
         let zip = response.bytes().await.unwrap();
 
-        let pem = server.http.get(server.url("/v1/export-public-key")).send().await.unwrap().text().await.unwrap();
+        let pem = server
+            .http
+            .get(server.url("/v1/export-public-key"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let public_key = exposure::export::public_key_from_pem(&pem).unwrap();
         server::signing::verify_response_signature(&public_key, &signature, &zip).unwrap();
         let export = exposure::export::read_zip(&zip).unwrap();
         export.verify(&public_key).unwrap();
-        let published: Vec<[u8; 16]> = export.batch.keys.iter().map(|key| key.key.key_data).collect();
+        let published: Vec<[u8; 16]> = export
+            .batch
+            .keys
+            .iter()
+            .map(|key| key.key.key_data)
+            .collect();
         for day in 1..=10u8 {
-            assert!(published.contains(&[day; 16]), "real key {day} is published");
+            assert!(
+                published.contains(&[day; 16]),
+                "real key {day} is published"
+            );
         }
         assert!(!published.contains(&[100; 16]), "today's key is embargoed");
         for fake in 200..219u8 {
-            assert!(!published.contains(&[fake; 16]), "fake keys are never published");
+            assert!(
+                !published.contains(&[fake; 16]),
+                "fake keys are never published"
+            );
         }
         assert_eq!(published.len(), exposure::export::padded_key_count(10));
 
@@ -212,9 +270,17 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         let response = server.download(tag).await;
         assert_eq!(response.status(), StatusCode::OK);
         let export = exposure::export::read_zip(&response.bytes().await.unwrap()).unwrap();
-        let published: Vec<[u8; 16]> = export.batch.keys.iter().map(|key| key.key.key_data).collect();
+        let published: Vec<[u8; 16]> = export
+            .batch
+            .keys
+            .iter()
+            .map(|key| key.key.key_data)
+            .collect();
         assert!(published.contains(&[100; 16]));
-        assert!(!published.contains(&[1; 16]), "keys already fetched are not sent again");
+        assert!(
+            !published.contains(&[1; 16]),
+            "keys already fetched are not sent again"
+        );
         server.handle.shutdown().await.unwrap();
     }
 }
@@ -223,19 +289,36 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
 async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
     for backend in backends().await {
         let server = Arc::new(start(backend.as_deref()).await);
-        let code = server.issue_code().await["code"].as_str().unwrap().to_owned();
+        let code = server.issue_code().await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let mut tasks = Vec::new();
         for _ in 0..40 {
             let server = server.clone();
             let code = code.clone();
-            tasks.push(tokio::spawn(async move { server.verify(&code, false).await.status() }));
+            tasks.push(tokio::spawn(async move {
+                server.verify(&code, false).await.status()
+            }));
         }
         let mut statuses = Vec::new();
         for task in tasks {
             statuses.push(task.await.unwrap());
         }
-        assert_eq!(statuses.iter().filter(|status| **status == StatusCode::OK).count(), 1);
-        assert_eq!(statuses.iter().filter(|status| **status == StatusCode::NOT_FOUND).count(), 39);
+        assert_eq!(
+            statuses
+                .iter()
+                .filter(|status| **status == StatusCode::OK)
+                .count(),
+            1
+        );
+        assert_eq!(
+            statuses
+                .iter()
+                .filter(|status| **status == StatusCode::NOT_FOUND)
+                .count(),
+            39
+        );
     }
 }
 
@@ -243,12 +326,21 @@ async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
 async fn fake_checks_and_uploads_look_real_and_change_nothing() {
     for backend in backends().await {
         let server = start(backend.as_deref()).await;
-        let real_code = server.issue_code().await["code"].as_str().unwrap().to_owned();
+        let real_code = server.issue_code().await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let fake = server.verify("123456789012", true).await;
         let real = server.verify(&real_code, false).await;
         assert_eq!(fake.status(), real.status());
-        let fake_token = fake.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
-        let real_token = real.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
+        let fake_token = fake.json::<Value>().await.unwrap()["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let real_token = real.json::<Value>().await.unwrap()["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(fake_token.len(), real_token.len());
 
         let today = server.today();
@@ -256,7 +348,11 @@ async fn fake_checks_and_uploads_look_real_and_change_nothing() {
         assert_eq!(fake_upload.status(), StatusCode::OK);
         let fake_size = fake_upload.bytes().await.unwrap().len();
         server.clock.advance(3 * 86_400);
-        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT, "a fake upload stores nothing");
+        assert_eq!(
+            server.download(0).await.status(),
+            StatusCode::NO_CONTENT,
+            "a fake upload stores nothing"
+        );
         assert!(fake_size > 0);
     }
 }
@@ -280,7 +376,12 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
         assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
         assert!(problem_of(&broken));
 
-        let wrong_types = server.upload(&token, &json!({"gaenKeys": "many", "delayedKeyDate": "today"})).await;
+        let wrong_types = server
+            .upload(
+                &token,
+                &json!({"gaenKeys": "many", "delayedKeyDate": "today"}),
+            )
+            .await;
         assert_eq!(wrong_types.status(), StatusCode::BAD_REQUEST);
         assert!(problem_of(&wrong_types));
 
@@ -293,7 +394,10 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
 
         let mut too_few = upload_body(today);
         too_few["gaenKeys"].as_array_mut().unwrap().pop();
-        assert_eq!(server.upload(&token, &too_few).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            server.upload(&token, &too_few).await.status(),
+            StatusCode::BAD_REQUEST
+        );
 
         let huge = "x".repeat(2 * 1024 * 1024);
         let response = server
@@ -308,10 +412,17 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
         assert!(problem_of(&response));
 
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"scope":"exposed"}"#);
+        parts[1] =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"scope":"exposed"}"#);
         let forged = parts.join(".");
-        assert_eq!(server.upload(&forged, &upload_body(today)).await.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(server.upload("", &upload_body(today)).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            server.upload(&forged, &upload_body(today)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            server.upload("", &upload_body(today)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
 
         server.clock.advance(2 * 3600);
         let expired = server.upload(&token, &upload_body(today)).await;
@@ -319,7 +430,11 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
         assert!(problem_of(&expired));
 
         server.clock.advance(3 * 86_400);
-        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT, "nothing was stored");
+        assert_eq!(
+            server.download(0).await.status(),
+            StatusCode::NO_CONTENT,
+            "nothing was stored"
+        );
     }
 }
 
@@ -329,7 +444,10 @@ async fn everything_is_purged_after_fourteen_days() {
         let server = start(backend.as_deref()).await;
         let token = server.token().await;
         let today = server.today();
-        assert_eq!(server.upload(&token, &upload_body(today)).await.status(), StatusCode::OK);
+        assert_eq!(
+            server.upload(&token, &upload_body(today)).await.status(),
+            StatusCode::OK
+        );
         server.clock.advance(2 * 86_400);
         let report = server.handle.run_jobs_now().await.unwrap();
         assert_eq!(report.keys_purged, 0);
@@ -351,14 +469,43 @@ async fn everything_is_purged_after_fourteen_days() {
 #[tokio::test]
 async fn health_metrics_and_openapi_answer() {
     let server = start(None).await;
-    let health = server.http.get(server.url("/healthz")).send().await.unwrap();
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().get("signature").is_some());
     server.token().await;
-    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("openstopcovid_code_verifications_total{outcome=\"accepted\"} 1"), "{metrics}");
-    let openapi: Value = server.http.get(server.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
-    for path in ["/v1/codes/verify", "/v2/gaen/exposed", "/v1/gaen/exposednextday", "/v1/authority/codes"] {
+    let metrics = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("openstopcovid_code_verifications_total{outcome=\"accepted\"} 1"),
+        "{metrics}"
+    );
+    let openapi: Value = server
+        .http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/v1/codes/verify",
+        "/v2/gaen/exposed",
+        "/v1/gaen/exposednextday",
+        "/v1/authority/codes",
+    ] {
         assert!(openapi["paths"].get(path).is_some(), "{path}");
     }
 }

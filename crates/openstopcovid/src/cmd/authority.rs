@@ -83,7 +83,9 @@ fn open_store(
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     let store = runtime
-        .block_on(server::store::Store::connect(&config.effective_database_url()))
+        .block_on(server::store::Store::connect(
+            &config.effective_database_url(),
+        ))
         .context("cannot open the database")?;
     Ok((runtime, store))
 }
@@ -118,7 +120,13 @@ pub fn run(command: AuthorityCommand) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow!("the role must be physician or admin"))?;
             let (runtime, store) = open_store(config.as_deref(), data_dir)?;
             let id = runtime
-                .block_on(server::authority_ui::add_user(&store, &email, role, password, now()))
+                .block_on(server::authority_ui::add_user(
+                    &store,
+                    &email,
+                    role,
+                    password,
+                    now(),
+                ))
                 .map_err(|error| anyhow!("cannot add {email}: {error}"))?;
             runtime.block_on(store.close());
             eprintln!("added {email} ({id})");

@@ -64,7 +64,10 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(&args.chart, svg)
         .with_context(|| format!("cannot write the chart to {}", args.chart.display()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json_outcome(&outcome)?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json_outcome(&outcome)?)?
+        );
     } else {
         print_outcome(&outcome);
         println!("  chart: {}", args.chart.display());
@@ -82,7 +85,10 @@ pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let outcome = run_town(config, !args.json)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json_outcome(&outcome)?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json_outcome(&outcome)?)?
+        );
     } else {
         print_outcome(&outcome);
         println!(

@@ -2,5 +2,5 @@ pub mod authority;
 pub mod demo;
 pub mod keys;
 pub mod phone;
-pub mod venue;
 pub mod serve;
+pub mod venue;

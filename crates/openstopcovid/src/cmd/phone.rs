@@ -85,7 +85,9 @@ fn parse_now(text: Option<&str>) -> anyhow::Result<u64> {
         return Ok(seconds);
     }
     let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("--now {text:?} is neither RFC 3339 (2026-11-20T12:00:00Z) nor unix seconds"))?;
+        .with_context(|| {
+            format!("--now {text:?} is neither RFC 3339 (2026-11-20T12:00:00Z) nor unix seconds")
+        })?;
     u64::try_from(parsed.unix_timestamp()).context("--now must be after 1970")
 }
 
@@ -114,7 +116,8 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<ExitCode> {
                 Box::new(BufReader::new(std::io::stdin()))
             } else {
                 Box::new(BufReader::new(
-                    std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?,
+                    std::fs::File::open(&file)
+                        .with_context(|| format!("opening {}", file.display()))?,
                 ))
             };
             let mut sightings = Vec::new();

@@ -200,9 +200,13 @@ pub(crate) async fn sign_in(
     Ok(SignIn::Refused)
 }
 
+/// One `authority_users` row as the admin page reads it:
+/// id, email, role, created_at, disabled_at, locked_until.
+type StoredUser = (String, String, String, i64, Option<i64>, Option<i64>);
+
 /// Every account, for the admin page.
 pub(crate) async fn list(store: &Store, now: i64) -> Result<Vec<UserRow>, sqlx::Error> {
-    let rows: Vec<(String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<StoredUser> = sqlx::query_as(
         "SELECT id, email, role, created_at, disabled_at, locked_until FROM authority_users ORDER BY email",
     )
     .fetch_all(store.pool())
@@ -311,7 +315,7 @@ mod tests {
             "martin@sante",
             "martin@.fr",
             "a b@sante.fr",
-            "a@b.fr\n",
+            "a@b\n.fr",
         ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");
         }

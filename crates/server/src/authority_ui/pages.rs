@@ -157,6 +157,10 @@ async fn signed_in(
 }
 
 /// Rejects a form whose anti-forgery token is not the session's.
+///
+/// The error is the page to answer with; handlers return it through `?` as axum's
+/// `Response`, so boxing it would only be unboxed again at once.
+#[allow(clippy::result_large_err)]
 fn check_form(language: Language, session: &Session, submitted: &str) -> Result<(), Response> {
     if tokens_match(submitted, &session.viewer.csrf) {
         Ok(())

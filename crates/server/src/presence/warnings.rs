@@ -34,6 +34,9 @@ pub(super) struct WarningsQuery {
     format: Option<String>,
 }
 
+/// One stored report: location id hash, IV, encrypted check-in record, MAC.
+type StoredReport = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// The JSON form of a warning package.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -81,7 +84,7 @@ pub(super) async fn download(
     };
     // A cursor ahead of the server's clock gets an empty answer that keeps it.
     let until = last_complete_hour.max(since);
-    let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+    let rows: Vec<StoredReport> = sqlx::query_as(
         "SELECT location_id_hash, iv, encrypted_check_in_record, mac FROM check_in_reports \
          WHERE received_hour > $1 AND received_hour <= $2 ORDER BY location_id_hash, mac",
     )
