@@ -76,7 +76,8 @@ mod tests {
         assert_eq!(padded_key_count(14), 1_000);
         assert_eq!(padded_key_count(1_000), 1_000);
         assert_eq!(padded_key_count(1_001), 2_000);
-        assert_eq!(padded_key_count(8_001), 9_000);
+        // 8,001 → step 16,384 / 8 = 2,048 → 4 steps.
+        assert_eq!(padded_key_count(8_001), 8_192);
         // 100,000 → step 131,072 / 8 = 16,384 → 7 steps.
         assert_eq!(padded_key_count(100_000), 114_688);
         for n in [1usize, 999, 1_001, 5_000, 70_000, 300_001, 1_000_000] {

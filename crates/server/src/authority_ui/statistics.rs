@@ -162,7 +162,7 @@ pub(crate) fn chart_svg(days: &[DayCounts], language: Language) -> Result<String
         };
         chart
             .configure_mesh()
-            .x_labels(days.len())
+            .x_labels(days.len().max(1))
             .x_label_formatter(&label_of)
             .y_labels(6)
             .label_style(("sans-serif", 14))
