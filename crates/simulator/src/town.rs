@@ -61,15 +61,16 @@ impl VenueKind {
         VenueKind::WorshipService,
     ];
 
-    /// The CWA location type number (PROTOCOLS.md §5).
+    /// The CWA location type number of the permanent place (PROTOCOLS.md §5).
     pub fn cwa_type(self) -> u32 {
         match self {
             VenueKind::Retail => 3,
             VenueKind::FoodService => 4,
             VenueKind::Craft => 5,
-            VenueKind::CulturalEvent => 9,
-            VenueKind::ClubActivity => 10,
-            VenueKind::WorshipService => 12,
+            // Cinemas, museums, clubs and places of worship here are permanent places, not
+            // one-off events (CWA types 9-12 are temporary and need a start and an end).
+            VenueKind::CulturalEvent => 8,
+            VenueKind::ClubActivity | VenueKind::WorshipService => 1,
         }
     }
 
