@@ -8,10 +8,12 @@
 //! - `bucket_starts`: where each run of RPIs with the same leading `k` bits starts, with
 //!   `2^k` the smallest power of two ≥ the number of sightings (a radix index: one
 //!   sighting per bucket on average, no probing, no empty slots to skip).
-//! - `bitmap`: one bit per value of 6 + `k` other bits of the RPI; a lookup of an RPI
-//!   that was never seen (all but a handful of the 144 million lookups of a big export)
-//!   stops at this bit with a false-positive rate below 1/64. It is small enough to stay
-//!   in the CPU's L2 cache for typical phones (128 KiB for 10,000 sightings).
+//! - `bitmap`: `2^k` words of 64 bits, a blocked Bloom filter: each sighting sets two
+//!   bits of the word its RPI's last bytes choose (see `filter_position`); a lookup of an
+//!   RPI that was never seen (all but a handful of the 144 million lookups of a big
+//!   export) stops at this one word with a false-positive rate below 1/1,000. It is small
+//!   enough to stay in the CPU's L2 cache for typical phones (128 KiB for 10,000
+//!   sightings).
 //!
 //! Memory, heap only: `32 n + 4 (2^k + 1) + 8 · 2^k` bytes for `n` sightings, with
 //! `2^k < 2n`: under 56 bytes per sighting plus 4 bytes ([`MAX_BYTES_PER_SIGHTING`] is
@@ -108,9 +110,9 @@ impl ObservedSet {
         let mut bitmap = vec![0u64; buckets].into_boxed_slice();
         let bitmap_mask = bitmap_bits - 1;
         for sighting in &sightings {
-            let bit = halves(&sighting.rpi).1 & bitmap_mask;
-            if let Some(word) = bitmap.get_mut((bit >> 6) as usize) {
-                *word |= 1 << (bit & 63);
+            let (word_index, bits) = filter_position(&sighting.rpi, bitmap_mask);
+            if let Some(word) = bitmap.get_mut(word_index) {
+                *word |= bits;
             }
         }
         Ok(Self {
@@ -143,10 +145,10 @@ impl ObservedSet {
     /// False when `rpi` was certainly not seen; true when it may have been.
     #[inline]
     pub(crate) fn may_contain(&self, rpi: &[u8; KEY_LENGTH]) -> bool {
-        let bit = halves(rpi).1 & self.bitmap_mask;
+        let (word_index, bits) = filter_position(rpi, self.bitmap_mask);
         self.bitmap
-            .get((bit >> 6) as usize)
-            .is_some_and(|word| (word >> (bit & 63)) & 1 == 1)
+            .get(word_index)
+            .is_some_and(|word| word & bits == bits)
     }
 
     /// All sightings of `rpi`, in time order (empty when never seen).
@@ -159,6 +161,19 @@ impl ObservedSet {
         let past = run.partition_point(|s| s.rpi <= *rpi);
         run.get(first..past).unwrap_or_default()
     }
+}
+
+/// Where an RPI sits in the bitmap: one 64-bit word, chosen by bits 6.. of the RPI's
+/// last 8 bytes, and two bits in it, chosen by the lowest 6 bits of each half (the bucket
+/// uses the highest bits of the first half, the word index the bits above 6 of the last). Two bits in one word cost one memory access like one bit does, and
+/// square the rate at which unseen RPIs get through (about 2.5 % of the bits are set: 1 in
+/// 1,600 gets through instead of 1 in 40), so a lookup almost never leaves the bitmap.
+#[inline]
+fn filter_position(rpi: &[u8; KEY_LENGTH], bitmap_mask: u64) -> (usize, u64) {
+    let (first, last) = halves(rpi);
+    let word_index = ((last & bitmap_mask) >> 6) as usize;
+    let bits = (1u64 << (last & 63)) | (1u64 << (first & 63));
+    (word_index, bits)
 }
 
 #[inline]
@@ -218,7 +233,7 @@ mod tests {
         // The bitmap lets through only a small fraction of unseen RPIs.
         let passed = unseen.filter(|rpi| set.may_contain(rpi)).count();
         assert!(
-            passed < 10_000 / 32,
+            passed < 10_000 / 500,
             "{passed} of 10000 unseen RPIs passed the bitmap"
         );
     }
