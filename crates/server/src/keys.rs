@@ -27,7 +27,6 @@ use exposure::export::{ExportBatch, pad_with_fake_keys, write_signed_zip};
 use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY, RETENTION_DAYS};
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
 use serde::{Deserialize, Serialize};
-use sqlx::QueryBuilder;
 
 use crate::metrics::Metrics;
 use crate::problem::Problem;
@@ -185,25 +184,37 @@ async fn store_keys(
         ));
     }
     if !keys.is_empty() {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO exposed_keys (key_data, rolling_start, rolling_period, transmission_risk_level, \
-             report_type, days_since_onset, received_hour, release_at) ",
+        // A key already published (a replay with another token) is kept once.
+        let sql = crate::store::multi_row_insert(
+            "exposed_keys",
+            &[
+                "key_data",
+                "rolling_start",
+                "rolling_period",
+                "transmission_risk_level",
+                "report_type",
+                "days_since_onset",
+                "received_hour",
+                "release_at",
+            ],
+            keys.len(),
+            "ON CONFLICT (key_data) DO NOTHING",
         );
-        insert.push_values(keys, |mut row, key| {
+        let mut insert = sqlx::query(sql);
+        for key in keys {
             let start_seconds =
                 i64::from(key.rolling_start_interval_number.0) * INTERVAL_SECONDS as i64;
-            row.push_bind(key.key_data.to_vec())
-                .push_bind(i64::from(key.rolling_start_interval_number.0))
-                .push_bind(i64::from(key.rolling_period))
-                .push_bind(0i64)
-                .push_bind(i64::from(ReportType::ConfirmedTest.to_wire()))
-                .push_bind(tokens::days_since_onset(claims, start_seconds).map(i64::from))
-                .push_bind(floor_to_hour(now))
-                .push_bind(release_at(key, now));
-        });
-        // A key already published (a replay with another token) is kept once.
-        insert.push(" ON CONFLICT (key_data) DO NOTHING");
-        let inserted = insert.build().execute(&mut *transaction).await?;
+            insert = insert
+                .bind(key.key_data.to_vec())
+                .bind(i64::from(key.rolling_start_interval_number.0))
+                .bind(i64::from(key.rolling_period))
+                .bind(0i64)
+                .bind(i64::from(ReportType::ConfirmedTest.to_wire()))
+                .bind(tokens::days_since_onset(claims, start_seconds).map(i64::from))
+                .bind(floor_to_hour(now))
+                .bind(release_at(key, now));
+        }
+        let inserted = insert.execute(&mut *transaction).await?;
         state.metrics.keys_stored.inc_by(inserted.rows_affected());
     }
     transaction.commit().await?;

@@ -238,3 +238,45 @@ impl Store {
 pub fn floor_to_hour(unix_seconds: i64) -> i64 {
     unix_seconds - unix_seconds.rem_euclid(3600)
 }
+
+/// `INSERT INTO {table} ({columns}) VALUES ($1, …), (…) {tail}` for `rows` rows: numbered
+/// placeholders, which SQLite and PostgreSQL both read. (sqlx's `QueryBuilder` writes `?`
+/// for the Any driver, which PostgreSQL rejects.) Bind `rows × columns` values in order.
+pub fn multi_row_insert(
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+    tail: &str,
+) -> AssertSqlSafe<String> {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let mut number = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns.len() {
+            number += 1;
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&number.to_string());
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(tail);
+    AssertSqlSafe(sql)
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use super::multi_row_insert;
+
+    #[test]
+    fn multi_row_insert_numbers_every_placeholder() {
+        let sql = multi_row_insert("t", &["a", "b"], 2, "ON CONFLICT (a) DO NOTHING");
+        assert_eq!(
+            sql.0,
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING"
+        );
+    }
+}

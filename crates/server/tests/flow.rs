@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+mod common;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use exposure::interval::EnIntervalNumber;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server::signing::KeyRing;
-use server::store::Store;
 use server::{Config, MockClock, ServerHandle};
 
 /// 2023-11-14T22:13:20Z.
@@ -24,18 +24,6 @@ struct TestServer {
     http: reqwest::Client,
     api_key: String,
     _dir: tempfile::TempDir,
-}
-
-async fn backends() -> Vec<Option<String>> {
-    match std::env::var("OPENSTOPCOVID_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => vec![None, Some(url)],
-        _ => {
-            eprintln!(
-                "note: PostgreSQL runs skipped (set OPENSTOPCOVID_TEST_DATABASE_URL to run them)"
-            );
-            vec![None]
-        }
-    }
 }
 
 async fn start(postgres: Option<&str>) -> TestServer {
@@ -50,19 +38,7 @@ async fn start(postgres: Option<&str>) -> TestServer {
         pad_exports: true,
         ..Config::default()
     };
-    let store = match postgres {
-        None => Store::connect(&config.effective_database_url())
-            .await
-            .unwrap(),
-        Some(url) => {
-            let schema = format!("t{}", uuid::Uuid::new_v4().simple());
-            Store::connect_in_schema(url, Some(&schema)).await.unwrap()
-        }
-    };
-    let keys = KeyRing::load_or_create(dir.path(), START, &config.region).unwrap();
-    let listen = config.listen;
-    let state = server::AppState::with_store(config, Arc::new(clock.clone()), store, keys).unwrap();
-    let handle = server::spawn_with_state(state, listen).await.unwrap();
+    let handle = common::spawn(config, Arc::new(clock.clone()), postgres).await;
     let api_key = server::codes::create_api_key(&handle.state.store, "test lab", START)
         .await
         .unwrap();
@@ -163,7 +139,7 @@ fn problem_of(response: &reqwest::Response) -> bool {
 
 #[tokio::test]
 async fn a_code_becomes_published_keys_in_a_signed_export() {
-    for backend in backends().await {
+    for backend in common::backends() {
         let server = start(backend.as_deref()).await;
         let code = server.issue_code().await;
         let code_text = code["code"].as_str().unwrap();
@@ -287,7 +263,7 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
 
 #[tokio::test]
 async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
-    for backend in backends().await {
+    for backend in common::backends() {
         let server = Arc::new(start(backend.as_deref()).await);
         let code = server.issue_code().await["code"]
             .as_str()
@@ -324,7 +300,7 @@ async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
 
 #[tokio::test]
 async fn fake_checks_and_uploads_look_real_and_change_nothing() {
-    for backend in backends().await {
+    for backend in common::backends() {
         let server = start(backend.as_deref()).await;
         let real_code = server.issue_code().await["code"]
             .as_str()
@@ -359,7 +335,7 @@ async fn fake_checks_and_uploads_look_real_and_change_nothing() {
 
 #[tokio::test]
 async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
-    for backend in backends().await {
+    for backend in common::backends() {
         let server = start(backend.as_deref()).await;
         let token = server.token().await;
         let today = server.today();
@@ -440,7 +416,7 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
 
 #[tokio::test]
 async fn everything_is_purged_after_fourteen_days() {
-    for backend in backends().await {
+    for backend in common::backends() {
         let server = start(backend.as_deref()).await;
         let token = server.token().await;
         let today = server.today();

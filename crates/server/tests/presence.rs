@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+mod common;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use presence::{
@@ -35,7 +37,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn start(now: i64) -> Self {
+    async fn start(now: i64, postgres: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(MockClock::new(now));
         let config = Config {
@@ -45,7 +47,7 @@ impl Fixture {
             export_store_url: Some("memory:///".into()),
             ..Config::default()
         };
-        let server = server::spawn(config, clock.clone()).await.unwrap();
+        let server = common::spawn(config, clock.clone(), postgres).await;
         let api_key = server::codes::create_api_key(&server.state.store, "test lab", now)
             .await
             .unwrap();
@@ -171,219 +173,225 @@ fn guest(venue: &VenueCode, from: i64, to: i64) -> GuestCheckIn {
 
 #[tokio::test]
 async fn an_overlapping_visitor_and_the_owner_are_warned_and_a_later_visitor_is_not() {
-    let mut rng = StdRng::seed_from_u64(1);
-    let fixture = Fixture::start(at(18, 5)).await;
-    let venue = cafe(&mut rng);
+    for backend in common::backends() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let fixture = Fixture::start(at(18, 5), backend.as_deref()).await;
+        let venue = cafe(&mut rng);
 
-    // The positive visitor was there 12:00–13:00; their phone uploads with its key token.
-    let reports = prepare_upload(
-        &[CheckIn {
+        // The positive visitor was there 12:00–13:00; their phone uploads with its key token.
+        let reports = prepare_upload(
+            &[CheckIn {
+                location_id: venue.location_id,
+                check_in: at(12, 0) as u64,
+                check_out: at(13, 0) as u64,
+                transmission_risk_level: 7,
+            }],
+            &mut rng,
+        );
+        let token = fixture.token().await;
+        let (status, _, _) = fixture
+            .post("/v1/checkins", &token, &upload_body(&reports, 0))
+            .await;
+        assert_eq!(status, 200);
+
+        // Not published during the hour it arrived in.
+        assert!(
+            fixture
+                .warnings(0)
+                .await
+                .check_in_protected_reports
+                .is_empty()
+        );
+        fixture.clock.set(at(19, 0));
+        let package = fixture.warnings(0).await;
+        assert_eq!(i64::from(package.interval_number), at(18, 0) / 3600);
+        assert_eq!(package.check_in_protected_reports.len(), reports.len());
+        for report in &reports {
+            assert!(package.check_in_protected_reports.contains(report));
+        }
+        // The next download from the returned cursor has nothing new.
+        let next = fixture.warnings(i64::from(package.interval_number)).await;
+        assert!(next.check_in_protected_reports.is_empty());
+
+        let published = &package.check_in_protected_reports;
+        let overlapped = match_guest_check_ins(&[guest(&venue, at(12, 30), at(14, 0))], published);
+        assert_eq!(overlapped.len(), 1);
+        assert_eq!(overlapped[0].description, "Café des Arts");
+        // 12:30 to the end of the reported stay (13:00 plus 30 minutes of aerosol time).
+        assert_eq!(overlapped[0].overlap_minutes, 60);
+        assert_eq!(overlapped[0].risk_level, RiskLevel::High);
+        let later = match_guest_check_ins(&[guest(&venue, at(14, 0), at(15, 0))], published);
+        assert!(later.is_empty(), "{later:?}");
+
+        // The owner matches the JSON form (what the venue page downloads) to the same result.
+        let json = fixture.warnings_json(0).await;
+        assert_eq!(json.interval_number, i64::from(package.interval_number));
+        let from_json: Vec<CheckInProtectedReport> = json
+            .check_in_protected_reports
+            .iter()
+            .map(|r| CheckInProtectedReport {
+                location_id_hash: STANDARD.decode(&r.location_id_hash).unwrap(),
+                iv: STANDARD.decode(&r.iv).unwrap(),
+                encrypted_check_in_record: STANDARD.decode(&r.encrypted_check_in_record).unwrap(),
+                mac: STANDARD.decode(&r.mac).unwrap(),
+            })
+            .collect();
+        let owned = [OwnedVenue {
             location_id: venue.location_id,
-            check_in: at(12, 0) as u64,
-            check_out: at(13, 0) as u64,
-            transmission_risk_level: 7,
-        }],
-        &mut rng,
-    );
-    let token = fixture.token().await;
-    let (status, _, _) = fixture
-        .post("/v1/checkins", &token, &upload_body(&reports, 0))
-        .await;
-    assert_eq!(status, 200);
+            description: venue.description.clone(),
+        }];
+        let found = match_owned_venues(&owned, &from_json);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].window,
+            TimeWindow::new(at(12, 0) as u64, at(13, 30) as u64)
+        );
+        assert_eq!(found[0].transmission_risk_level, 7);
 
-    // Not published during the hour it arrived in.
-    assert!(
-        fixture
-            .warnings(0)
-            .await
-            .check_in_protected_reports
-            .is_empty()
-    );
-    fixture.clock.set(at(19, 0));
-    let package = fixture.warnings(0).await;
-    assert_eq!(i64::from(package.interval_number), at(18, 0) / 3600);
-    assert_eq!(package.check_in_protected_reports.len(), reports.len());
-    for report in &reports {
-        assert!(package.check_in_protected_reports.contains(report));
+        // The token allowed one check-in upload: a replay is refused.
+        let (status, content_type, _) = fixture
+            .post("/v1/checkins", &token, &upload_body(&reports, 0))
+            .await;
+        assert_eq!(status, 403);
+        assert_eq!(content_type, "application/problem+json");
+
+        // Fourteen days later everything is gone.
+        fixture.clock.set(at(19, 0) + 14 * 86_400 + 3600);
+        fixture.server.run_jobs_now().await.unwrap();
+        assert!(
+            fixture
+                .warnings(0)
+                .await
+                .check_in_protected_reports
+                .is_empty()
+        );
+        fixture.server.shutdown().await.unwrap();
     }
-    // The next download from the returned cursor has nothing new.
-    let next = fixture.warnings(i64::from(package.interval_number)).await;
-    assert!(next.check_in_protected_reports.is_empty());
-
-    let published = &package.check_in_protected_reports;
-    let overlapped = match_guest_check_ins(&[guest(&venue, at(12, 30), at(14, 0))], published);
-    assert_eq!(overlapped.len(), 1);
-    assert_eq!(overlapped[0].description, "Café des Arts");
-    // 12:30 to the end of the reported stay (13:00 plus 30 minutes of aerosol time).
-    assert_eq!(overlapped[0].overlap_minutes, 60);
-    assert_eq!(overlapped[0].risk_level, RiskLevel::High);
-    let later = match_guest_check_ins(&[guest(&venue, at(14, 0), at(15, 0))], published);
-    assert!(later.is_empty(), "{later:?}");
-
-    // The owner matches the JSON form (what the venue page downloads) to the same result.
-    let json = fixture.warnings_json(0).await;
-    assert_eq!(json.interval_number, i64::from(package.interval_number));
-    let from_json: Vec<CheckInProtectedReport> = json
-        .check_in_protected_reports
-        .iter()
-        .map(|r| CheckInProtectedReport {
-            location_id_hash: STANDARD.decode(&r.location_id_hash).unwrap(),
-            iv: STANDARD.decode(&r.iv).unwrap(),
-            encrypted_check_in_record: STANDARD.decode(&r.encrypted_check_in_record).unwrap(),
-            mac: STANDARD.decode(&r.mac).unwrap(),
-        })
-        .collect();
-    let owned = [OwnedVenue {
-        location_id: venue.location_id,
-        description: venue.description.clone(),
-    }];
-    let found = match_owned_venues(&owned, &from_json);
-    assert_eq!(found.len(), 1);
-    assert_eq!(
-        found[0].window,
-        TimeWindow::new(at(12, 0) as u64, at(13, 30) as u64)
-    );
-    assert_eq!(found[0].transmission_risk_level, 7);
-
-    // The token allowed one check-in upload: a replay is refused.
-    let (status, content_type, _) = fixture
-        .post("/v1/checkins", &token, &upload_body(&reports, 0))
-        .await;
-    assert_eq!(status, 403);
-    assert_eq!(content_type, "application/problem+json");
-
-    // Fourteen days later everything is gone.
-    fixture.clock.set(at(19, 0) + 14 * 86_400 + 3600);
-    fixture.server.run_jobs_now().await.unwrap();
-    assert!(
-        fixture
-            .warnings(0)
-            .await
-            .check_in_protected_reports
-            .is_empty()
-    );
-    fixture.server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn bad_uploads_are_refused_with_a_clear_problem_and_store_nothing() {
-    let mut rng = StdRng::seed_from_u64(2);
-    let fixture = Fixture::start(at(18, 5)).await;
-    let venue = cafe(&mut rng);
-    let reports = prepare_upload(
-        &[CheckIn {
-            location_id: venue.location_id,
-            check_in: at(12, 0) as u64,
-            check_out: at(13, 0) as u64,
-            transmission_risk_level: 5,
-        }],
-        &mut rng,
-    );
-    let good = upload_body(&reports, 0);
-    let token = fixture.token().await;
-    let with = |field: &str, value: &str| {
-        let mut body = good.clone();
-        body["checkInProtectedReports"][3][field] = json!(value);
-        body
-    };
-    let too_many: Vec<CheckInProtectedReport> = (0..301).map(|_| reports[0].clone()).collect();
-    let cases = [
-        ("broken base64", with("iv", "***"), "iv is not valid base64"),
-        (
-            "short hash",
-            with("locationIdHash", &STANDARD.encode([0u8; 20])),
-            "locationIdHash is 20 bytes",
-        ),
-        (
-            "oversized record",
-            with("encryptedCheckInRecord", &STANDARD.encode([0u8; 128])),
-            "encryptedCheckInRecord is 128 bytes",
-        ),
-        (
-            "short mac",
-            with("mac", &STANDARD.encode([0u8; 8])),
-            "mac is 8 bytes",
-        ),
-        (
-            "no reports",
-            json!({"checkInProtectedReports": [], "fake": 0}),
-            "empty",
-        ),
-        (
-            "more than 20 a day for 15 days",
-            upload_body(&too_many, 0),
-            "at most 300 reports",
-        ),
-        (
-            "fake not 0 or 1",
-            upload_body(&reports, 7),
-            "fake must be 0 or 1",
-        ),
-        ("not the expected shape", json!({"reports": []}), ""),
-    ];
-    for (what, body, expected) in cases {
-        let (status, content_type, problem) = fixture.post("/v1/checkins", &token, &body).await;
-        assert!(
-            status == 400 || status == 422 || status == 413,
-            "{what}: {status}"
+    for backend in common::backends() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let fixture = Fixture::start(at(18, 5), backend.as_deref()).await;
+        let venue = cafe(&mut rng);
+        let reports = prepare_upload(
+            &[CheckIn {
+                location_id: venue.location_id,
+                check_in: at(12, 0) as u64,
+                check_out: at(13, 0) as u64,
+                transmission_risk_level: 5,
+            }],
+            &mut rng,
         );
-        assert_eq!(content_type, "application/problem+json", "{what}");
-        let detail = problem["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains(expected), "{what}: {detail}");
+        let good = upload_body(&reports, 0);
+        let token = fixture.token().await;
+        let with = |field: &str, value: &str| {
+            let mut body = good.clone();
+            body["checkInProtectedReports"][3][field] = json!(value);
+            body
+        };
+        let too_many: Vec<CheckInProtectedReport> = (0..301).map(|_| reports[0].clone()).collect();
+        let cases = [
+            ("broken base64", with("iv", "***"), "iv is not valid base64"),
+            (
+                "short hash",
+                with("locationIdHash", &STANDARD.encode([0u8; 20])),
+                "locationIdHash is 20 bytes",
+            ),
+            (
+                "oversized record",
+                with("encryptedCheckInRecord", &STANDARD.encode([0u8; 128])),
+                "encryptedCheckInRecord is 128 bytes",
+            ),
+            (
+                "short mac",
+                with("mac", &STANDARD.encode([0u8; 8])),
+                "mac is 8 bytes",
+            ),
+            (
+                "no reports",
+                json!({"checkInProtectedReports": [], "fake": 0}),
+                "empty",
+            ),
+            (
+                "more than 20 a day for 15 days",
+                upload_body(&too_many, 0),
+                "at most 300 reports",
+            ),
+            (
+                "fake not 0 or 1",
+                upload_body(&reports, 7),
+                "fake must be 0 or 1",
+            ),
+            ("not the expected shape", json!({"reports": []}), ""),
+        ];
+        for (what, body, expected) in cases {
+            let (status, content_type, problem) = fixture.post("/v1/checkins", &token, &body).await;
+            assert!(
+                status == 400 || status == 422 || status == 413,
+                "{what}: {status}"
+            );
+            assert_eq!(content_type, "application/problem+json", "{what}");
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(expected), "{what}: {detail}");
+        }
+        let (status, _, _) = fixture.post("/v1/checkins", "not-a-token", &good).await;
+        assert_eq!(status, 401);
+
+        // A fake upload answers like a real one and stores nothing.
+        let (status, _, _) = fixture
+            .post("/v1/checkins", &token, &upload_body(&reports, 1))
+            .await;
+        assert_eq!(status, 200);
+        fixture.clock.set(at(19, 0));
+        assert!(
+            fixture
+                .warnings(0)
+                .await
+                .check_in_protected_reports
+                .is_empty()
+        );
+
+        // Nothing above used the token up: the real upload still goes through (within its hour).
+        let (status, _, _) = fixture.post("/v1/checkins", &token, &good).await;
+        assert_eq!(status, 200);
+        fixture.clock.set(at(20, 0));
+        assert_eq!(
+            fixture.warnings(0).await.check_in_protected_reports.len(),
+            reports.len()
+        );
+        fixture.server.shutdown().await.unwrap();
     }
-    let (status, _, _) = fixture.post("/v1/checkins", "not-a-token", &good).await;
-    assert_eq!(status, 401);
-
-    // A fake upload answers like a real one and stores nothing.
-    let (status, _, _) = fixture
-        .post("/v1/checkins", &token, &upload_body(&reports, 1))
-        .await;
-    assert_eq!(status, 200);
-    fixture.clock.set(at(19, 0));
-    assert!(
-        fixture
-            .warnings(0)
-            .await
-            .check_in_protected_reports
-            .is_empty()
-    );
-
-    // Nothing above used the token up: the real upload still goes through (within its hour).
-    let (status, _, _) = fixture.post("/v1/checkins", &token, &good).await;
-    assert_eq!(status, 200);
-    fixture.clock.set(at(20, 0));
-    assert_eq!(
-        fixture.warnings(0).await.check_in_protected_reports.len(),
-        reports.len()
-    );
-    fixture.server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_venue_owner_warns_the_guests_of_a_time_window() {
-    let mut rng = StdRng::seed_from_u64(3);
-    let fixture = Fixture::start(at(22, 0)).await;
-    let venue = cafe(&mut rng);
-    let window = TimeWindow::new(at(19, 0) as u64, at(20, 0) as u64);
-    let reports = warn_on_behalf(&venue.location_id, window, 8, &mut rng).unwrap();
-    let token = fixture.token().await;
-    let (status, _, _) = fixture
-        .post("/v1/venues/warnings", &token, &upload_body(&reports, 0))
-        .await;
-    assert_eq!(status, 200);
-    // The same token cannot warn twice; it could still upload a phone's check-ins.
-    let (status, _, _) = fixture
-        .post("/v1/venues/warnings", &token, &upload_body(&reports, 0))
-        .await;
-    assert_eq!(status, 403);
+    for backend in common::backends() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let fixture = Fixture::start(at(22, 0), backend.as_deref()).await;
+        let venue = cafe(&mut rng);
+        let window = TimeWindow::new(at(19, 0) as u64, at(20, 0) as u64);
+        let reports = warn_on_behalf(&venue.location_id, window, 8, &mut rng).unwrap();
+        let token = fixture.token().await;
+        let (status, _, _) = fixture
+            .post("/v1/venues/warnings", &token, &upload_body(&reports, 0))
+            .await;
+        assert_eq!(status, 200);
+        // The same token cannot warn twice; it could still upload a phone's check-ins.
+        let (status, _, _) = fixture
+            .post("/v1/venues/warnings", &token, &upload_body(&reports, 0))
+            .await;
+        assert_eq!(status, 403);
 
-    fixture.clock.set(at(23, 0));
-    let published = fixture.warnings(0).await.check_in_protected_reports;
-    // A guest who arrived 20 minutes after the window ended is still warned (30 minutes).
-    let stayed = match_guest_check_ins(&[guest(&venue, at(20, 20), at(21, 0))], &published);
-    assert_eq!(stayed.len(), 1);
-    assert_eq!(stayed[0].overlap_minutes, 10);
-    let later = match_guest_check_ins(&[guest(&venue, at(20, 40), at(21, 30))], &published);
-    assert!(later.is_empty());
-    fixture.server.shutdown().await.unwrap();
+        fixture.clock.set(at(23, 0));
+        let published = fixture.warnings(0).await.check_in_protected_reports;
+        // A guest who arrived 20 minutes after the window ended is still warned (30 minutes).
+        let stayed = match_guest_check_ins(&[guest(&venue, at(20, 20), at(21, 0))], &published);
+        assert_eq!(stayed.len(), 1);
+        assert_eq!(stayed[0].overlap_minutes, 10);
+        let later = match_guest_check_ins(&[guest(&venue, at(20, 40), at(21, 30))], &published);
+        assert!(later.is_empty());
+        fixture.server.shutdown().await.unwrap();
+    }
 }

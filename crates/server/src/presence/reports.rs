@@ -20,7 +20,6 @@ use presence::check_in_report::{
     IV_LENGTH, LOCATION_ID_HASH_LENGTH, MAC_LENGTH, MAX_ENCRYPTED_RECORD_LENGTH,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::QueryBuilder;
 
 use crate::problem::Problem;
 use crate::service::{AppState, with_minimum_duration};
@@ -177,23 +176,32 @@ async fn store_reports(
             "this upload token has already been used for this",
         ));
     }
-    let mut insert = QueryBuilder::new(
-        "INSERT INTO check_in_reports (location_id_hash, iv, encrypted_check_in_record, mac, received_hour) ",
-    );
-    insert.push_values(reports, |mut row, report| {
-        row.push_bind(report.location_id_hash.clone())
-            .push_bind(report.iv.clone())
-            .push_bind(report.encrypted_check_in_record.clone())
-            .push_bind(report.mac.clone())
-            .push_bind(floor_to_hour(now));
-    });
-    // The same report uploaded again (a replay with another token) is kept once.
-    insert.push(" ON CONFLICT (mac) DO NOTHING");
-    let inserted = insert
-        .build()
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
+    let mut inserted = 0;
+    if !reports.is_empty() {
+        // The same report uploaded again (a replay with another token) is kept once.
+        let sql = crate::store::multi_row_insert(
+            "check_in_reports",
+            &[
+                "location_id_hash",
+                "iv",
+                "encrypted_check_in_record",
+                "mac",
+                "received_hour",
+            ],
+            reports.len(),
+            "ON CONFLICT (mac) DO NOTHING",
+        );
+        let mut insert = sqlx::query(sql);
+        for report in reports {
+            insert = insert
+                .bind(report.location_id_hash.clone())
+                .bind(report.iv.clone())
+                .bind(report.encrypted_check_in_record.clone())
+                .bind(report.mac.clone())
+                .bind(floor_to_hour(now));
+        }
+        inserted = insert.execute(&mut *transaction).await?.rows_affected();
+    }
     transaction.commit().await?;
     Ok(inserted)
 }
