@@ -47,6 +47,9 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Simulate a larger town against an in-process server and report throughput.
     Simulate(cmd::demo::SimulateArgs),
+    /// Measure the server: `bench upload` (key uploads per second over HTTP, durable).
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Phone(args) => cmd::phone::run(args),
         Command::Demo(args) => cmd::demo::run_demo(args),
         Command::Simulate(args) => cmd::demo::run_simulate(args),
+        Command::Bench(command) => cmd::bench::run(command),
     };
     match result {
         Ok(code) => code,

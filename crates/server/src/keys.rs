@@ -28,6 +28,7 @@ use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY, 
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
 use serde::{Deserialize, Serialize};
 
+use crate::group_commit::{KeyRow, WriteOutcome};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::service::{AppState, with_minimum_duration};
@@ -171,54 +172,38 @@ fn release_at(key: &TemporaryExposureKey, now: i64) -> i64 {
 async fn store_keys(
     state: &AppState,
     claims: &UploadClaims,
-    purpose: &str,
+    purpose: &'static str,
     keys: &[TemporaryExposureKey],
     now: i64,
 ) -> Result<(), Problem> {
-    let mut transaction = state.store.pool().begin().await?;
-    // The token's use is the first write: the transaction takes the write lock at once,
-    // and a replayed token stops here before anything is stored.
-    if !tokens::consume(&mut transaction, claims, purpose).await? {
-        return Err(Problem::forbidden(
-            "this upload token has already been used",
-        ));
-    }
-    if !keys.is_empty() {
-        // A key already published (a replay with another token) is kept once.
-        let sql = crate::store::multi_row_insert(
-            "exposed_keys",
-            &[
-                "key_data",
-                "rolling_start",
-                "rolling_period",
-                "transmission_risk_level",
-                "report_type",
-                "days_since_onset",
-                "received_hour",
-                "release_at",
-            ],
-            keys.len(),
-            "ON CONFLICT (key_data) DO NOTHING",
-        );
-        let mut insert = sqlx::query(sql);
-        for key in keys {
+    let rows = keys
+        .iter()
+        .map(|key| {
             let start_seconds =
                 i64::from(key.rolling_start_interval_number.0) * INTERVAL_SECONDS as i64;
-            insert = insert
-                .bind(key.key_data.to_vec())
-                .bind(i64::from(key.rolling_start_interval_number.0))
-                .bind(i64::from(key.rolling_period))
-                .bind(0i64)
-                .bind(i64::from(ReportType::ConfirmedTest.to_wire()))
-                .bind(tokens::days_since_onset(claims, start_seconds).map(i64::from))
-                .bind(floor_to_hour(now))
-                .bind(release_at(key, now));
-        }
-        let inserted = insert.execute(&mut *transaction).await?;
-        state.metrics.keys_stored.inc_by(inserted.rows_affected());
+            KeyRow {
+                key_data: key.key_data.to_vec(),
+                rolling_start: i64::from(key.rolling_start_interval_number.0),
+                rolling_period: i64::from(key.rolling_period),
+                transmission_risk_level: 0,
+                report_type: i64::from(ReportType::ConfirmedTest.to_wire()),
+                days_since_onset: tokens::days_since_onset(claims, start_seconds).map(i64::from),
+                received_hour: floor_to_hour(now),
+                release_at: release_at(key, now),
+            }
+        })
+        .collect();
+    // Durable when this returns: the writer answers after its commit.
+    let outcome = state
+        .upload_writer
+        .write(&state.store, &claims.jti, purpose, claims.exp, rows)
+        .await?;
+    match outcome {
+        WriteOutcome::Stored => Ok(()),
+        WriteOutcome::TokenAlreadyUsed => Err(Problem::forbidden(
+            "this upload token has already been used",
+        )),
     }
-    transaction.commit().await?;
-    Ok(())
 }
 
 fn upload_answer(token: String) -> Response {

@@ -43,6 +43,7 @@ pub mod authority_ui;
 pub mod clock;
 pub mod codes;
 pub mod config;
+pub mod group_commit;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;

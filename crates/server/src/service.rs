@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::clock::SharedClock;
 use crate::codes::VerifyLimiter;
 use crate::config::{Config, ConfigError};
+use crate::group_commit::UploadWriter;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::signing::{KeyError, KeyRing};
@@ -67,6 +68,8 @@ pub struct SharedState {
     /// Identifies this process in database leases.
     pub instance_id: String,
     pub(crate) verify_limiter: VerifyLimiter,
+    /// Group commit of key uploads (see [`crate::group_commit`]).
+    pub(crate) upload_writer: UploadWriter,
 }
 
 impl Deref for AppState {
@@ -95,6 +98,7 @@ impl AppState {
         keys: KeyRing,
     ) -> Result<Self, StartError> {
         let exports = open_export_store(&config)?;
+        let metrics = Metrics::default();
         Ok(Self {
             inner: Arc::new(SharedState {
                 verify_limiter: VerifyLimiter::new(
@@ -105,7 +109,8 @@ impl AppState {
                 store,
                 keys,
                 clock,
-                metrics: Metrics::default(),
+                upload_writer: UploadWriter::new(metrics.keys_stored.clone()),
+                metrics,
                 exports,
                 instance_id: uuid::Uuid::new_v4().to_string(),
             }),

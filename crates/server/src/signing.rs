@@ -20,14 +20,19 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use exposure::export::{ExportSigner, SignatureInfo};
-use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, UnparsedPublicKey,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -54,9 +59,35 @@ pub enum KeyError {
 pub struct NamedKey {
     pub created: i64,
     pub key: SigningKey,
+    /// The same key for `ring`, which signs and verifies tokens on the hot path.
+    token_pair: Arc<EcdsaKeyPair>,
+    /// The uncompressed SEC1 public point, for `ring` verification.
+    public_point: Arc<[u8]>,
 }
 
 impl NamedKey {
+    /// Names `key`.
+    pub fn new(created: i64, key: SigningKey) -> Self {
+        let public_point: Arc<[u8]> = VerifyingKey::from(&key)
+            .to_sec1_point(false)
+            .as_bytes()
+            .into();
+        let token_pair = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.to_bytes(),
+            &public_point,
+            &SystemRandom::new(),
+        )
+        // A valid p256 scalar and its own public point are always a valid ring key pair.
+        .expect("a P-256 key pair is a valid ring key pair");
+        Self {
+            created,
+            key,
+            token_pair: Arc::new(token_pair),
+            public_point,
+        }
+    }
+
     /// The `kid` / key version string: `v<created>`.
     pub fn key_id(&self) -> String {
         format!("v{}", self.created)
@@ -131,7 +162,7 @@ fn read_key_dir(dir: &Path) -> Result<Vec<NamedKey>, KeyError> {
         let pem = fs::read_to_string(&path).map_err(io_error(&path))?;
         let key = SigningKey::from_pkcs8_pem(&pem)
             .map_err(|_| KeyError::InvalidKey { path: path.clone() })?;
-        keys.push(NamedKey { created, key });
+        keys.push(NamedKey::new(created, key));
     }
     keys.sort_by_key(|named| std::cmp::Reverse(named.created));
     Ok(keys)
@@ -293,10 +324,15 @@ fn sign_jwt<C: Serialize>(named: &NamedKey, claims: &C) -> String {
         URL_SAFE_NO_PAD.encode(header_json),
         URL_SAFE_NO_PAD.encode(claims_json)
     );
-    let signature: Signature = named.key.sign(signing_input.as_bytes());
+    // ring signs with a fresh random nonce from the system; it fails only if the system
+    // has no randomness, and a server without it must not run.
+    let signature = named
+        .token_pair
+        .sign(&SystemRandom::new(), signing_input.as_bytes())
+        .expect("the system random generator works");
     format!(
         "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        URL_SAFE_NO_PAD.encode(signature.as_ref())
     )
 }
 
@@ -325,11 +361,11 @@ fn verify_jwt<C: DeserializeOwned>(keys: &[NamedKey], token: &str) -> Result<C, 
     let signature = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .ok()
-        .and_then(|bytes| Signature::from_slice(&bytes).ok())
+        .filter(|bytes| bytes.len() == 64)
         .ok_or(JwtError::Malformed)?;
     let signing_input_len = header_b64.len() + 1 + claims_b64.len();
     let signing_input = token.get(..signing_input_len).ok_or(JwtError::Malformed)?;
-    VerifyingKey::from(&key.key)
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &*key.public_point)
         .verify(signing_input.as_bytes(), &signature)
         .map_err(|_| JwtError::BadSignature)?;
     URL_SAFE_NO_PAD

@@ -57,8 +57,9 @@ impl UploadClaims {
     }
 }
 
-/// Signs a new upload token.
-pub(crate) fn issue_upload_token(state: &AppState, onset: Date, fake: bool, now: i64) -> String {
+/// Signs a new upload token (what `/v1/codes/verify` answers with; also used by
+/// `openstopcovid bench upload` to mint its tokens up front).
+pub fn issue_upload_token(state: &AppState, onset: Date, fake: bool, now: i64) -> String {
     let lifetime = i64::try_from(state.config.token_lifetime_seconds).unwrap_or(3600);
     state.keys.sign_token(&UploadClaims {
         iss: "openstopcovid".to_owned(),

@@ -298,6 +298,77 @@ async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
     }
 }
 
+/// Uploads share commits (group commit); a token must still let in exactly one upload
+/// when its copies race each other, and every other racing upload must still get in.
+#[tokio::test]
+async fn racing_uploads_share_commits_and_a_token_still_counts_once() {
+    for backend in common::backends() {
+        let server = Arc::new(start(backend.as_deref()).await);
+        let today = server.today();
+        let shared = server.token().await;
+        let mut own = Vec::new();
+        for _ in 0..10 {
+            own.push(server.token().await);
+        }
+        let mut tasks = Vec::new();
+        for (index, token) in std::iter::repeat_n(shared.clone(), 20)
+            .chain(own)
+            .enumerate()
+        {
+            let server = server.clone();
+            tasks.push(tokio::spawn(async move {
+                // Distinct keys per upload, so that each accepted upload stores its own.
+                let mut keys: Vec<Value> = (1..=10u32)
+                    .map(|day| {
+                        json!({"keyData": STANDARD.encode([index as u8; 15].iter().copied().chain([day as u8]).collect::<Vec<u8>>()),
+                               "rollingStartNumber": today - day * 144, "rollingPeriod": 144, "fake": 0})
+                    })
+                    .collect();
+                // Padded to the 30 keys every upload carries.
+                keys.extend((0..20).map(|i| gaen_key(200 + i, today, 1)));
+                let body = json!({"gaenKeys": keys, "delayedKeyDate": today});
+                (index, server.upload(&token, &body).await.status())
+            }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        let shared_ok = statuses
+            .iter()
+            .filter(|(index, status)| *index < 20 && *status == StatusCode::OK)
+            .count();
+        let shared_refused = statuses
+            .iter()
+            .filter(|(index, status)| *index < 20 && *status == StatusCode::FORBIDDEN)
+            .count();
+        assert_eq!((shared_ok, shared_refused), (1, 19), "{statuses:?}");
+        assert!(
+            statuses
+                .iter()
+                .filter(|(index, _)| *index >= 20)
+                .all(|(_, status)| *status == StatusCode::OK),
+            "{statuses:?}"
+        );
+        // 11 accepted uploads of 10 keys each, all of them stored.
+        let metrics = server
+            .http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics
+                .lines()
+                .any(|line| line.starts_with("openstopcovid_keys_stored_total 110")),
+            "{metrics}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn fake_checks_and_uploads_look_real_and_change_nothing() {
     for backend in common::backends() {

@@ -1,4 +1,5 @@
 pub mod authority;
+pub mod bench;
 pub mod demo;
 pub mod keys;
 pub mod phone;

@@ -1,0 +1,251 @@
+//! Group commit for key uploads: many uploads, one durable commit.
+//!
+//! A durable commit costs a disk flush, and SQLite takes one writer at a time: with a
+//! transaction per upload, a server does as many uploads per second as its disk does
+//! flushes (under a thousand here). Instead, upload handlers hand their write to one
+//! writer task and wait; the writer takes every write that is waiting (up to
+//! [`MAX_WRITES_PER_COMMIT`]), applies them in one transaction, commits once, and only
+//! then answers each handler. An upload is still acknowledged only after it is on disk,
+//! and a replayed token is still refused: each write records its token's use first,
+//! inside the shared transaction, and the second write of one token within a batch sees
+//! the first. If a batch fails as a whole, its writes are retried one by one, so that one
+//! bad write cannot fail the others.
+
+use std::sync::OnceLock;
+
+use prometheus_client::metrics::counter::Counter;
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::problem::Problem;
+use crate::store::{Backend, Store, multi_row_insert};
+
+/// The most uploads one commit carries.
+pub const MAX_WRITES_PER_COMMIT: usize = 256;
+
+/// Uploads waiting for the writer before handlers wait for room.
+const QUEUE_LENGTH: usize = 4096;
+
+/// One stored key (columns of `exposed_keys`).
+#[derive(Clone, Debug)]
+pub struct KeyRow {
+    pub key_data: Vec<u8>,
+    pub rolling_start: i64,
+    pub rolling_period: i64,
+    pub transmission_risk_level: i64,
+    pub report_type: i64,
+    pub days_since_onset: Option<i64>,
+    pub received_hour: i64,
+    pub release_at: i64,
+}
+
+/// What happened to one write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Stored (a key already published is kept once).
+    Stored,
+    /// The token was already used for this purpose; nothing stored.
+    TokenAlreadyUsed,
+}
+
+struct Write {
+    jti: String,
+    purpose: &'static str,
+    token_expires_at: i64,
+    rows: Vec<KeyRow>,
+    reply: oneshot::Sender<Result<WriteOutcome, String>>,
+}
+
+/// The handle upload handlers write through (one per server).
+pub struct UploadWriter {
+    sender: OnceLock<mpsc::Sender<Write>>,
+    /// Counts the keys that were new.
+    keys_stored: Counter,
+}
+
+impl UploadWriter {
+    /// A writer that counts new keys in `keys_stored`; its task starts with the first
+    /// write.
+    pub fn new(keys_stored: Counter) -> Self {
+        Self {
+            sender: OnceLock::new(),
+            keys_stored,
+        }
+    }
+
+    /// Records the use of token `jti` for `purpose` and stores `rows`, durably, in a
+    /// commit shared with other uploads. Must be called inside the server's runtime.
+    pub async fn write(
+        &self,
+        store: &Store,
+        jti: &str,
+        purpose: &'static str,
+        token_expires_at: i64,
+        rows: Vec<KeyRow>,
+    ) -> Result<WriteOutcome, Problem> {
+        let sender = self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
+            tokio::spawn(run(store.clone(), self.keys_stored.clone(), receiver));
+            sender
+        });
+        let (reply, answer) = oneshot::channel();
+        let write = Write {
+            jti: jti.to_owned(),
+            purpose,
+            token_expires_at,
+            rows,
+            reply,
+        };
+        sender
+            .send(write)
+            .await
+            .map_err(|_| Problem::unavailable("the server is shutting down"))?;
+        match answer.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(cause)) => Err(Problem::internal(&cause)),
+            Err(_) => Err(Problem::unavailable("the server is shutting down")),
+        }
+    }
+}
+
+async fn run(store: Store, keys_stored: Counter, mut receiver: mpsc::Receiver<Write>) {
+    let mut batch = Vec::with_capacity(MAX_WRITES_PER_COMMIT);
+    while receiver.recv_many(&mut batch, MAX_WRITES_PER_COMMIT).await > 0 {
+        match apply(&store, &batch).await {
+            Ok((outcomes, inserted)) => {
+                keys_stored.inc_by(inserted);
+                for (write, outcome) in batch.drain(..).zip(outcomes) {
+                    // A handler that went away (client disconnected) needs no answer.
+                    let _ = write.reply.send(Ok(outcome));
+                }
+            }
+            Err(_) => {
+                for write in batch.drain(..) {
+                    let result = match apply(&store, std::slice::from_ref(&write)).await {
+                        Ok((outcomes, inserted)) => {
+                            keys_stored.inc_by(inserted);
+                            Ok(outcomes.first().copied().unwrap_or(WriteOutcome::Stored))
+                        }
+                        Err(error) => Err(error.to_string()),
+                    };
+                    let _ = write.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Rows per insert statement. SQLite runs in this process, where parsing a statement is
+/// the cost: statements are cached by their text, so a few sizes (32 and the remainders
+/// below it) serve every batch. PostgreSQL is a round trip away, where each statement is
+/// the cost: one statement per batch (2048 rows of at most 8 values stay under its
+/// 65,535 parameters).
+fn rows_per_insert(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 32,
+        Backend::Postgres => 2048,
+    }
+}
+
+const KEY_COLUMNS: [&str; 8] = [
+    "key_data",
+    "rolling_start",
+    "rolling_period",
+    "transmission_risk_level",
+    "report_type",
+    "days_since_onset",
+    "received_hour",
+    "release_at",
+];
+
+/// One transaction for all of `writes`; their outcomes in order. Two statements per
+/// batch, not per write: one records every token's use (and returns the tokens that were
+/// new), one stores the keys of the writes whose token was new.
+async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u64), sqlx::Error> {
+    let rows_per_insert = rows_per_insert(store.backend());
+    let mut transaction = store.pool().begin().await?;
+    // Several writes of one token in a batch: only the first may use it.
+    let mut first_of_token = std::collections::HashMap::new();
+    for (index, write) in writes.iter().enumerate() {
+        first_of_token
+            .entry((write.jti.as_str(), write.purpose))
+            .or_insert(index);
+    }
+    let candidates: Vec<usize> = (0..writes.len())
+        .filter(|index| {
+            writes
+                .get(*index)
+                .is_some_and(|w| first_of_token.get(&(w.jti.as_str(), w.purpose)) == Some(index))
+        })
+        .collect();
+    let mut new_tokens = std::collections::HashSet::new();
+    for chunk in candidates.chunks(rows_per_insert) {
+        let sql = multi_row_insert(
+            "token_uses",
+            &["jti", "purpose", "expires_at"],
+            chunk.len(),
+            "ON CONFLICT (jti, purpose) DO NOTHING RETURNING jti, purpose",
+        );
+        let mut insert = sqlx::query(sql);
+        for write in chunk.iter().filter_map(|index| writes.get(*index)) {
+            insert = insert
+                .bind(write.jti.clone())
+                .bind(write.purpose)
+                .bind(write.token_expires_at);
+        }
+        for row in insert.fetch_all(&mut *transaction).await? {
+            let jti: String = row.try_get(0)?;
+            let purpose: String = row.try_get(1)?;
+            new_tokens.insert((jti, purpose));
+        }
+    }
+    let accepted: Vec<bool> = writes
+        .iter()
+        .enumerate()
+        .map(|(index, write)| {
+            first_of_token.get(&(write.jti.as_str(), write.purpose)) == Some(&index)
+                && new_tokens.contains(&(write.jti.clone(), write.purpose.to_owned()))
+        })
+        .collect();
+    let rows: Vec<&KeyRow> = writes
+        .iter()
+        .zip(&accepted)
+        .filter(|(_, accepted)| **accepted)
+        .flat_map(|(write, _)| &write.rows)
+        .collect();
+    let mut inserted = 0;
+    for chunk in rows.chunks(rows_per_insert) {
+        // A key already published (a replay with another token) is kept once.
+        let sql = multi_row_insert(
+            "exposed_keys",
+            &KEY_COLUMNS,
+            chunk.len(),
+            "ON CONFLICT (key_data) DO NOTHING",
+        );
+        let mut insert = sqlx::query(sql);
+        for row in chunk {
+            insert = insert
+                .bind(row.key_data.clone())
+                .bind(row.rolling_start)
+                .bind(row.rolling_period)
+                .bind(row.transmission_risk_level)
+                .bind(row.report_type)
+                .bind(row.days_since_onset)
+                .bind(row.received_hour)
+                .bind(row.release_at);
+        }
+        inserted += insert.execute(&mut *transaction).await?.rows_affected();
+    }
+    transaction.commit().await?;
+    let outcomes = accepted
+        .into_iter()
+        .map(|accepted| {
+            if accepted {
+                WriteOutcome::Stored
+            } else {
+                WriteOutcome::TokenAlreadyUsed
+            }
+        })
+        .collect();
+    Ok((outcomes, inserted))
+}
