@@ -85,6 +85,8 @@ pub async fn run_once(state: &AppState) -> Result<JobReport, JobError> {
     let mut report = JobReport::default();
     write_daily_exports(state, &mut report).await?;
     purge(state, &mut report).await?;
+    // Time has passed: keys may have come out of their release bucket.
+    state.news.announce();
     Ok(report)
 }
 

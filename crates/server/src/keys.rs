@@ -199,7 +199,10 @@ async fn store_keys(
         .write(&state.store, &claims.jti, purpose, claims.exp, rows)
         .await?;
     match outcome {
-        WriteOutcome::Stored => Ok(()),
+        WriteOutcome::Stored => {
+            state.news.announce();
+            Ok(())
+        }
         WriteOutcome::TokenAlreadyUsed => Err(Problem::forbidden(
             "this upload token has already been used",
         )),
@@ -370,15 +373,10 @@ pub(crate) async fn build_export(
     Ok(zip)
 }
 
-async fn download(
-    State(state): State<AppState>,
-    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, Problem> {
-    let Query(query) =
-        query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
-    let now = state.now();
-    let last_tag_ms: i64 = match query.last_key_bundle_tag.as_deref() {
-        None | Some("") => 0,
+/// A `lastKeyBundleTag` (milliseconds; absent or empty: from the beginning).
+pub(crate) fn parse_bundle_tag(text: Option<&str>) -> Result<i64, Problem> {
+    match text {
+        None | Some("") => Ok(0),
         Some(text) => text
             .parse::<u64>()
             .ok()
@@ -387,8 +385,18 @@ async fn download(
                 Problem::bad_request(
                     "lastKeyBundleTag must be a non-negative number (milliseconds)",
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+async fn download(
+    State(state): State<AppState>,
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(query) =
+        query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
+    let now = state.now();
+    let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
     let until = bucket_end(now, state.config.release_bucket_seconds);
     let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
     let keys = if after < until {

@@ -50,6 +50,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod presence;
 pub mod problem;
+pub mod push;
 pub mod service;
 pub mod signing;
 pub mod store;

@@ -127,6 +127,14 @@ pub fn document() -> Value {
                                 "since": {"type": "integer"}, "intervalNumber": {"type": "integer"}, "region": {"type": "string"},
                                 "checkInProtectedReports": {"type": "array", "items": {"$ref": "#/components/schemas/CheckInProtectedReport"}}}}}}},
                     "400": problem_response("bad cursor or format")}}},
+            "/v1/push/keys": {"get": {"summary": "Long poll: answers as soon as a download from lastKeyBundleTag would bring keys, or after waitSeconds (default 60, at most 300)",
+                "parameters": [
+                    {"name": "lastKeyBundleTag", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "waitSeconds", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 300}}],
+                "responses": {
+                    "200": {"description": "whether new keys are out", "content": {"application/json": {"schema": {"type": "object", "required": ["newKeys", "keyBundleTag"], "properties": {
+                        "newKeys": {"type": "boolean"}, "keyBundleTag": {"type": "integer"}}}}}},
+                    "400": problem_response("bad tag or wait")}}},
             "/v1/exports/{file}": {"get": {"summary": "Daily export files (`<day>.zip`) and their list (`index.txt`), with ETag",
                 "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {

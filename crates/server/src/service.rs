@@ -32,6 +32,7 @@ use crate::config::{Config, ConfigError};
 use crate::group_commit::UploadWriter;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
+use crate::push::News;
 use crate::signing::{KeyError, KeyRing};
 use crate::store::{Store, StoreError};
 
@@ -68,6 +69,8 @@ pub struct SharedState {
     /// Identifies this process in database leases.
     pub instance_id: String,
     pub(crate) verify_limiter: VerifyLimiter,
+    /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
+    pub news: News,
     /// Group commit of key uploads (see [`crate::group_commit`]).
     pub(crate) upload_writer: UploadWriter,
 }
@@ -110,6 +113,7 @@ impl AppState {
                 keys,
                 clock,
                 upload_writer: UploadWriter::new(metrics.keys_stored.clone()),
+                news: News::default(),
                 metrics,
                 exports,
                 instance_id: uuid::Uuid::new_v4().to_string(),
@@ -167,6 +171,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::presence::routes())
         .merge(crate::venue_ui::routes())
         .merge(crate::jobs::routes())
+        .merge(crate::push::routes())
         .fallback(|| async { Problem::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -272,6 +277,7 @@ impl ServerHandle {
     /// Stops accepting connections, lets requests in flight finish, stops the jobs and
     /// closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
+        self.state.news.close();
         let _ = self.stop.send(true);
         let result = self
             .task

@@ -369,6 +369,63 @@ async fn racing_uploads_share_commits_and_a_token_still_counts_once() {
     }
 }
 
+/// A phone waiting on the push route hears of new keys as soon as their release time
+/// has come and the jobs have run, and then downloads them; with nothing new, a wait of
+/// zero seconds answers at once that nothing is new.
+#[tokio::test]
+async fn a_waiting_phone_hears_of_new_keys_when_they_are_released() {
+    for backend in common::backends() {
+        let server = Arc::new(start(backend.as_deref()).await);
+        let push = |tag: i64, wait: u64| {
+            let server = server.clone();
+            async move {
+                let response = server
+                    .http
+                    .get(server.url(&format!(
+                        "/v1/push/keys?lastKeyBundleTag={tag}&waitSeconds={wait}"
+                    )))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                response.json::<Value>().await.unwrap()
+            }
+        };
+        let nothing = push(0, 0).await;
+        assert_eq!(nothing["newKeys"], false);
+        let tag = nothing["keyBundleTag"].as_i64().unwrap();
+
+        // A phone starts waiting (up to 5 minutes) before anything is uploaded.
+        let waiting = tokio::spawn(push(tag, 300));
+        let token = server.token().await;
+        let today = server.today();
+        assert_eq!(
+            server.upload(&token, &upload_body(today)).await.status(),
+            StatusCode::OK
+        );
+        // The keys are embargoed until the next hour: the phone hears nothing yet.
+        assert_eq!(push(tag, 0).await["newKeys"], false);
+        server.clock.advance(2 * 3600);
+        server.handle.run_jobs_now().await.unwrap();
+        let heard = waiting.await.unwrap();
+        assert_eq!(heard["newKeys"], true, "{heard}");
+        let response = server.download(tag).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            heard["keyBundleTag"].as_i64().unwrap() > tag,
+            "the tag moves on: {heard}"
+        );
+        let bad = server
+            .http
+            .get(server.url("/v1/push/keys?lastKeyBundleTag=-5"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(problem_of(&bad));
+    }
+}
+
 #[tokio::test]
 async fn fake_checks_and_uploads_look_real_and_change_nothing() {
     for backend in common::backends() {
@@ -552,6 +609,7 @@ async fn health_metrics_and_openapi_answer() {
         "/v2/gaen/exposed",
         "/v1/gaen/exposednextday",
         "/v1/authority/codes",
+        "/v1/push/keys",
     ] {
         assert!(openapi["paths"].get(path).is_some(), "{path}");
     }
