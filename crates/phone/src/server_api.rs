@@ -25,6 +25,16 @@ pub const KEY_BUNDLE_TAG_HEADER: &str = "x-key-bundle-tag";
 /// Header carrying the venue-warnings cursor.
 pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
 
+/// The longest the server holds a push request (`/v1/push/keys`).
+pub const MAX_PUSH_WAIT_SECONDS: u64 = 300;
+
+/// The answer of `/v1/push/keys`.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+struct PushAnswer {
+    new_keys: bool,
+}
+
 /// One key of a DP-3T GAEN v2 upload.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -217,6 +227,36 @@ impl ServerApi {
             zip: Some(zip),
             next_tag,
         })
+    }
+
+    /// `GET /v1/push/keys`: waits up to `wait_seconds` (the server caps it at 300) for
+    /// keys newer than `last_tag`; true when a download would now bring some.
+    pub fn wait_for_keys(
+        &self,
+        last_tag: Option<&str>,
+        wait_seconds: u64,
+    ) -> Result<bool, PhoneError> {
+        let wait_seconds = wait_seconds.min(MAX_PUSH_WAIT_SECONDS);
+        let mut request = self
+            .agent
+            .get(self.url("/v1/push/keys"))
+            .query("waitSeconds", wait_seconds.to_string());
+        if let Some(tag) = last_tag {
+            request = request.query("lastKeyBundleTag", tag);
+        }
+        let response = request
+            .config()
+            .timeout_global(Some(Duration::from_secs(wait_seconds) + REQUEST_TIMEOUT))
+            .build()
+            .call()
+            .map_err(network)?;
+        let body = success_body(response)?;
+        let answer: PushAnswer =
+            serde_json::from_slice(&body).map_err(|error| PhoneError::Server {
+                status: 200,
+                detail: format!("the push answer is not understood: {error}"),
+            })?;
+        Ok(answer.new_keys)
     }
 
     /// `GET /v1/warnings?since=` (protobuf `TraceWarningPackage`).

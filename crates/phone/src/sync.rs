@@ -42,6 +42,17 @@ impl Phone {
         Ok(())
     }
 
+    /// Waits (up to `wait_seconds`, at most 5 minutes) until the server says that keys
+    /// newer than the last download are out; true when they are, so that a sync now
+    /// brings them. An app calls this in a loop from a background worker to sync within
+    /// minutes of new keys, not only at its daily sync.
+    pub fn wait_for_new_keys(&self, wait_seconds: u64) -> Result<bool, PhoneError> {
+        self.ensure_active()?;
+        let api = ServerApi::new(&self.server_url()?);
+        let last_tag = store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?;
+        api.wait_for_keys(last_tag.as_deref(), wait_seconds)
+    }
+
     /// Downloads keys and warnings, uploads what is due, and returns the status.
     pub fn sync<R: CryptoRng + ?Sized>(
         &mut self,

@@ -69,7 +69,13 @@ enum PhoneCommand {
     /// Report a positive test with the 12-digit code from the physician.
     Report { code: String },
     /// Download keys and warnings, upload what is due, print the status as JSON.
-    Sync,
+    ///
+    /// With `--wait S`, first wait up to S seconds (at most 300) for the server to say
+    /// that new keys are out (`/v1/push/keys`), as the app's background worker does.
+    Sync {
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+    },
     /// Print the status as JSON, without network.
     Status,
 }
@@ -150,7 +156,20 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<ExitCode> {
             None => eprintln!("not checked in anywhere"),
         },
         PhoneCommand::Report { code } => print_json(&phone.report(&code, now, &mut rng)?)?,
-        PhoneCommand::Sync => print_json(&phone.sync(now, &mut rng)?)?,
+        PhoneCommand::Sync { wait } => {
+            if let Some(seconds) = wait {
+                let news = phone.wait_for_new_keys(seconds)?;
+                eprintln!(
+                    "{}",
+                    if news {
+                        "the server has new keys"
+                    } else {
+                        "no new keys yet"
+                    }
+                );
+            }
+            print_json(&phone.sync(now, &mut rng)?)?
+        }
         PhoneCommand::Status => print_json(&phone.status(now)?)?,
     }
     Ok(ExitCode::SUCCESS)
