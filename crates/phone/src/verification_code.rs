@@ -1,36 +1,13 @@
 //! The offline check of a health-authority code (PROTOCOLS.md §3).
 //!
 //! Codes are 12 digits whose last one is a Verhoeff check digit, so that the phone catches
-//! a typo (any single wrong digit, any swap of neighbours) before sending anything. This
-//! is the same algorithm as `server::codes`; the phone has its own copy so that it does not
-//! depend on the whole backend (database drivers, web framework) for ten lines.
+//! a typo (any single wrong digit, any swap of neighbours) before sending anything. The
+//! server issues them with the same `verhoeff` crate.
+
+use verhoeff::Verhoeff;
 
 /// Digits in a code.
 pub const CODE_DIGITS: usize = 12;
-
-const MULTIPLICATION: [[u8; 10]; 10] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-];
-
-const PERMUTATION: [[u8; 10]; 8] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-];
 
 /// Removes the spaces and dashes people type or see on printed codes.
 pub fn normalize(input: &str) -> String {
@@ -40,29 +17,16 @@ pub fn normalize(input: &str) -> String {
         .collect()
 }
 
-/// The Verhoeff checksum of `digits` (values 0–9), the rightmost digit at `first_position`.
-fn verhoeff(digits: impl DoubleEndedIterator<Item = u8>, first_position: usize) -> u8 {
-    digits
-        .rev()
-        .enumerate()
-        .fold(0u8, |check, (position, digit)| {
-            let row = PERMUTATION[(position + first_position) % 8];
-            let permuted = row[usize::from(digit % 10)];
-            MULTIPLICATION[usize::from(check % 10)][usize::from(permuted)]
-        })
-}
-
 /// The Verhoeff check digit to append to `digits` (values 0–9).
 pub fn check_digit(digits: &[u8]) -> u8 {
-    const INVERSE: [u8; 10] = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
-    INVERSE[usize::from(verhoeff(digits.iter().copied(), 1) % 10)]
+    digits.calculate_verhoeff_check_digit()
 }
 
 /// Whether `code` (already normalised) is 12 digits with a correct Verhoeff check digit.
 pub fn is_well_formed(code: &str) -> bool {
     code.len() == CODE_DIGITS
         && code.bytes().all(|byte| byte.is_ascii_digit())
-        && verhoeff(code.bytes().map(|byte| byte - b'0'), 0) == 0
+        && code.validate_verhoeff_check_digit()
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::{Date, OffsetDateTime};
+use verhoeff::Verhoeff;
 
 use crate::metrics::Metrics;
 use crate::problem::Problem;
@@ -48,47 +49,9 @@ pub const CODE_DIGITS: usize = 12;
 /// How far back an onset date may lie, in days (older keys are not kept anyway).
 pub const MAX_ONSET_AGE_DAYS: i64 = 14;
 
-const VERHOEFF_MULTIPLICATION: [[u8; 10]; 10] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-];
-const VERHOEFF_PERMUTATION: [[u8; 10]; 8] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-];
-const VERHOEFF_INVERSE: [u8; 10] = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
-
-/// Runs the Verhoeff checksum over `digits` (values 0–9), the rightmost digit taking
-/// position `first_position`.
-fn verhoeff(digits: &[u8], first_position: usize) -> u8 {
-    digits
-        .iter()
-        .rev()
-        .enumerate()
-        .fold(0u8, |check, (position, &digit)| {
-            let permuted =
-                VERHOEFF_PERMUTATION[(position + first_position) % 8][usize::from(digit % 10)];
-            VERHOEFF_MULTIPLICATION[usize::from(check)][usize::from(permuted)]
-        })
-}
-
 /// The Verhoeff check digit to append to `digits` (values 0–9).
 pub fn verhoeff_check_digit(digits: &[u8]) -> u8 {
-    VERHOEFF_INVERSE[usize::from(verhoeff(digits, 1))]
+    digits.calculate_verhoeff_check_digit()
 }
 
 /// Whether `code` is 12 ASCII digits whose last one is the Verhoeff check digit of the
@@ -96,7 +59,7 @@ pub fn verhoeff_check_digit(digits: &[u8]) -> u8 {
 pub fn is_well_formed_code(code: &str) -> bool {
     code.len() == CODE_DIGITS
         && code.bytes().all(|byte| byte.is_ascii_digit())
-        && verhoeff(&code.bytes().map(|byte| byte - b'0').collect::<Vec<_>>(), 0) == 0
+        && code.validate_verhoeff_check_digit()
 }
 
 /// Removes the spaces and dashes people type or see in printed codes
@@ -597,7 +560,7 @@ mod tests {
     fn verhoeff_matches_the_textbook_example() {
         // 236 → check digit 3 (Verhoeff 1969, the usual worked example).
         assert_eq!(verhoeff_check_digit(&[2, 3, 6]), 3);
-        assert_eq!(verhoeff(&[2, 3, 6, 3], 0), 0);
+        assert!([2u8, 3, 6, 3].validate_verhoeff_check_digit());
     }
 
     #[test]
