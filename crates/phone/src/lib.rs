@@ -23,10 +23,12 @@
 //! - [`venue_warnings`]: downloading venue warnings and matching them against own check-ins.
 //! - [`status`]: what the user is shown: the risk and the venue warnings, as JSON.
 //! - [`backup`]: an encrypted (age, passphrase) backup to move to a new phone.
+//! - [`mobile`]: the API the Android, iOS and Python bindings call (UniFFI).
 
 pub mod backup;
 pub mod check_ins;
 pub mod exposure_check;
+pub mod mobile;
 pub mod report;
 pub mod retention;
 pub mod schedule;
@@ -44,6 +46,8 @@ use rusqlite::Connection;
 
 pub use schedule::Advertisement;
 pub use status::{ExposureStatus, PhoneStatus, VenueWarningStatus};
+
+uniffi::setup_scaffolding!();
 
 /// Name of the database file inside the phone's state directory.
 pub const STATE_FILE_NAME: &str = "phone.sqlite3";

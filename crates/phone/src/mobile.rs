@@ -375,6 +375,12 @@ impl MobilePhone {
         Ok(self.phone().observe(now, &sightings)? as u64)
     }
 
+    /// Waits up to `wait_seconds` (at most 300) until the server says that new keys are
+    /// out; true when they are. A background worker loops on this, then syncs.
+    pub fn wait_for_new_keys(&self, wait_seconds: u64) -> Result<bool, MobileError> {
+        Ok(self.phone().wait_for_new_keys(wait_seconds)?)
+    }
+
     /// Downloads keys and warnings, uploads what is due, and returns the status.
     pub fn sync(&self, now: u64) -> Result<MobileStatus, MobileError> {
         Ok(self.phone().sync(now, &mut rand::rng())?.into())

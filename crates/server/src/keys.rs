@@ -162,11 +162,21 @@ fn is_within_retention_and_not_future(key: &TemporaryExposureKey, now: i64) -> b
         && key.rolling_start_interval_number >= oldest_day_start
 }
 
-/// The release time of a key stored at `now`: the hour after the later of now and the
-/// key's end (strictly after now, so a download tagged now never misses it).
-fn release_at(key: &TemporaryExposureKey, now: i64) -> i64 {
+/// The release time of a key stored at `now`, always strictly after now (so that a
+/// download tagged now never misses it):
+/// - a key still valid (still broadcast): the hour after it ends (embargo);
+/// - an expired key, with release buckets: the hour after now (the bucket then mixes it
+///   with the others);
+/// - an expired key, without buckets (`release_bucket_seconds = 0`): the next second.
+fn release_at(key: &TemporaryExposureKey, now: i64, bucket_seconds: u64) -> i64 {
     let key_end = i64::from(key.end_interval_number().0) * INTERVAL_SECONDS as i64;
-    floor_to_hour(now.max(key_end)) + 3600
+    if key_end > now {
+        floor_to_hour(key_end) + 3600
+    } else if bucket_seconds == 0 {
+        now + 1
+    } else {
+        floor_to_hour(now) + 3600
+    }
 }
 
 async fn store_keys(
@@ -189,7 +199,7 @@ async fn store_keys(
                 report_type: i64::from(ReportType::ConfirmedTest.to_wire()),
                 days_since_onset: tokens::days_since_onset(claims, start_seconds).map(i64::from),
                 received_hour: floor_to_hour(now),
-                release_at: release_at(key, now),
+                release_at: release_at(key, now, state.config.release_bucket_seconds),
             }
         })
         .collect();
@@ -522,13 +532,18 @@ mod tests {
             rolling_period: 144,
         };
         let day_end = i64::from(today() + 144) * 600;
-        assert_eq!(release_at(&todays, NOW), day_end + 3600);
+        assert_eq!(release_at(&todays, NOW, 7200), day_end + 3600);
+        assert_eq!(release_at(&todays, NOW, 0), day_end + 3600);
         let yesterdays = TemporaryExposureKey {
             rolling_start_interval_number: EnIntervalNumber(today() - 144),
             ..todays
         };
-        assert_eq!(release_at(&yesterdays, NOW), floor_to_hour(NOW) + 3600);
-        assert!(release_at(&yesterdays, NOW) > NOW);
+        assert_eq!(
+            release_at(&yesterdays, NOW, 7200),
+            floor_to_hour(NOW) + 3600
+        );
+        // Without buckets, an expired key goes out with the next second's downloads.
+        assert_eq!(release_at(&yesterdays, NOW, 0), NOW + 1);
     }
 
     #[test]

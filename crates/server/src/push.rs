@@ -8,10 +8,9 @@
 //! asks again. The answer carries nothing but the bundle tag, which every phone already
 //! sees in `x-key-bundle-tag`, so it tells nobody anything about anyone.
 //!
-//! What wakes waiting requests: every accepted key upload, and every run of the background
-//! jobs (every `jobs_interval_seconds`, 5 minutes by default), which is when the passing of
-//! time releases keys (release buckets, embargo). So a phone hears of new keys within one
-//! jobs interval of their release.
+//! What wakes waiting requests: every accepted key upload, the moment the next stored key
+//! comes out of its embargo and release bucket, and every run of the background jobs
+//! (every `jobs_interval_seconds`). So a phone hears of new keys as they come out.
 //!
 //! Scale: one open connection per waiting phone is right for a city served by one
 //! process. A country's 40 M phones would rather get the same signal from the
@@ -113,7 +112,16 @@ async fn wait_for_keys(
         if state.news.is_closing() {
             return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
         }
+        // Keys already stored but not yet out wake the request when they come out.
+        let release_in = next_release(&state, until)
+            .await?
+            .map(|at| Duration::from_secs(u64::try_from(at - now).unwrap_or(0).max(1)));
+        let wake = match release_in {
+            Some(delay) => (tokio::time::Instant::now() + delay).min(deadline),
+            None => deadline,
+        };
         tokio::select! {
+            () = tokio::time::sleep_until(wake), if wake < deadline => {}
             changed = news.changed() => {
                 if changed.is_err() {
                     return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
@@ -124,6 +132,28 @@ async fn wait_for_keys(
             }
         }
     }
+}
+
+/// When the next stored key not yet out (released after `until`) comes out: its release
+/// time, rounded up to the end of its release bucket.
+async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, sqlx::Error> {
+    let next: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT MIN(release_at) FROM exposed_keys WHERE release_at > $1")
+            .bind(until)
+            .fetch_optional(state.store.pool())
+            .await?;
+    let Some(release_at) = next.and_then(|(at,)| at) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        match i64::try_from(state.config.release_bucket_seconds) {
+            Ok(bucket) if bucket > 0 => {
+                release_at.div_euclid(bucket) * bucket
+                    + bucket * i64::from(release_at.rem_euclid(bucket) != 0)
+            }
+            _ => release_at,
+        },
+    ))
 }
 
 /// Whether any key is released in `(after, until]` (what a download would return).

@@ -10,7 +10,8 @@ Run by run.sh, which builds everything and sets:
 
 The server runs on the real clock, so the test uses real times. A key still valid today is
 held back by the server until an hour after its day ends, so the meeting happens two days
-ago: its key is published at once, whatever the time of day the test runs.
+ago: without release buckets (`--release-bucket-seconds 0`) its key comes out within a
+second of the upload, and B hears it from the push route (`wait_for_new_keys`) at once.
 """
 
 import datetime
@@ -166,6 +167,8 @@ class FullFlowTest(unittest.TestCase):
             a.report(code, now)
         self.assertTrue(a.status(now).reported)
 
+        # B's background worker waits on the push route; it answers as the key comes out.
+        self.assertTrue(b.wait_for_new_keys(60), "the server says new keys are out")
         warned = b.sync(now)
         self.assertEqual(warned.exposure.risk, "high")
         self.assertEqual(warned.exposure.last_exposure_date, iso_date(meeting))
