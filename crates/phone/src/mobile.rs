@@ -513,7 +513,7 @@ mod tests {
         let (_directory, phone) = open();
         assert!(matches!(phone.sync(NOW), Err(MobileError::NotInitialised)));
         assert!(matches!(
-            phone.report("1234-5678-9012", NOW),
+            phone.report("1234-5678-9012".into(), NOW),
             Err(MobileError::InvalidCode { .. } | MobileError::NotInitialised)
         ));
         let status = phone.status(NOW).unwrap();
