@@ -33,7 +33,7 @@ enum Command {
     /// Derive identifiers, inspect export files and match sightings against them.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
-    /// Venue QR codes: decode them (and, with the presence features, create and print them).
+    /// Venues: create them, print their QR posters, check warnings, warn guests, decode codes.
     #[command(subcommand)]
     Venue(cmd::venue::VenueCommand),
     /// Run the backend server.

@@ -30,6 +30,7 @@ pub struct CreateArgs {
     /// One line, at most 100 characters.
     #[arg(long)]
     pub address: String,
+    /// Kind of venue (see "Types" below); it sets the phones' default risk rules.
     #[arg(long = "type", value_parser = venue_type)]
     pub venue_type: VenueType,
     /// Usual length of a visit, in minutes (phones check out automatically after it).
