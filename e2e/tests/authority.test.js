@@ -103,9 +103,12 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   await page.getByRole("button", { name: "Délivrer un code", exact: true }).click();
   const second = await page.locator(".code-digits").getAttribute("data-code");
   await page.getByRole("link", { name: "Mes codes" }).click();
-  await page.locator("#codes tbody tr").first().getByRole("button", { name: "Faire expirer" }).click();
+  const newest = page.locator("#codes tbody tr").first();
+  const secondId = await newest.getAttribute("data-code-id");
+  await newest.getByRole("button", { name: "Faire expirer" }).click();
   await page.getByText("Le code a expiré").waitFor();
-  assert.equal(await page.locator("#codes tbody tr .status").first().textContent(), "Expiré");
+  // The list is ordered by expiry, so the row is found by its id, not its place.
+  assert.equal(await page.locator(`#codes tbody tr[data-code-id="${secondId}"] .status`).textContent(), "Expiré");
   const refused = await fetch(`${run.baseUrl}/v1/codes/verify`, {
     method: "POST",
     headers: { "content-type": "application/json" },

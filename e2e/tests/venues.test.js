@@ -112,7 +112,7 @@ test("a venue without reports shows none, in English; bad files and forms get a 
   await page.locator("#venue-file").setInputFiles(join(dir, "shop.venue.json"));
   await page.locator("#no-warning").waitFor();
   await page.locator("#venue-file").setInputFiles(join(dir, "not-a-venue.json"));
-  await page.getByText("This is not a venue file.").waitFor();
+  await page.locator("#venue-status").getByText("This is not a venue file.").waitFor();
 
   // An event whose end is before its start is refused, and the form keeps what was typed.
   await page.locator("input[name=name]").fill("Concert");
