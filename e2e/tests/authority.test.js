@@ -225,7 +225,11 @@ test("a forged form is refused and an XSS attempt is shown as text", async () =>
     ),
   ]);
   assert.equal(await page.locator(".code-digits").count(), 0, "no code issued for a cross-site form");
-  await page.goto("/authority/issue");
+  const issuePage = await page.goto("/authority/issue");
+  const headers = issuePage.headers();
+  assert.match(headers["content-security-policy"], /default-src 'none'|script-src 'self'/);
+  assert.match(headers["content-security-policy"], /frame-ancestors 'none'/);
+  assert.equal(headers["x-frame-options"], "DENY");
   await screenshot(page, "11-issue-en");
 
   // XSS attempts in every field an admin can type: account email, API key name.
