@@ -26,6 +26,7 @@ use crate::interval::{EnIntervalNumber, INTERVALS_PER_DAY};
 
 mod aes_hardware;
 pub mod fast;
+mod sha_hardware;
 
 /// Length of a Temporary Exposure Key, an RPI, an RPIK and an AEMK.
 pub const KEY_LENGTH: usize = 16;

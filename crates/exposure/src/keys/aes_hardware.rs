@@ -1,6 +1,6 @@
 //! AES-128 encryption of a day of padded interval blocks, with the CPU's AES instructions.
 //!
-//! This is the only module of the crate with `unsafe` code. It exists because matching
+//! With `sha_hardware` and no other, this module of the crate has `unsafe` code. It exists because matching
 //! spends most of its time encrypting 144 blocks per published key, and the generic
 //! `aes` crate pays for a full key schedule (encryption and decryption round keys) and
 //! a dispatch per call, which costs more than the 144 blocks themselves.

@@ -6,23 +6,33 @@
 //! - `sightings`: every sighting (32 bytes), sorted by RPI then time, so that all the
 //!   sightings of one RPI are adjacent and in time order.
 //! - `bucket_starts`: where each run of RPIs with the same leading `k` bits starts, with
-//!   `2^k` the smallest power of two ≥ the number of sightings (a radix index: one
-//!   sighting per bucket on average, no probing, no empty slots to skip).
-//! - `bitmap`: `2^k` words of 64 bits, a blocked Bloom filter: each sighting sets two
-//!   bits of the word its RPI's last bytes choose (see `filter_position`); a lookup of an
-//!   RPI that was never seen (all but a handful of the 144 million lookups of a big
-//!   export) stops at this one word with a false-positive rate below 1/1,000. It is small
-//!   enough to stay in the CPU's L2 cache for typical phones (128 KiB for 10,000
-//!   sightings).
+//!   `2^k` the smallest power of two ≥ half the number of sightings (a radix index: one
+//!   or two sightings per bucket on average, no probing, no empty slots to skip).
+//! - day filters: for every UTC day (144 intervals) with sightings, a blocked Bloom filter
+//!   with one 64-bit word per entry, in which each entry sets two bits of the word its
+//!   RPI's bytes choose (see [`DayFilter`]). A day's entries are its own sightings and
+//!   those of the neighbouring days that its RPIs' ±[`MATCHING_WINDOW_INTERVALS`] windows
+//!   reach (the last 12 intervals of the day before, the first 12 of the day after), so
+//!   that the RPIs of a day are all looked up in one filter. A lookup of an RPI that was
+//!   never seen (all but a handful of the 144 million lookups of a big export) stops at
+//!   one word of a filter a fourteenth the size of one for all days, which stays in the
+//!   CPU's first-level cache for a phone with 4,000 sightings a day while the keys of
+//!   that day are matched ([`ObservedSet::match_keys`] takes them day by day). Two bits
+//!   in one word cost one memory access like one bit does, and square the rate at which
+//!   unseen RPIs get through (about 3 % of the bits are set: 1 in 500 gets through
+//!   instead of 1 in 32).
 //!
-//! Memory, heap only: `32 n + 4 (2^k + 1) + 8 · 2^k` bytes for `n` sightings, with
-//! `2^k < 2n`: under 56 bytes per sighting plus 4 bytes ([`MAX_BYTES_PER_SIGHTING`] is
-//! the promise, checked by tests).
+//! Memory, heap only, for `n` sightings on `d ≤ n` days: `32 n` (sightings)
+//! `+ 4 (2^k + 1)` with `2^k < n + 2` (index) `+ 8 e` with `e ≤ 2n` entries, `e ≈ 1.2 n`
+//! for sightings spread over the day (filters) `+ 8 d + 4` (days): about 50 bytes per
+//! sighting for a phone, and at most `60 n + 12` however the sightings fall, within
+//! [`MAX_BYTES_PER_SIGHTING`] (checked by tests).
 
+use crate::interval::{EnIntervalNumber, INTERVALS_PER_DAY};
 use crate::keys::KEY_LENGTH;
-use crate::matching::Sighting;
+use crate::matching::{MATCHING_WINDOW_INTERVALS, Sighting};
 
-/// Upper bound of [`ObservedSet::memory_bytes`] per sighting, for 16 sightings or more
+/// Upper bound of [`ObservedSet::memory_bytes`] per sighting, for 32 sightings or more
 /// (below that, the fixed size of the struct itself dominates).
 pub const MAX_BYTES_PER_SIGHTING: usize = 64;
 
@@ -56,9 +66,137 @@ pub struct ObservedSet {
     bucket_starts: Box<[u32]>,
     /// `64 - k`, where `2^k` is the number of buckets; shifts the RPI's first 8 bytes.
     bucket_shift: u32,
-    bitmap: Box<[u64]>,
-    /// Mask of the bit index taken from the RPI's last 8 bytes.
-    bitmap_mask: u64,
+    /// The days (interval number / 144) with sightings, ascending.
+    days: Box<[u32]>,
+    /// The filter of `days[i]` is `filter_words[day_starts[i]..day_starts[i + 1]]`.
+    day_starts: Box<[u32]>,
+    filter_words: Box<[u64]>,
+}
+
+/// The blocked Bloom filter of one day's sightings.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct DayFilter<'a> {
+    words: &'a [u64],
+}
+
+impl DayFilter<'_> {
+    /// Where an RPI sits: one word, chosen by bits 32..64 of the RPI's last 8 bytes
+    /// (little-endian) scaled to the filter's length (a multiply, not a modulo), and two
+    /// bits in it, chosen by the lowest 6 bits of each half.
+    #[inline]
+    fn position(&self, rpi: &[u8; KEY_LENGTH]) -> (usize, u64) {
+        let (first, last) = little_endian_halves(rpi);
+        let word = (((last >> 32) * self.words.len() as u64) >> 32) as usize;
+        (word, (1u64 << (last & 63)) | (1u64 << (first & 63)))
+    }
+
+    /// False when `rpi` was certainly not seen this day; true when it may have been.
+    #[inline]
+    pub(crate) fn may_contain(&self, rpi: &[u8; KEY_LENGTH]) -> bool {
+        let (word, bits) = self.position(rpi);
+        self.words.get(word).is_some_and(|w| w & bits == bits)
+    }
+
+    fn insert(words: &mut [u64], rpi: &[u8; KEY_LENGTH]) {
+        let (word, bits) = DayFilter { words }.position(rpi);
+        if let Some(w) = words.get_mut(word) {
+            *w |= bits;
+        }
+    }
+}
+
+/// The RPI's first and last 8 bytes, little-endian (the filters' view: any fixed view of
+/// random bytes is as good, and this one loads without swapping bytes).
+#[inline]
+fn little_endian_halves(rpi: &[u8; KEY_LENGTH]) -> (u64, u64) {
+    let value = u128::from_le_bytes(*rpi);
+    (value as u64, (value >> 64) as u64)
+}
+
+/// Words of the filter of a day with `entries` sightings: one per sighting, so that about
+/// 3 % of the bits are set. (Entries are at most twice the sightings, under 2^31.)
+fn filter_words_for(entries: u32) -> u32 {
+    entries
+}
+
+/// Runs of a day of RPIs (at most 144) whose own day and the days their ±2 h windows
+/// touch stay the same: a day's worth of intervals crosses one midnight and the two edges
+/// of the window around it.
+const MAX_RUNS: usize = 5;
+
+const _: () = assert!(
+    2 * MATCHING_WINDOW_INTERVALS < INTERVALS_PER_DAY,
+    "a window touches at most two days"
+);
+
+/// Identifiers up to `end` (exclusive) are looked up in these filters.
+#[derive(Clone, Copy, Default)]
+struct Run<'a> {
+    end: usize,
+    filters: [Option<DayFilter<'a>>; 2],
+}
+
+/// Which day filters the RPIs of up to a day of intervals are looked up in, worked out
+/// once for all the keys that start in the same interval.
+#[derive(Clone, Copy)]
+pub(crate) struct CandidateFilters<'a> {
+    first: u32,
+    runs: [Run<'a>; MAX_RUNS],
+    len: usize,
+}
+
+impl CandidateFilters<'_> {
+    /// The first interval these filters were worked out for.
+    pub(crate) fn first(&self) -> u32 {
+        self.first
+    }
+
+    /// Calls `visit(j)` for every `identifiers[j]`, the RPI of interval `first + j`, that
+    /// may have been seen within ±[`MATCHING_WINDOW_INTERVALS`] of its interval, in
+    /// ascending `j`; the others were certainly not.
+    #[inline]
+    pub(crate) fn for_each_candidate(
+        &self,
+        identifiers: &[[u8; KEY_LENGTH]],
+        mut visit: impl FnMut(usize),
+    ) {
+        let mut start = 0;
+        for run in self.runs.iter().take(self.len) {
+            let rpis = identifiers
+                .get(start..run.end.min(identifiers.len()))
+                .unwrap_or_default();
+            match run.filters {
+                [Some(only), None] | [None, Some(only)] => {
+                    for (j, rpi) in rpis.iter().enumerate() {
+                        if only.may_contain(rpi) {
+                            visit(start + j);
+                        }
+                    }
+                }
+                [Some(a), Some(b)] => {
+                    for (j, rpi) in rpis.iter().enumerate() {
+                        if a.may_contain(rpi) || b.may_contain(rpi) {
+                            visit(start + j);
+                        }
+                    }
+                }
+                [None, None] => {}
+            }
+            start = run.end;
+        }
+    }
+}
+
+/// A day number as the filters are keyed (interval numbers are `u32`, so every real day
+/// fits; a larger number, past the last interval, has no filter).
+fn day_of_number(day: u64) -> u32 {
+    u32::try_from(day).unwrap_or(u32::MAX)
+}
+
+/// The interval and the day a sighting was heard in.
+fn interval_and_day(unix_seconds: u64) -> (u32, u32) {
+    let interval = EnIntervalNumber::from_unix_seconds(unix_seconds).0;
+    (interval, interval / INTERVALS_PER_DAY)
 }
 
 /// The RPI's first 8 bytes (big-endian, so their order is the RPI's byte order) and last 8.
@@ -88,7 +226,9 @@ impl ObservedSet {
         stored.sort_unstable_by_key(|a| (a.rpi, a.unix_seconds));
         let sightings = stored.into_boxed_slice();
 
-        let buckets = sightings.len().max(1).next_power_of_two();
+        // About two sightings per bucket: half the index of one per bucket, and the run
+        // to search is still a single cache line.
+        let buckets = sightings.len().div_ceil(2).max(1).next_power_of_two();
         let bucket_bits = buckets.trailing_zeros();
         let bucket_shift = 64 - bucket_bits;
         let mut bucket_starts = vec![0u32; buckets + 1].into_boxed_slice();
@@ -106,21 +246,62 @@ impl ObservedSet {
             }
         }
 
-        let bitmap_bits = (buckets as u64) * 64;
-        let mut bitmap = vec![0u64; buckets].into_boxed_slice();
-        let bitmap_mask = bitmap_bits - 1;
+        // Day filters. The days with sightings, then each filter's entries: the day's own
+        // sightings, and those of the neighbouring days heard within the matching window
+        // of this day's RPIs (the last 12 intervals of the day before, the first 12 of the
+        // day after), so that an RPI is looked up in one filter.
+        let mut own_days: Vec<u32> = sightings
+            .iter()
+            .map(|s| interval_and_day(s.unix_seconds).1)
+            .collect();
+        own_days.sort_unstable();
+        own_days.dedup();
+        let days = own_days;
+        let filters_of = |unix_seconds: u64| {
+            let (interval, day) = interval_and_day(unix_seconds);
+            let offset = interval % INTERVALS_PER_DAY;
+            let before = (offset < MATCHING_WINDOW_INTERVALS)
+                .then(|| day.checked_sub(1))
+                .flatten();
+            let after = (offset >= INTERVALS_PER_DAY - MATCHING_WINDOW_INTERVALS)
+                .then(|| day.checked_add(1))
+                .flatten();
+            [Some(day), before, after]
+                .into_iter()
+                .flatten()
+                .filter_map(|d| days.binary_search(&d).ok())
+        };
+        let mut entries = vec![0u32; days.len()];
         for sighting in &sightings {
-            let (word_index, bits) = filter_position(&sighting.rpi, bitmap_mask);
-            if let Some(word) = bitmap.get_mut(word_index) {
-                *word |= bits;
+            for index in filters_of(sighting.unix_seconds) {
+                if let Some(count) = entries.get_mut(index) {
+                    *count += 1;
+                }
+            }
+        }
+        let mut day_starts = Vec::with_capacity(days.len() + 1);
+        day_starts.push(0u32);
+        for count in entries {
+            let start = day_starts.last().copied().unwrap_or(0);
+            day_starts.push(start + filter_words_for(count));
+        }
+        let mut filter_words = vec![0u64; day_starts.last().copied().unwrap_or(0) as usize];
+        for sighting in &sightings {
+            for index in filters_of(sighting.unix_seconds) {
+                let start = day_starts.get(index).copied().unwrap_or(0) as usize;
+                let end = day_starts.get(index + 1).copied().unwrap_or(0) as usize;
+                if let Some(words) = filter_words.get_mut(start..end) {
+                    DayFilter::insert(words, &sighting.rpi);
+                }
             }
         }
         Ok(Self {
             sightings,
             bucket_starts,
             bucket_shift,
-            bitmap,
-            bitmap_mask,
+            days: days.into_boxed_slice(),
+            day_starts: day_starts.into_boxed_slice(),
+            filter_words: filter_words.into_boxed_slice(),
         })
     }
 
@@ -134,21 +315,73 @@ impl ObservedSet {
         self.sightings.is_empty()
     }
 
-    /// Bytes used: the struct and its three heap arrays.
+    /// Bytes used: the struct and its heap arrays.
     pub fn memory_bytes(&self) -> usize {
         size_of::<Self>()
             + size_of_val(&*self.sightings)
             + size_of_val(&*self.bucket_starts)
-            + size_of_val(&*self.bitmap)
+            + size_of_val(&*self.days)
+            + size_of_val(&*self.day_starts)
+            + size_of_val(&*self.filter_words)
     }
 
-    /// False when `rpi` was certainly not seen; true when it may have been.
+    /// The filter of the sightings of `day`, if there were any.
     #[inline]
-    pub(crate) fn may_contain(&self, rpi: &[u8; KEY_LENGTH]) -> bool {
-        let (word_index, bits) = filter_position(rpi, self.bitmap_mask);
-        self.bitmap
-            .get(word_index)
-            .is_some_and(|word| word & bits == bits)
+    fn day_filter(&self, day: u32) -> Option<DayFilter<'_>> {
+        let index = self.days.binary_search(&day).ok()?;
+        let start = *self.day_starts.get(index)? as usize;
+        let end = *self.day_starts.get(index + 1)? as usize;
+        Some(DayFilter {
+            words: self.filter_words.get(start..end)?,
+        })
+    }
+
+    /// The filters to look up the RPIs of `count` intervals from `first` in (at most a
+    /// day of them: see [`CandidateFilters`]).
+    pub(crate) fn filters_for(&self, first: u32, count: usize) -> CandidateFilters<'_> {
+        let window = u64::from(MATCHING_WINDOW_INTERVALS);
+        let day = u64::from(INTERVALS_PER_DAY);
+        let count = count.min(INTERVALS_PER_DAY as usize);
+        let mut filters = CandidateFilters {
+            first,
+            runs: [Run::default(); MAX_RUNS],
+            len: 0,
+        };
+        let mut offset = 0usize;
+        while offset < count && filters.len < MAX_RUNS {
+            let interval = u64::from(first) + offset as u64;
+            let own = interval / day;
+            let low = interval.saturating_sub(window) / day;
+            let high = (interval + window) / day;
+            // The run lasts while the RPI's own day and the days its window touches stay.
+            let end = ((own + 1) * day)
+                .min((low + 1) * day + window)
+                .min((high + 1) * day - window)
+                .saturating_sub(u64::from(first))
+                .min(count as u64) as usize;
+            // The own day's filter holds what the window reaches of the neighbours too;
+            // without sightings that day, the neighbours' own filters hold the rest.
+            let run_filters = match self.day_filter(day_of_number(own)) {
+                Some(own_filter) => [Some(own_filter), None],
+                None => [
+                    (low != own)
+                        .then(|| self.day_filter(day_of_number(low)))
+                        .flatten(),
+                    (high != own)
+                        .then(|| self.day_filter(day_of_number(high)))
+                        .flatten(),
+                ],
+            };
+            if let Some(run) = filters.runs.get_mut(filters.len) {
+                *run = Run {
+                    end,
+                    filters: run_filters,
+                };
+                filters.len += 1;
+            }
+            offset = end.max(offset + 1);
+        }
+        filters
     }
 
     /// All sightings of `rpi`, in time order (empty when never seen).
@@ -161,19 +394,6 @@ impl ObservedSet {
         let past = run.partition_point(|s| s.rpi <= *rpi);
         run.get(first..past).unwrap_or_default()
     }
-}
-
-/// Where an RPI sits in the bitmap: one 64-bit word, chosen by bits 6.. of the RPI's
-/// last 8 bytes, and two bits in it, chosen by the lowest 6 bits of each half (the bucket
-/// uses the highest bits of the first half, the word index the bits above 6 of the last). Two bits in one word cost one memory access like one bit does, and
-/// square the rate at which unseen RPIs get through (about 2.5 % of the bits are set: 1 in
-/// 1,600 gets through instead of 1 in 40), so a lookup almost never leaves the bitmap.
-#[inline]
-fn filter_position(rpi: &[u8; KEY_LENGTH], bitmap_mask: u64) -> (usize, u64) {
-    let (first, last) = halves(rpi);
-    let word_index = ((last & bitmap_mask) >> 6) as usize;
-    let bits = (1u64 << (last & 63)) | (1u64 << (first & 63));
-    (word_index, bits)
 }
 
 #[inline]
@@ -201,6 +421,14 @@ mod tests {
         }
     }
 
+    /// Whether the filters let `rpi`, broadcast in `interval`, through.
+    fn passes(set: &ObservedSet, rpi: [u8; 16], interval: u32) -> bool {
+        let mut visited = Vec::new();
+        set.filters_for(interval, 1)
+            .for_each_candidate(&[rpi], |j| visited.push(j));
+        !visited.is_empty()
+    }
+
     #[test]
     fn finds_every_sighting_and_nothing_else() {
         let sightings: Vec<_> = (0..5000).map(|i| sighting(i, 1000 + i)).collect();
@@ -218,7 +446,8 @@ mod tests {
         let set = ObservedSet::new(all).unwrap();
         for s in &sightings {
             let found = set.sightings_of(&s.rpi);
-            assert!(set.may_contain(&s.rpi));
+            let interval = EnIntervalNumber::from_unix_seconds(s.unix_seconds).0;
+            assert!(passes(&set, s.rpi, interval));
             assert!(found.iter().any(|f| f.unix_seconds == s.unix_seconds));
             assert!(found.iter().all(|f| f.rpi == s.rpi));
         }
@@ -230,23 +459,35 @@ mod tests {
         assert_eq!(times, vec![5, 1042, 99_999]);
         let unseen = (10_000..20_000).map(|i| sighting(i, 0).rpi);
         assert!(unseen.clone().all(|rpi| set.sightings_of(&rpi).is_empty()));
-        // The bitmap lets through only a small fraction of unseen RPIs.
-        let passed = unseen.filter(|rpi| set.may_contain(rpi)).count();
+        // The filters let through only a small fraction of unseen RPIs.
+        let passed = unseen.filter(|rpi| passes(&set, *rpi, 1)).count();
         assert!(
             passed < 10_000 / 500,
-            "{passed} of 10000 unseen RPIs passed the bitmap"
+            "{passed} of 10000 unseen RPIs passed the filter"
         );
     }
 
     #[test]
     fn memory_stays_within_the_promised_bytes_per_sighting() {
-        for n in [16, 17, 1000, 50_000, 65_536, 65_537] {
-            let set = ObservedSet::new((0..n).map(|i| sighting(i, i))).unwrap();
-            let bytes = set.memory_bytes();
-            assert!(
-                bytes <= MAX_BYTES_PER_SIGHTING * n as usize,
-                "{n} sightings use {bytes} bytes"
-            );
+        const DAY: u64 = 86_400;
+        // Where sightings fall: one day; a phone's fortnight; and the worst case, one
+        // sighting a day, each within the window of the next day's RPIs, so that every
+        // sighting is in two filters and every day has its own.
+        type Layout = (&'static str, fn(u64) -> u64);
+        let layouts: [Layout; 3] = [
+            ("one day", |i| i),
+            ("fourteen days", |i| i * 7919 % (14 * DAY)),
+            ("a day each, before midnight", |i| i * DAY + DAY - 300),
+        ];
+        for n in [32, 33, 1000, 50_000, 65_536, 65_537] {
+            for (layout, time) in layouts {
+                let set = ObservedSet::new((0..n).map(|i| sighting(i, time(i)))).unwrap();
+                let bytes = set.memory_bytes();
+                assert!(
+                    bytes <= MAX_BYTES_PER_SIGHTING * n as usize,
+                    "{n} sightings ({layout}) use {bytes} bytes"
+                );
+            }
         }
         let empty = ObservedSet::new([]).unwrap();
         assert!(empty.is_empty());
