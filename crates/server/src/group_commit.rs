@@ -181,6 +181,7 @@ async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u6
     let mut new_tokens = std::collections::HashSet::new();
     for chunk in candidates.chunks(rows_per_insert) {
         let sql = multi_row_insert(
+            store.backend(),
             "token_uses",
             &["jti", "purpose", "expires_at"],
             chunk.len(),
@@ -217,6 +218,7 @@ async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u6
     for chunk in rows.chunks(rows_per_insert) {
         // A key already published (a replay with another token) is kept once.
         let sql = multi_row_insert(
+            store.backend(),
             "exposed_keys",
             &KEY_COLUMNS,
             chunk.len(),

@@ -33,7 +33,8 @@ pub enum BenchCommand {
     /// Examples:
     ///   openstopcovid bench upload
     ///   openstopcovid bench upload --database-url postgres://postgres@127.0.0.1:5432/test
-    ///   openstopcovid bench upload --uploads 50000 --concurrency 128 --json
+    ///   openstopcovid bench upload --uploads 50000 --concurrency 256 --json
+    #[command(verbatim_doc_comment)]
     Upload(UploadArgs),
 }
 
@@ -46,7 +47,8 @@ pub struct UploadArgs {
     /// How many uploads to send.
     #[arg(long, default_value_t = 20_000)]
     pub uploads: usize,
-    /// Uploads in flight at once (phones uploading at the same moment).
+    /// Uploads in flight at once (phones uploading at the same moment). A server taking
+    /// 5,000 uploads/s that answers each in 50 ms has 250 in flight.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Print the result as JSON.

@@ -180,6 +180,7 @@ async fn store_reports(
     if !reports.is_empty() {
         // The same report uploaded again (a replay with another token) is kept once.
         let sql = crate::store::multi_row_insert(
+            state.store.backend(),
             "check_in_reports",
             &[
                 "location_id_hash",
