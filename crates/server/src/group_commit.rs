@@ -12,6 +12,7 @@
 //! the first. If a batch fails as a whole, its writes are retried one by one, so that one
 //! bad write cannot fail the others.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use prometheus_client::metrics::counter::Counter;
@@ -133,6 +134,8 @@ type SharedReceiver = std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Write>>>;
 
 async fn run(store: Store, keys_stored: Counter, receiver: SharedReceiver) {
     let mut batch = Vec::with_capacity(MAX_WRITES_PER_COMMIT);
+    // SQLite: the keys already stored (this is its only writer); PostgreSQL: its index.
+    let mut known = (store.backend() == Backend::Sqlite).then(KnownKeys::default);
     // Each writer takes what is waiting when its turn comes; the lock is released before
     // the batch is applied.
     while receiver
@@ -142,7 +145,7 @@ async fn run(store: Store, keys_stored: Counter, receiver: SharedReceiver) {
         .await
         > 0
     {
-        match apply(&store, &batch).await {
+        match apply(&store, known.as_mut(), &batch).await {
             Ok((outcomes, inserted)) => {
                 keys_stored.inc_by(inserted);
                 for (write, outcome) in batch.drain(..).zip(outcomes) {
@@ -152,13 +155,14 @@ async fn run(store: Store, keys_stored: Counter, receiver: SharedReceiver) {
             }
             Err(_) => {
                 for write in batch.drain(..) {
-                    let result = match apply(&store, std::slice::from_ref(&write)).await {
-                        Ok((outcomes, inserted)) => {
-                            keys_stored.inc_by(inserted);
-                            Ok(outcomes.first().copied().unwrap_or(WriteOutcome::Stored))
-                        }
-                        Err(error) => Err(error.to_string()),
-                    };
+                    let result =
+                        match apply(&store, known.as_mut(), std::slice::from_ref(&write)).await {
+                            Ok((outcomes, inserted)) => {
+                                keys_stored.inc_by(inserted);
+                                Ok(outcomes.first().copied().unwrap_or(WriteOutcome::Stored))
+                            }
+                            Err(error) => Err(error.to_string()),
+                        };
                     let _ = write.reply.send(result);
                 }
             }
@@ -192,11 +196,78 @@ const KEY_COLUMNS: [&str; 8] = [
 /// One transaction for all of `writes`; their outcomes in order. Two statements per
 /// batch, not per write: one records every token's use (and returns the tokens that were
 /// new), one stores the keys of the writes whose token was new.
-async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u64), sqlx::Error> {
+/// The keys stored in SQLite's `exposed_keys`, which has no unique index (migration
+/// 0004): key bytes and the interval after the key's last one. 16 bytes of key and some
+/// 12 of bookkeeping a key: the 14 days of a country's keys, two million, take about
+/// 60 MB.
+#[derive(Default)]
+struct KnownKeys {
+    /// `None` until read from the database, at the writer's first batch.
+    ends: Option<HashMap<[u8; 16], u32>>,
+    /// The latest key end seen, the clock of the pruning.
+    latest_end: u32,
+    /// Keys added since the last pruning.
+    added_since_pruning: usize,
+}
+
+/// Known keys that ended more than this long before the latest one are forgotten: the
+/// purge has deleted them, and an upload drops keys that old before they get here.
+const KNOWN_KEYS_KEPT_INTERVALS: u32 = 16 * 144;
+
+impl KnownKeys {
+    async fn load(
+        &mut self,
+        connection: &mut sqlx::AnyConnection,
+    ) -> Result<&mut HashMap<[u8; 16], u32>, sqlx::Error> {
+        if self.ends.is_none() {
+            let rows: Vec<(Vec<u8>, i64, i64)> =
+                sqlx::query_as("SELECT key_data, rolling_start, rolling_period FROM exposed_keys")
+                    .fetch_all(&mut *connection)
+                    .await?;
+            let mut ends = HashMap::with_capacity(rows.len());
+            for (key_data, start, period) in rows {
+                if let Ok(key) = <[u8; 16]>::try_from(key_data) {
+                    let end = u32::try_from(start.saturating_add(period)).unwrap_or(u32::MAX);
+                    self.latest_end = self.latest_end.max(end);
+                    ends.insert(key, end);
+                }
+            }
+            self.ends = Some(ends);
+        }
+        Ok(self.ends.get_or_insert_with(HashMap::new))
+    }
+
+    /// Records keys that are now committed.
+    fn add(&mut self, rows: &[&KeyRow]) {
+        let Some(ends) = self.ends.as_mut() else {
+            return;
+        };
+        for row in rows {
+            if let Ok(key) = <[u8; 16]>::try_from(row.key_data.as_slice()) {
+                let end = u32::try_from(row.rolling_start.saturating_add(row.rolling_period))
+                    .unwrap_or(u32::MAX);
+                self.latest_end = self.latest_end.max(end);
+                ends.insert(key, end);
+            }
+        }
+        self.added_since_pruning += rows.len();
+        if self.added_since_pruning > 65_536 {
+            let oldest = self.latest_end.saturating_sub(KNOWN_KEYS_KEPT_INTERVALS);
+            ends.retain(|_, end| *end >= oldest);
+            self.added_since_pruning = 0;
+        }
+    }
+}
+
+async fn apply(
+    store: &Store,
+    mut known: Option<&mut KnownKeys>,
+    writes: &[Write],
+) -> Result<(Vec<WriteOutcome>, u64), sqlx::Error> {
     let rows_per_insert = rows_per_insert(store.backend());
     let mut transaction = store.pool().begin().await?;
     // Several writes of one token in a batch: only the first may use it.
-    let mut first_of_token = std::collections::HashMap::new();
+    let mut first_of_token = HashMap::new();
     for (index, write) in writes.iter().enumerate() {
         first_of_token
             .entry((write.jti.as_str(), write.purpose))
@@ -209,7 +280,7 @@ async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u6
                 .is_some_and(|w| first_of_token.get(&(w.jti.as_str(), w.purpose)) == Some(index))
         })
         .collect();
-    let mut new_tokens = std::collections::HashSet::new();
+    let mut new_tokens = HashSet::new();
     for chunk in candidates.chunks(rows_per_insert) {
         let sql = multi_row_insert(
             store.backend(),
@@ -239,21 +310,33 @@ async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u6
                 && new_tokens.contains(&(write.jti.clone(), write.purpose.to_owned()))
         })
         .collect();
-    let rows: Vec<&KeyRow> = writes
+    let mut rows: Vec<&KeyRow> = writes
         .iter()
         .zip(&accepted)
         .filter(|(_, accepted)| **accepted)
         .flat_map(|(write, _)| &write.rows)
         .collect();
+    // A key already published (a replay with another token) is kept once: SQLite checks
+    // the keys it knows, PostgreSQL its primary key.
+    let conflict = match known.as_deref_mut() {
+        Some(known) => {
+            let stored = known.load(&mut transaction).await?;
+            let mut in_batch = HashSet::with_capacity(rows.len());
+            rows.retain(|row| {
+                !stored.contains_key(row.key_data.as_slice()) && in_batch.insert(&row.key_data)
+            });
+            ""
+        }
+        None => "ON CONFLICT (key_data) DO NOTHING",
+    };
     let mut inserted = 0;
     for chunk in rows.chunks(rows_per_insert) {
-        // A key already published (a replay with another token) is kept once.
         let sql = multi_row_insert(
             store.backend(),
             "exposed_keys",
             &KEY_COLUMNS,
             chunk.len(),
-            "ON CONFLICT (key_data) DO NOTHING",
+            conflict,
         );
         let mut insert = sqlx::query(sql);
         for row in chunk {
@@ -270,6 +353,9 @@ async fn apply(store: &Store, writes: &[Write]) -> Result<(Vec<WriteOutcome>, u6
         inserted += insert.execute(&mut *transaction).await?.rows_affected();
     }
     transaction.commit().await?;
+    if let Some(known) = known {
+        known.add(&rows);
+    }
     let outcomes = accepted
         .into_iter()
         .map(|accepted| {

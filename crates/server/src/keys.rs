@@ -334,7 +334,7 @@ pub(crate) async fn released_keys(
     .bind(oldest_start)
     .fetch_all(state.store.pool())
     .await?;
-    Ok(rows
+    let mut keys: Vec<DiagnosisKey> = rows
         .into_iter()
         .filter_map(|(key_data, start, period, risk, report, onset)| {
             Some(DiagnosisKey {
@@ -348,7 +348,11 @@ pub(crate) async fn released_keys(
                 days_since_onset_of_symptoms: onset.and_then(|days| i32::try_from(days).ok()),
             })
         })
-        .collect())
+        .collect();
+    // Sorted by key bytes: a key stored twice (which the upload writer prevents) would
+    // still be published once.
+    keys.dedup_by(|a, b| a.key.key_data == b.key.key_data);
+    Ok(keys)
 }
 
 /// Builds a signed export zip of `keys` (padded when the config says so) off the async

@@ -93,6 +93,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "presence",
         include_str!("../migrations/sqlite/0003_presence.sql"),
     ),
+    (
+        4,
+        "exposed_keys_append_only",
+        include_str!("../migrations/sqlite/0004_exposed_keys_append_only.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -327,6 +332,59 @@ mod sql_tests {
             sql.0,
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING"
         );
+    }
+
+    /// A database made by an earlier version (migrations 1–3, keys under a unique index)
+    /// keeps its keys when migration 4 makes the table append-only.
+    #[tokio::test]
+    async fn sqlite_keys_survive_the_move_to_an_append_only_table() {
+        use sqlx::Row;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("old.sqlite3").display()
+        );
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let earlier = super::Migrator::with_migrations(
+            super::SQLITE_MIGRATIONS[..3]
+                .iter()
+                .map(|&(version, description, sql)| {
+                    super::Migration::new(
+                        version,
+                        super::Cow::Borrowed(description),
+                        super::MigrationType::Simple,
+                        super::SqlSafeStr::into_sql_str(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        );
+        earlier.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO exposed_keys (key_data, rolling_start, rolling_period, \
+             transmission_risk_level, report_type, days_since_onset, received_hour, release_at) \
+             VALUES (?, 2650032, 144, 0, 1, 3, 1700000000, 1700003600)",
+        )
+        .bind(vec![7u8; 16])
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = super::Store::connect(&url).await.unwrap();
+        let row = sqlx::query("SELECT key_data, days_since_onset, release_at FROM exposed_keys")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(row.get::<Vec<u8>, _>(0), vec![7u8; 16]);
+        assert_eq!(row.get::<Option<i64>, _>(1), Some(3));
+        assert_eq!(row.get::<i64, _>(2), 1_700_003_600);
+        store.pool().close().await;
     }
 
     #[test]

@@ -96,6 +96,11 @@ impl TestServer {
             .unwrap()
     }
 
+    async fn get_text(&self, path: &str) -> String {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     async fn download(&self, tag: i64) -> reqwest::Response {
         self.http
             .get(self.url(&format!("/v2/gaen/exposed?lastKeyBundleTag={tag}")))
@@ -206,15 +211,7 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         let signature = response.headers()["signature"].to_str().unwrap().to_owned();
         let zip = response.bytes().await.unwrap();
 
-        let pem = server
-            .http
-            .get(server.url("/v1/export-public-key"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let pem = server.get_text("/v1/export-public-key").await;
         let public_key = exposure::export::public_key_from_pem(&pem).unwrap();
         server::signing::verify_response_signature(&public_key, &signature, &zip).unwrap();
         let export = exposure::export::read_zip(&zip).unwrap();
@@ -300,6 +297,96 @@ async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
 
 /// Uploads share commits (group commit); a token must still let in exactly one upload
 /// when its copies race each other, and every other racing upload must still get in.
+/// The keys a download from tag 0 publishes, once the clock is past their release.
+async fn published_keys(server: &TestServer) -> Vec<[u8; 16]> {
+    let response = server.download(0).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let export = exposure::export::read_zip(&response.bytes().await.unwrap()).unwrap();
+    export
+        .batch
+        .keys
+        .iter()
+        .map(|key| key.key.key_data)
+        .collect()
+}
+
+async fn keys_stored_metric(server: &TestServer) -> String {
+    let metrics = server.get_text("/metrics").await;
+    metrics
+        .lines()
+        .find(|line| line.starts_with("openstopcovid_keys_stored_total "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A person who tests positive twice uploads the same keys with a second code: both
+/// uploads are accepted, and each key is stored and published once, also after the
+/// server restarts (SQLite keeps no unique index on the keys: its writer remembers them).
+#[tokio::test]
+async fn keys_uploaded_again_with_another_token_are_published_once() {
+    for backend in common::backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = MockClock::new(START);
+        let config = || Config {
+            data_dir: dir.path().to_owned(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            release_bucket_seconds: 0,
+            min_response_millis: 0,
+            pad_exports: false,
+            ..Config::default()
+        };
+        let started = |handle: ServerHandle| async {
+            let api_key = server::codes::create_api_key(&handle.state.store, "lab", START)
+                .await
+                .unwrap();
+            TestServer {
+                handle,
+                clock: clock.clone(),
+                http: reqwest::Client::new(),
+                api_key,
+                _dir: tempfile::tempdir().unwrap(),
+            }
+        };
+        let server =
+            started(common::spawn(config(), Arc::new(clock.clone()), backend.as_deref()).await)
+                .await;
+        let today = server.today();
+        for _ in 0..2 {
+            let token = server.token().await;
+            let response = server.upload(&token, &upload_body(today)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        // Ten past keys and today's, once.
+        assert_eq!(
+            keys_stored_metric(&server).await,
+            "openstopcovid_keys_stored_total 11"
+        );
+        server.clock.advance(2 * 3600);
+        let mut published = published_keys(&server).await;
+        published.sort();
+        let expected: Vec<[u8; 16]> = (1..=10u8).map(|day| [day; 16]).collect();
+        assert_eq!(published, expected);
+        server.handle.shutdown().await.unwrap();
+
+        if backend.is_some() {
+            // A PostgreSQL restart here would open a fresh schema: nothing to compare.
+            continue;
+        }
+        let server = started(common::spawn(config(), Arc::new(clock.clone()), None).await).await;
+        let token = server.token().await;
+        let response = server.upload(&token, &upload_body(today)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            keys_stored_metric(&server).await,
+            "openstopcovid_keys_stored_total 0"
+        );
+        let mut published = published_keys(&server).await;
+        published.sort();
+        assert_eq!(published, expected);
+        server.handle.shutdown().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn racing_uploads_share_commits_and_a_token_still_counts_once() {
     for backend in common::backends() {
@@ -351,15 +438,7 @@ async fn racing_uploads_share_commits_and_a_token_still_counts_once() {
             "{statuses:?}"
         );
         // 11 accepted uploads of 10 keys each, all of them stored.
-        let metrics = server
-            .http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = server.get_text("/metrics").await;
         assert!(
             metrics
                 .lines()
@@ -582,15 +661,7 @@ async fn health_metrics_and_openapi_answer() {
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().get("signature").is_some());
     server.token().await;
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
     assert!(
         metrics.contains("openstopcovid_code_verifications_total{outcome=\"accepted\"} 1"),
         "{metrics}"

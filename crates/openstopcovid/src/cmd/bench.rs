@@ -5,10 +5,15 @@
 //! database given with `--database-url`), exactly as `serve` runs it, except that the
 //! minimum response time that hides fake traffic is off (it pads latency, not load).
 //! Upload tokens are minted up front with the server's own key, as `/v1/codes/verify`
-//! would sign them, so that only uploads are timed. Each upload carries 30 keys, as the
+//! would sign them, and every request is serialized up front, so that only uploads are
+//! timed. Each of the `--concurrency` clients keeps one HTTP/1.1 connection alive and
+//! sends its next request when the answer to the last one is complete (as `wrk` does):
+//! the load generator shares the machine with the server, so it does as little as a
+//! client can. Each upload carries 30 keys, as the
 //! phones send them: 11 real (the last 10 days and today) and 19 fake padding keys, each
 //! real key new.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,6 +29,8 @@ use serde_json::{Value, json};
 use server::signing::KeyRing;
 use server::store::Store;
 use server::{AppState, Config, RealClock};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// Measure the server's throughput.
 #[derive(Debug, Subcommand)]
@@ -48,8 +55,8 @@ pub struct UploadArgs {
     #[arg(long, default_value_t = 20_000)]
     pub uploads: usize,
     /// Uploads in flight at once (phones uploading at the same moment). A server taking
-    /// 5,000 uploads/s that answers each in 50 ms has 250 in flight.
-    #[arg(long, default_value_t = 64)]
+    /// 5,000 uploads/s that answers each in 50 ms has 250 in flight (Little's law).
+    #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
     /// Print the result as JSON.
     #[arg(long)]
@@ -134,49 +141,42 @@ async fn upload(args: UploadArgs) -> anyhow::Result<()> {
 
     let preparing = progress(args.uploads as u64, "preparing tokens and bodies");
     let mut rng = rand::rngs::StdRng::from_rng(&mut rand::rng());
-    let requests: Vec<(String, String)> = (0..args.uploads)
+    let address = handle.addr;
+    let requests: Vec<Vec<u8>> = (0..args.uploads)
         .map(|_| {
             preparing.inc(1);
-            (
-                server::tokens::issue_upload_token(&state, onset, false, now),
-                upload_body(today, &mut rng),
-            )
+            let token = server::tokens::issue_upload_token(&state, onset, false, now);
+            upload_request(address, &token, &upload_body(today, &mut rng))
         })
         .collect();
     preparing.finish_and_clear();
     let requests = Arc::new(requests);
 
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let url = format!("{}/v2/gaen/exposed", handle.base_url());
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
     let bar = progress(args.uploads as u64, "uploading");
     let started = Instant::now();
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| {
-            let (client, url, next, failures, requests, bar) = (
-                client.clone(),
-                url.clone(),
+            let (next, failures, requests, bar) = (
                 next.clone(),
                 failures.clone(),
                 requests.clone(),
                 bar.clone(),
             );
             tokio::spawn(async move {
-                while let Some((token, body)) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let ok = client
-                        .post(&url)
-                        .bearer_auth(token)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .is_ok_and(|response| response.status().is_success());
-                    if !ok {
+                let mut connection: Option<TcpStream> = None;
+                let mut buffer = Vec::with_capacity(4096);
+                while let Some(request) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let answer = tokio::time::timeout(
+                        REQUEST_TIMEOUT,
+                        exchange(&mut connection, address, request, &mut buffer),
+                    )
+                    .await;
+                    if !matches!(answer, Ok(Ok(200))) {
                         failures.fetch_add(1, Ordering::Relaxed);
+                        // Start again on a new connection.
+                        connection = None;
                     }
                     bar.inc(1);
                 }
@@ -222,6 +222,66 @@ async fn upload(args: UploadArgs) -> anyhow::Result<()> {
         bail!("{failed} uploads failed; {stored} keys stored, {expected} expected");
     }
     Ok(())
+}
+
+/// How long one upload may take before it counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The bytes of one `POST /v2/gaen/exposed`.
+fn upload_request(address: SocketAddr, token: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST /v2/gaen/exposed HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Sends `request` on the kept-alive connection (opened if there is none) and reads the
+/// whole response; its status code.
+async fn exchange(
+    connection: &mut Option<TcpStream>,
+    address: SocketAddr,
+    request: &[u8],
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<u16> {
+    let stream = match connection {
+        Some(stream) => stream,
+        None => {
+            let stream = TcpStream::connect(address).await?;
+            stream.set_nodelay(true)?;
+            connection.insert(stream)
+        }
+    };
+    stream.write_all(request).await?;
+    buffer.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(chunk.get(..read).unwrap_or_default());
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        let head = match response.parse(buffer) {
+            Ok(httparse::Status::Complete(head)) => head,
+            Ok(httparse::Status::Partial) => continue,
+            Err(error) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, error)),
+        };
+        let length = response
+            .headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case("content-length"))
+            .and_then(|header| std::str::from_utf8(header.value).ok())
+            .and_then(|value| value.trim().parse::<usize>().ok())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "no Content-Length")
+            })?;
+        if buffer.len() >= head + length {
+            return Ok(response.code.unwrap_or(0));
+        }
+    }
 }
 
 fn random_hex() -> String {
