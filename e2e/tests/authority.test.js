@@ -94,6 +94,7 @@ test("admin creates a physician, who issues a code in French that a phone redeem
 
   await page.reload();
   const row = page.locator("#codes tbody tr").first();
+  const firstId = await row.getAttribute("data-code-id");
   assert.equal(await row.locator(".status").textContent(), "Utilisé");
   assert.match(await row.locator("td").nth(3).textContent(), /UTC$/, "the time of use (to the hour)");
   await screenshot(page, "06-mes-codes-utilise");
@@ -103,7 +104,9 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   await page.getByRole("button", { name: "Délivrer un code", exact: true }).click();
   const second = await page.locator(".code-digits").getAttribute("data-code");
   await page.getByRole("link", { name: "Mes codes" }).click();
-  const newest = page.locator("#codes tbody tr").first();
+  // Two codes issued within the same second tie in the list's order: the new one is the
+  // row that is not the first code's.
+  const newest = page.locator(`#codes tbody tr:not([data-code-id="${firstId}"])`);
   const secondId = await newest.getAttribute("data-code-id");
   await newest.getByRole("button", { name: "Faire expirer" }).click();
   await page.getByText("Le code a expiré").waitFor();

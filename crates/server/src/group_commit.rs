@@ -11,6 +11,11 @@
 //! inside the shared transaction, and the second write of one token within a batch sees
 //! the first. If a batch fails as a whole, its writes are retried one by one, so that one
 //! bad write cannot fail the others.
+//!
+//! A key uploaded again (with another token) is stored once. PostgreSQL refuses it by
+//! its primary key. SQLite's table has no unique index, which would cost a random page
+//! write per key (migration 0004): its one writer task remembers the stored keys
+//! (`KnownKeys`) and leaves the repeated ones out of the insert.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
