@@ -54,12 +54,7 @@ struct HmacStates {
 impl HmacStates {
     /// Absorbs a 32-byte key (2 compressions).
     fn for_key(key: &[u8; 32]) -> Self {
-        let mut inner_pad = [0x36u8; SHA256_BLOCK];
-        let mut outer_pad = [0x5cu8; SHA256_BLOCK];
-        for ((inner, outer), byte) in inner_pad.iter_mut().zip(&mut outer_pad).zip(key) {
-            *inner ^= byte;
-            *outer ^= byte;
-        }
+        let (inner_pad, outer_pad) = key_pads(key);
         let mut inner = SHA256_INITIAL_STATE;
         compress256(&mut inner, &[inner_pad]);
         let mut outer = SHA256_INITIAL_STATE;
@@ -70,19 +65,25 @@ impl HmacStates {
     /// HMAC of a message short enough to fit with its padding in one block
     /// (2 compressions).
     fn mac_short<const N: usize>(&self, message: &[u8; N]) -> [u8; 32] {
-        const {
-            assert!(
-                N <= 55,
-                "message must fit one SHA-256 block with its padding"
-            )
-        };
         let inner_digest = finish(self.inner, message);
         finish(self.outer, &inner_digest)
     }
 }
 
-/// Pads `message` (which follows one already-compressed 64-byte block) and compresses it.
-fn finish<const N: usize>(mut state: [u32; 8], message: &[u8; N]) -> [u8; 32] {
+/// The HMAC `ipad` and `opad` blocks of a 32-byte key.
+fn key_pads(key: &[u8; 32]) -> ([u8; SHA256_BLOCK], [u8; SHA256_BLOCK]) {
+    let mut inner_pad = [0x36u8; SHA256_BLOCK];
+    let mut outer_pad = [0x5cu8; SHA256_BLOCK];
+    for ((inner, outer), byte) in inner_pad.iter_mut().zip(&mut outer_pad).zip(key) {
+        *inner ^= byte;
+        *outer ^= byte;
+    }
+    (inner_pad, outer_pad)
+}
+
+/// The last block of a message of one already-compressed 64-byte block and `message`:
+/// `message`, the 0x80 byte, zeros, and the length in bits.
+fn padded_block<const N: usize>(message: &[u8; N]) -> [u8; SHA256_BLOCK] {
     const {
         assert!(
             N <= 55,
@@ -94,12 +95,36 @@ fn finish<const N: usize>(mut state: [u32; 8], message: &[u8; N]) -> [u8; 32] {
     block[N] = 0x80;
     let bits = ((SHA256_BLOCK + N) as u64) * 8;
     block[56..].copy_from_slice(&bits.to_be_bytes());
-    compress256(&mut state, &[block]);
+    block
+}
+
+/// The digest bytes of a final state.
+fn digest_bytes(state: [u32; 8]) -> [u8; 32] {
     let mut digest = [0u8; 32];
     for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
         bytes.copy_from_slice(&word.to_be_bytes());
     }
     digest
+}
+
+/// Pads `message` (which follows one already-compressed 64-byte block) and compresses it.
+fn finish<const N: usize>(mut state: [u32; 8], message: &[u8; N]) -> [u8; 32] {
+    compress256(&mut state, &[padded_block(message)]);
+    digest_bytes(state)
+}
+
+/// HKDF-Expand's one message for 16 bytes of output: `info ‖ 0x01`.
+fn expand_message(info: &[u8; 7]) -> [u8; 8] {
+    let mut message = [1u8; 8];
+    message[..7].copy_from_slice(info);
+    message
+}
+
+/// The first 16 bytes of a digest: HKDF-Expand's output for 16 bytes.
+fn first_16(digest: &[u8; 32]) -> [u8; KEY_LENGTH] {
+    let mut out = [0u8; KEY_LENGTH];
+    out.copy_from_slice(&digest[..KEY_LENGTH]);
+    out
 }
 
 /// HMAC states of the protocol's salt: HKDF without salt uses 32 zero bytes.
@@ -111,47 +136,21 @@ fn pseudorandom_key_states(tek: &[u8; KEY_LENGTH]) -> HmacStates {
 }
 
 /// HKDF-Expand to 16 bytes: T(1) = HMAC(PRK, info ‖ 0x01), first 16 bytes.
-fn expand_16<const N: usize, const M: usize>(prk: &HmacStates, info: &[u8; N]) -> [u8; KEY_LENGTH] {
-    let mut message = [0u8; M];
-    message[..N].copy_from_slice(info);
-    message[N] = 1;
-    let block = prk.mac_short(&message);
-    let mut out = [0u8; KEY_LENGTH];
-    out.copy_from_slice(&block[..KEY_LENGTH]);
-    out
+fn expand_16(prk: &HmacStates, info: &[u8; 7]) -> [u8; KEY_LENGTH] {
+    first_16(&prk.mac_short(&expand_message(info)))
 }
 
 /// How many keys [`rolling_proximity_identifier_keys`] derives at once.
 pub const KEYS_PER_DERIVATION: usize = LANES;
 
-/// Compresses, in every lane, `message` padded as the second block of a message.
+/// [`finish`] in every lane.
 fn finish_lanes<const N: usize>(
     engine: sha_hardware::Engine,
     mut states: [[u32; 8]; LANES],
     messages: &[[u8; N]; LANES],
 ) -> [[u8; 32]; LANES] {
-    const {
-        assert!(
-            N <= 55,
-            "message must fit one SHA-256 block with its padding"
-        )
-    };
-    let blocks: [sha_hardware::Block; LANES] = core::array::from_fn(|lane| {
-        let mut block = [0u8; SHA256_BLOCK];
-        block[..N].copy_from_slice(&messages[lane]);
-        block[N] = 0x80;
-        let bits = ((SHA256_BLOCK + N) as u64) * 8;
-        block[56..].copy_from_slice(&bits.to_be_bytes());
-        block
-    });
-    engine.compress(&mut states, &blocks);
-    states.map(|state| {
-        let mut digest = [0u8; 32];
-        for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        digest
-    })
+    engine.compress(&mut states, &messages.each_ref().map(padded_block));
+    states.map(digest_bytes)
 }
 
 /// The RPIKs of [`KEYS_PER_DERIVATION`] TEKs: `out[i]` is the RPIK of `teks[i]`, exactly
@@ -166,42 +165,21 @@ pub fn rolling_proximity_identifier_keys(
     let inner = finish_lanes(engine, [salt.inner; LANES], teks);
     let prks = finish_lanes(engine, [salt.outer; LANES], &inner);
     // The PRKs' HMAC states.
-    let mut pads: [sha_hardware::Block; LANES] = prks.map(|prk| {
-        let mut pad = [0x36u8; SHA256_BLOCK];
-        for (byte, key) in pad.iter_mut().zip(prk) {
-            *byte ^= key;
-        }
-        pad
-    });
+    let pads = prks.map(|prk| key_pads(&prk));
     let mut prk_inner = [SHA256_INITIAL_STATE; LANES];
-    engine.compress(&mut prk_inner, &pads);
-    for pad in &mut pads {
-        for byte in &mut pad[..32] {
-            *byte ^= 0x36 ^ 0x5c;
-        }
-        for byte in &mut pad[32..] {
-            *byte = 0x5c;
-        }
-    }
+    engine.compress(&mut prk_inner, &pads.map(|(inner, _)| inner));
     let mut prk_outer = [SHA256_INITIAL_STATE; LANES];
-    engine.compress(&mut prk_outer, &pads);
+    engine.compress(&mut prk_outer, &pads.map(|(_, outer)| outer));
     // HKDF-Expand: T(1) = HMAC(PRK, "EN-RPIK" ‖ 0x01), first 16 bytes.
-    let mut message = [0u8; 8];
-    message[..7].copy_from_slice(RPIK_INFO);
-    message[7] = 1;
-    let inner = finish_lanes(engine, prk_inner, &[message; LANES]);
+    let inner = finish_lanes(engine, prk_inner, &[expand_message(RPIK_INFO); LANES]);
     let outer = finish_lanes(engine, prk_outer, &inner);
-    outer.map(|block| {
-        let mut key = [0u8; KEY_LENGTH];
-        key.copy_from_slice(&block[..KEY_LENGTH]);
-        RollingProximityIdentifierKey(key)
-    })
+    outer.map(|digest| RollingProximityIdentifierKey(first_16(&digest)))
 }
 
 /// RPIK of a TEK (6 SHA-256 compressions).
 pub fn rolling_proximity_identifier_key(tek: &[u8; KEY_LENGTH]) -> RollingProximityIdentifierKey {
     let prk = pseudorandom_key_states(tek);
-    RollingProximityIdentifierKey(expand_16::<7, 8>(&prk, RPIK_INFO))
+    RollingProximityIdentifierKey(expand_16(&prk, RPIK_INFO))
 }
 
 /// RPIK and AEMK of a TEK, sharing HKDF-Extract (8 compressions).
@@ -213,8 +191,8 @@ pub fn identifier_and_metadata_keys(
 ) {
     let prk = pseudorandom_key_states(tek);
     (
-        RollingProximityIdentifierKey(expand_16::<7, 8>(&prk, RPIK_INFO)),
-        AssociatedEncryptedMetadataKey(expand_16::<7, 8>(&prk, AEMK_INFO)),
+        RollingProximityIdentifierKey(expand_16(&prk, RPIK_INFO)),
+        AssociatedEncryptedMetadataKey(expand_16(&prk, AEMK_INFO)),
     )
 }
 

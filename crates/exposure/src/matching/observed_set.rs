@@ -74,7 +74,7 @@ pub struct ObservedSet {
 }
 
 /// The blocked Bloom filter of one day's sightings.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub(crate) struct DayFilter<'a> {
     words: &'a [u64],
 }
@@ -111,12 +111,6 @@ impl DayFilter<'_> {
 fn little_endian_halves(rpi: &[u8; KEY_LENGTH]) -> (u64, u64) {
     let value = u128::from_le_bytes(*rpi);
     (value as u64, (value >> 64) as u64)
-}
-
-/// Words of the filter of a day with `entries` sightings: one per sighting, so that about
-/// 3 % of the bits are set. (Entries are at most twice the sightings, under 2^31.)
-fn filter_words_for(entries: u32) -> u32 {
-    entries
 }
 
 /// Runs of a day of RPIs (at most 144) whose own day and the days their ±2 h windows
@@ -187,6 +181,11 @@ impl CandidateFilters<'_> {
     }
 }
 
+/// Where the filter of the `index`-th day lies in the filter words.
+fn filter_range(day_starts: &[u32], index: usize) -> Option<std::ops::Range<usize>> {
+    Some(*day_starts.get(index)? as usize..*day_starts.get(index + 1)? as usize)
+}
+
 /// A day number as the filters are keyed (interval numbers are `u32`, so every real day
 /// fits; a larger number, past the last interval, has no filter).
 fn day_of_number(day: u64) -> u32 {
@@ -250,13 +249,12 @@ impl ObservedSet {
         // sightings, and those of the neighbouring days heard within the matching window
         // of this day's RPIs (the last 12 intervals of the day before, the first 12 of the
         // day after), so that an RPI is looked up in one filter.
-        let mut own_days: Vec<u32> = sightings
+        let mut days: Vec<u32> = sightings
             .iter()
             .map(|s| interval_and_day(s.unix_seconds).1)
             .collect();
-        own_days.sort_unstable();
-        own_days.dedup();
-        let days = own_days;
+        days.sort_unstable();
+        days.dedup();
         let filters_of = |unix_seconds: u64| {
             let (interval, day) = interval_and_day(unix_seconds);
             let offset = interval % INTERVALS_PER_DAY;
@@ -279,18 +277,20 @@ impl ObservedSet {
                 }
             }
         }
+        // One word per entry, so that about 3 % of the bits are set (entries are at most
+        // twice the sightings: under 2^31).
         let mut day_starts = Vec::with_capacity(days.len() + 1);
         day_starts.push(0u32);
         for count in entries {
             let start = day_starts.last().copied().unwrap_or(0);
-            day_starts.push(start + filter_words_for(count));
+            day_starts.push(start + count);
         }
         let mut filter_words = vec![0u64; day_starts.last().copied().unwrap_or(0) as usize];
         for sighting in &sightings {
             for index in filters_of(sighting.unix_seconds) {
-                let start = day_starts.get(index).copied().unwrap_or(0) as usize;
-                let end = day_starts.get(index + 1).copied().unwrap_or(0) as usize;
-                if let Some(words) = filter_words.get_mut(start..end) {
+                if let Some(words) =
+                    filter_range(&day_starts, index).and_then(|range| filter_words.get_mut(range))
+                {
                     DayFilter::insert(words, &sighting.rpi);
                 }
             }
@@ -329,10 +329,10 @@ impl ObservedSet {
     #[inline]
     fn day_filter(&self, day: u32) -> Option<DayFilter<'_>> {
         let index = self.days.binary_search(&day).ok()?;
-        let start = *self.day_starts.get(index)? as usize;
-        let end = *self.day_starts.get(index + 1)? as usize;
         Some(DayFilter {
-            words: self.filter_words.get(start..end)?,
+            words: self
+                .filter_words
+                .get(filter_range(&self.day_starts, index)?)?,
         })
     }
 
