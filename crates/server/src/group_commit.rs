@@ -198,17 +198,15 @@ const KEY_COLUMNS: [&str; 8] = [
     "release_at",
 ];
 
-/// One transaction for all of `writes`; their outcomes in order. Two statements per
-/// batch, not per write: one records every token's use (and returns the tokens that were
-/// new), one stores the keys of the writes whose token was new.
 /// The keys stored in SQLite's `exposed_keys`, which has no unique index (migration
 /// 0004): key bytes and the interval after the key's last one. 16 bytes of key and some
 /// 12 of bookkeeping a key: the 14 days of a country's keys, two million, take about
 /// 60 MB.
 #[derive(Default)]
 struct KnownKeys {
-    /// `None` until read from the database, at the writer's first batch.
-    ends: Option<HashMap<[u8; 16], u32>>,
+    /// Whether `ends` was read from the database (at the writer's first batch).
+    loaded: bool,
+    ends: HashMap<[u8; 16], u32>,
     /// The latest key end seen, the clock of the pruning.
     latest_end: u32,
     /// Keys added since the last pruning.
@@ -220,50 +218,54 @@ struct KnownKeys {
 const KNOWN_KEYS_KEPT_INTERVALS: u32 = 16 * 144;
 
 impl KnownKeys {
+    /// The stored keys, read from the database the first time.
     async fn load(
         &mut self,
         connection: &mut sqlx::AnyConnection,
-    ) -> Result<&mut HashMap<[u8; 16], u32>, sqlx::Error> {
-        if self.ends.is_none() {
+    ) -> Result<&HashMap<[u8; 16], u32>, sqlx::Error> {
+        if !self.loaded {
             let rows: Vec<(Vec<u8>, i64, i64)> =
                 sqlx::query_as("SELECT key_data, rolling_start, rolling_period FROM exposed_keys")
                     .fetch_all(&mut *connection)
                     .await?;
-            let mut ends = HashMap::with_capacity(rows.len());
-            for (key_data, start, period) in rows {
-                if let Ok(key) = <[u8; 16]>::try_from(key_data) {
-                    let end = u32::try_from(start.saturating_add(period)).unwrap_or(u32::MAX);
-                    self.latest_end = self.latest_end.max(end);
-                    ends.insert(key, end);
-                }
+            self.ends.reserve(rows.len());
+            for (key_data, start, period) in &rows {
+                self.remember(key_data, *start, *period);
             }
-            self.ends = Some(ends);
+            self.loaded = true;
         }
-        Ok(self.ends.get_or_insert_with(HashMap::new))
+        Ok(&self.ends)
+    }
+
+    fn remember(&mut self, key_data: &[u8], rolling_start: i64, rolling_period: i64) {
+        if let Ok(key) = <[u8; 16]>::try_from(key_data) {
+            let end =
+                u32::try_from(rolling_start.saturating_add(rolling_period)).unwrap_or(u32::MAX);
+            self.latest_end = self.latest_end.max(end);
+            self.ends.insert(key, end);
+        }
     }
 
     /// Records keys that are now committed.
     fn add(&mut self, rows: &[&KeyRow]) {
-        let Some(ends) = self.ends.as_mut() else {
+        if !self.loaded {
             return;
-        };
+        }
         for row in rows {
-            if let Ok(key) = <[u8; 16]>::try_from(row.key_data.as_slice()) {
-                let end = u32::try_from(row.rolling_start.saturating_add(row.rolling_period))
-                    .unwrap_or(u32::MAX);
-                self.latest_end = self.latest_end.max(end);
-                ends.insert(key, end);
-            }
+            self.remember(&row.key_data, row.rolling_start, row.rolling_period);
         }
         self.added_since_pruning += rows.len();
         if self.added_since_pruning > 65_536 {
             let oldest = self.latest_end.saturating_sub(KNOWN_KEYS_KEPT_INTERVALS);
-            ends.retain(|_, end| *end >= oldest);
+            self.ends.retain(|_, end| *end >= oldest);
             self.added_since_pruning = 0;
         }
     }
 }
 
+/// One transaction for all of `writes`; their outcomes in order. Two statements per
+/// batch, not per write: one records every token's use (and returns the tokens that were
+/// new), one stores the keys of the writes whose token was new.
 async fn apply(
     store: &Store,
     mut known: Option<&mut KnownKeys>,

@@ -119,10 +119,13 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 fn migrator(backend: Backend) -> Migrator {
-    let sources = match backend {
+    migrator_of(match backend {
         Backend::Sqlite => SQLITE_MIGRATIONS,
         Backend::Postgres => POSTGRES_MIGRATIONS,
-    };
+    })
+}
+
+fn migrator_of(sources: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
         sources
             .iter()
@@ -350,20 +353,7 @@ mod sql_tests {
             .connect(&url)
             .await
             .unwrap();
-        let earlier = super::Migrator::with_migrations(
-            super::SQLITE_MIGRATIONS[..3]
-                .iter()
-                .map(|&(version, description, sql)| {
-                    super::Migration::new(
-                        version,
-                        super::Cow::Borrowed(description),
-                        super::MigrationType::Simple,
-                        super::SqlSafeStr::into_sql_str(sql),
-                        false,
-                    )
-                })
-                .collect(),
-        );
+        let earlier = super::migrator_of(&super::SQLITE_MIGRATIONS[..3]);
         earlier.run(&pool).await.unwrap();
         sqlx::query(
             "INSERT INTO exposed_keys (key_data, rolling_start, rolling_period, \

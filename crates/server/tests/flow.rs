@@ -23,21 +23,31 @@ struct TestServer {
     clock: MockClock,
     http: reqwest::Client,
     api_key: String,
-    _dir: tempfile::TempDir,
+    /// The data directory, when the server owns it.
+    _dir: Option<tempfile::TempDir>,
 }
 
-async fn start(postgres: Option<&str>) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = MockClock::new(START);
-    let config = Config {
-        data_dir: dir.path().to_owned(),
+/// The configuration of every test server: releases at once, no padding of response
+/// times, and (unlike production) padded exports.
+fn test_config(data_dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: data_dir.to_owned(),
         listen: "127.0.0.1:0".parse().unwrap(),
         release_bucket_seconds: 0,
         min_response_millis: 0,
         verify_per_client_per_minute: 1000,
         pad_exports: true,
         ..Config::default()
-    };
+    }
+}
+
+/// Starts a server on `config` and gives it an API key.
+async fn serve(
+    config: Config,
+    clock: MockClock,
+    postgres: Option<&str>,
+    dir: Option<tempfile::TempDir>,
+) -> TestServer {
     let handle = common::spawn(config, Arc::new(clock.clone()), postgres).await;
     let api_key = server::codes::create_api_key(&handle.state.store, "test lab", START)
         .await
@@ -49,6 +59,12 @@ async fn start(postgres: Option<&str>) -> TestServer {
         api_key,
         _dir: dir,
     }
+}
+
+async fn start(postgres: Option<&str>) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    serve(config, MockClock::new(START), postgres, Some(dir)).await
 }
 
 impl TestServer {
@@ -295,8 +311,6 @@ async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
     }
 }
 
-/// Uploads share commits (group commit); a token must still let in exactly one upload
-/// when its copies race each other, and every other racing upload must still get in.
 /// The keys a download from tag 0 publishes, once the clock is past their release.
 async fn published_keys(server: &TestServer) -> Vec<[u8; 16]> {
     let response = server.download(0).await;
@@ -327,29 +341,12 @@ async fn keys_uploaded_again_with_another_token_are_published_once() {
     for backend in common::backends() {
         let dir = tempfile::tempdir().unwrap();
         let clock = MockClock::new(START);
+        // Unpadded, so that the export holds exactly the published keys.
         let config = || Config {
-            data_dir: dir.path().to_owned(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            release_bucket_seconds: 0,
-            min_response_millis: 0,
             pad_exports: false,
-            ..Config::default()
+            ..test_config(dir.path())
         };
-        let started = |handle: ServerHandle| async {
-            let api_key = server::codes::create_api_key(&handle.state.store, "lab", START)
-                .await
-                .unwrap();
-            TestServer {
-                handle,
-                clock: clock.clone(),
-                http: reqwest::Client::new(),
-                api_key,
-                _dir: tempfile::tempdir().unwrap(),
-            }
-        };
-        let server =
-            started(common::spawn(config(), Arc::new(clock.clone()), backend.as_deref()).await)
-                .await;
+        let server = serve(config(), clock.clone(), backend.as_deref(), None).await;
         let today = server.today();
         for _ in 0..2 {
             let token = server.token().await;
@@ -372,7 +369,7 @@ async fn keys_uploaded_again_with_another_token_are_published_once() {
             // A PostgreSQL restart here would open a fresh schema: nothing to compare.
             continue;
         }
-        let server = started(common::spawn(config(), Arc::new(clock.clone()), None).await).await;
+        let server = serve(config(), clock.clone(), None, None).await;
         let token = server.token().await;
         let response = server.upload(&token, &upload_body(today)).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -387,6 +384,8 @@ async fn keys_uploaded_again_with_another_token_are_published_once() {
     }
 }
 
+/// Uploads share commits (group commit); a token must still let in exactly one upload
+/// when its copies race each other, and every other racing upload must still get in.
 #[tokio::test]
 async fn racing_uploads_share_commits_and_a_token_still_counts_once() {
     for backend in common::backends() {

@@ -9,9 +9,8 @@
 //! timed. Each of the `--concurrency` clients keeps one HTTP/1.1 connection alive and
 //! sends its next request when the answer to the last one is complete (as `wrk` does):
 //! the load generator shares the machine with the server, so it does as little as a
-//! client can. Each upload carries 30 keys, as the
-//! phones send them: 11 real (the last 10 days and today) and 19 fake padding keys, each
-//! real key new.
+//! client can. Each upload carries 30 keys, as the phones send them: 11 real (the last
+//! 10 days and today) and 19 fake padding keys, each real key new.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
