@@ -13,7 +13,6 @@
 //!   Bluetooth advertisements derived from them.
 //! - [`sightings`]: advertisements heard from other phones, de-duplicated per scan.
 //! - [`retention`]: the 14-day purge run by every operation.
-//! - [`verification_code`]: the offline check digit of a health-authority code.
 //! - [`server_api`]: the blocking HTTP client of the server routes the phone calls.
 //! - [`sync`]: `init` (pinning the server's export key) and the periodic sync.
 //! - [`exposure_check`]: downloading published keys, matching them against own sightings,
@@ -38,7 +37,6 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod venue_warnings;
-pub mod verification_code;
 
 use std::path::Path;
 

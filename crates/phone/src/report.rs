@@ -22,8 +22,8 @@ use crate::server_api::{
     CheckInUpload, GaenKey, GaenNextDayUpload, GaenUpload, ProtectedReportJson, ServerApi,
 };
 use crate::store::{self, NEXT_FAKE_UPLOAD};
-use crate::verification_code::{self, CODE_DIGITS, check_digit};
 use crate::{Phone, PhoneError};
+use messages::code::{self as verification_code, CODE_DIGITS, check_digit};
 
 /// Keys in every upload, real and fake together (DP-3T).
 pub const UPLOAD_KEY_COUNT: usize = 30;

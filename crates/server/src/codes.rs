@@ -3,7 +3,8 @@
 //!
 //! - A code is 12 decimal digits: 11 random digits and a Verhoeff check digit. Verhoeff
 //!   (rather than Luhn) catches every single-digit error *and* every swap of two adjacent
-//!   digits, so [`is_well_formed_code`] lets a phone refuse a mistyped code offline.
+//!   digits, so [`messages::code::is_well_formed`] lets a phone refuse a mistyped code
+//!   offline.
 //! - Codes are stored only as HMAC-SHA256 under the server's secret; the clear code is
 //!   shown once, in the answer to the authority. Looking a guess up by its keyed hash tells
 //!   a guesser nothing through timing: without the secret, hashes of nearby guesses are
@@ -30,12 +31,12 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
+use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::{Date, OffsetDateTime};
-use verhoeff::Verhoeff;
 
 use crate::metrics::Metrics;
 use crate::problem::Problem;
@@ -43,33 +44,8 @@ use crate::service::{AppState, bearer, with_minimum_duration};
 use crate::store::floor_to_hour;
 use crate::tokens;
 
-/// Digits in a code, check digit included.
-pub const CODE_DIGITS: usize = 12;
-
 /// How far back an onset date may lie, in days (older keys are not kept anyway).
 pub const MAX_ONSET_AGE_DAYS: i64 = 14;
-
-/// The Verhoeff check digit to append to `digits` (values 0–9).
-pub fn verhoeff_check_digit(digits: &[u8]) -> u8 {
-    digits.calculate_verhoeff_check_digit()
-}
-
-/// Whether `code` is 12 ASCII digits whose last one is the Verhoeff check digit of the
-/// others. Phones call this before sending a code, to catch typos offline.
-pub fn is_well_formed_code(code: &str) -> bool {
-    code.len() == CODE_DIGITS
-        && code.bytes().all(|byte| byte.is_ascii_digit())
-        && code.validate_verhoeff_check_digit()
-}
-
-/// Removes the spaces and dashes people type or see in printed codes
-/// (`"1234 5678-9012"` → `"123456789012"`).
-pub fn normalize_code(input: &str) -> String {
-    input
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
-        .collect()
-}
 
 /// A fresh random code.
 fn generate_code() -> String {
@@ -77,7 +53,7 @@ fn generate_code() -> String {
     let mut digits: Vec<u8> = (0..CODE_DIGITS - 1)
         .map(|_| rng.random_range(0..10u8))
         .collect();
-    digits.push(verhoeff_check_digit(&digits));
+    digits.push(code::check_digit(&digits));
     digits
         .iter()
         .map(|digit| char::from(b'0' + digit))
@@ -402,7 +378,7 @@ async fn verify_inner(
     }
     let Json(request) = body?;
     let fake = request.fake.map_or(Ok(false), FakeFlag::is_fake)?;
-    let code = normalize_code(&request.code);
+    let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
     let onset: Option<Option<String>> = if fake {
         // Same lookup as a real check, but reading: a fake check changes nothing.
@@ -412,7 +388,7 @@ async fn verify_inner(
             .fetch_optional(state.store.pool())
             .await?;
         Some(None)
-    } else if !is_well_formed_code(&code) {
+    } else if !code::is_well_formed(&code) {
         None
     } else {
         sqlx::query_scalar(
@@ -557,59 +533,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn verhoeff_matches_the_textbook_example() {
-        // 236 → check digit 3 (Verhoeff 1969, the usual worked example).
-        assert_eq!(verhoeff_check_digit(&[2, 3, 6]), 3);
-        assert!([2u8, 3, 6, 3].validate_verhoeff_check_digit());
-    }
-
-    #[test]
     fn generated_codes_are_well_formed() {
         for _ in 0..1000 {
-            let code = generate_code();
-            assert!(is_well_formed_code(&code), "{code}");
+            let generated = generate_code();
+            assert!(code::is_well_formed(&generated), "{generated}");
         }
-    }
-
-    #[test]
-    fn every_single_typo_and_adjacent_swap_is_caught() {
-        let code = "123456789010";
-        let digits: Vec<u8> = code.bytes().map(|b| b - b'0').collect();
-        let mut base = digits[..11].to_vec();
-        base.push(verhoeff_check_digit(&base));
-        let valid: String = base.iter().map(|d| char::from(b'0' + d)).collect();
-        assert!(is_well_formed_code(&valid));
-        for position in 0..CODE_DIGITS {
-            for replacement in b'0'..=b'9' {
-                let mut typo = valid.clone().into_bytes();
-                if typo[position] == replacement {
-                    continue;
-                }
-                typo[position] = replacement;
-                assert!(!is_well_formed_code(std::str::from_utf8(&typo).unwrap()));
-            }
-            if position + 1 < CODE_DIGITS
-                && valid.as_bytes()[position] != valid.as_bytes()[position + 1]
-            {
-                let mut swapped = valid.clone().into_bytes();
-                swapped.swap(position, position + 1);
-                assert!(!is_well_formed_code(std::str::from_utf8(&swapped).unwrap()));
-            }
-        }
-    }
-
-    #[test]
-    fn malformed_codes_are_refused_without_panicking() {
-        for input in [
-            "",
-            "12345678901",
-            "1234567890123",
-            "12345678901a",
-            "１２３４５６７８９０１２",
-        ] {
-            assert!(!is_well_formed_code(input), "{input}");
-        }
-        assert_eq!(normalize_code("1234 5678-9012"), "123456789012");
     }
 
     #[test]

@@ -58,6 +58,5 @@ pub mod tokens;
 pub mod venue_ui;
 
 pub use clock::{Clock, MockClock, RealClock, SharedClock};
-pub use codes::is_well_formed_code;
 pub use config::Config;
 pub use service::{AppState, ServerHandle, StartError, app, run, spawn, spawn_with_state};

@@ -164,7 +164,7 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         let server = start(backend.as_deref()).await;
         let code = server.issue_code().await;
         let code_text = code["code"].as_str().unwrap();
-        assert!(server::is_well_formed_code(code_text));
+        assert!(messages::code::is_well_formed(code_text));
         let status_url = server.url(&format!(
             "/v1/authority/codes/{}",
             code["id"].as_str().unwrap()

@@ -2,7 +2,7 @@
 //!
 //! Codes are 12 digits whose last one is a Verhoeff check digit, so that the phone catches
 //! a typo (any single wrong digit, any swap of neighbours) before sending anything. The
-//! server issues them with the same `verhoeff` crate.
+//! server issues and checks them with these same functions.
 
 use verhoeff::Verhoeff;
 
@@ -67,5 +67,18 @@ mod tests {
         assert!(!is_well_formed(&code[..11]), "too short");
         assert!(!is_well_formed(&format!("{}a", &code[..11])));
         assert_eq!(normalize("1234 5678-9012"), "123456789012");
+    }
+
+    #[test]
+    fn malformed_codes_are_refused_without_panicking() {
+        for input in [
+            "",
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "１２３４５６７８９０１２",
+        ] {
+            assert!(!is_well_formed(input), "{input}");
+        }
     }
 }
