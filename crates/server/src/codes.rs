@@ -18,9 +18,7 @@
 //! - Fake checks (`"fake": true`) run the same path, read instead of write, and answer
 //!   200 with a token marked `fake: "1"`, of the same size, after the same minimum time.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
@@ -364,13 +362,13 @@ async fn verify_inner(
     body: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Result<Json<AccessToken>, Problem> {
     let now = state.now();
-    if !state.verify_limiter.admit(peer, now) {
+    if !state.verify_limiter.admit(peer) {
         Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
         return Err(Problem::too_many_requests(
             "too many code checks from this client; wait a minute",
         ));
     }
-    if state.verify_limiter.failure_budget_exhausted(now) {
+    if state.verify_limiter.failure_budget_exhausted() {
         Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
         return Err(Problem::too_many_requests(
             "too many failed code checks on this server; try again later",
@@ -402,7 +400,7 @@ async fn verify_inner(
         .await?
     };
     let Some(onset) = onset else {
-        state.verify_limiter.record_failure(now);
+        state.verify_limiter.record_failure();
         Metrics::count(&state.metrics.code_verifications, "outcome", "rejected");
         return Err(Problem::not_found(
             "this code is unknown, already used or expired",
@@ -423,111 +421,6 @@ async fn verify_inner(
     }))
 }
 
-/// In-memory guessing defence for code checks.
-///
-/// Clients are keyed by a truncated SHA-256 of a per-process random salt and their IP
-/// address: the map never holds an address, and the salt dies with the process. A fixed
-/// one-minute window (the map is emptied each minute) bounds memory by the clients of
-/// one minute; a `std::sync::Mutex` suffices because the critical section never awaits.
-pub(crate) struct VerifyLimiter {
-    per_client_per_minute: u32,
-    failures_per_hour: u32,
-    salt: [u8; 16],
-    windows: Mutex<LimiterWindows>,
-}
-
-#[derive(Default)]
-struct LimiterWindows {
-    minute: i64,
-    clients: HashMap<[u8; 16], u32>,
-    hour: i64,
-    failures: u32,
-}
-
-/// Most clients tracked in one minute; beyond it, new clients are refused until the
-/// window turns (a flood of addresses must not exhaust memory).
-const MAX_TRACKED_CLIENTS: usize = 1_000_000;
-
-impl VerifyLimiter {
-    pub(crate) fn new(per_client_per_minute: u32, failures_per_hour: u32) -> Self {
-        let mut salt = [0u8; 16];
-        rand::fill(&mut salt);
-        Self {
-            per_client_per_minute,
-            failures_per_hour,
-            salt,
-            windows: Mutex::new(LimiterWindows::default()),
-        }
-    }
-
-    fn client_key(&self, peer: SocketAddr) -> [u8; 16] {
-        let mut hasher = Sha256::new();
-        hasher.update(self.salt);
-        match peer.ip() {
-            std::net::IpAddr::V4(ip) => hasher.update(ip.octets()),
-            // One IPv6 user usually holds a whole /64: limit by prefix.
-            std::net::IpAddr::V6(ip) => hasher.update(&ip.octets()[..8]),
-        }
-        let digest = hasher.finalize();
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
-        key
-    }
-
-    /// Counts one check by `peer`; false when the client is over its limit.
-    pub(crate) fn admit(&self, peer: SocketAddr, now: i64) -> bool {
-        let key = self.client_key(peer);
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let minute = now.div_euclid(60);
-        if windows.minute != minute {
-            windows.minute = minute;
-            windows.clients.clear();
-        }
-        let tracked = windows.clients.len();
-        match windows.clients.get_mut(&key) {
-            Some(count) if *count >= self.per_client_per_minute => false,
-            Some(count) => {
-                *count += 1;
-                true
-            }
-            None if tracked >= MAX_TRACKED_CLIENTS => false,
-            None => {
-                windows.clients.insert(key, 1);
-                true
-            }
-        }
-    }
-
-    fn current_failures(windows: &mut LimiterWindows, now: i64) -> &mut u32 {
-        let hour = now.div_euclid(3600);
-        if windows.hour != hour {
-            windows.hour = hour;
-            windows.failures = 0;
-        }
-        &mut windows.failures
-    }
-
-    pub(crate) fn failure_budget_exhausted(&self, now: i64) -> bool {
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *Self::current_failures(&mut windows, now) >= self.failures_per_hour
-    }
-
-    pub(crate) fn record_failure(&self, now: i64) {
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let failures = Self::current_failures(&mut windows, now);
-        *failures = failures.saturating_add(1);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,25 +431,5 @@ mod tests {
             let generated = generate_code();
             assert!(code::is_well_formed(&generated), "{generated}");
         }
-    }
-
-    #[test]
-    fn limiter_counts_per_client_per_minute_and_failures_per_hour() {
-        let limiter = VerifyLimiter::new(2, 3);
-        let alice: SocketAddr = "192.0.2.1:5000".parse().unwrap();
-        let alice_other_port: SocketAddr = "192.0.2.1:6000".parse().unwrap();
-        let bob: SocketAddr = "192.0.2.2:5000".parse().unwrap();
-        assert!(limiter.admit(alice, 60));
-        assert!(limiter.admit(alice_other_port, 61));
-        assert!(!limiter.admit(alice, 62));
-        assert!(limiter.admit(bob, 62));
-        assert!(limiter.admit(alice, 120), "a new minute resets the window");
-
-        for _ in 0..3 {
-            assert!(!limiter.failure_budget_exhausted(3600));
-            limiter.record_failure(3600);
-        }
-        assert!(limiter.failure_budget_exhausted(3601));
-        assert!(!limiter.failure_budget_exhausted(7200));
     }
 }

@@ -85,6 +85,7 @@ pub async fn run_once(state: &AppState) -> Result<JobReport, JobError> {
     let mut report = JobReport::default();
     write_daily_exports(state, &mut report).await?;
     purge(state, &mut report).await?;
+    state.verify_limiter.forget_idle_clients();
     // Time has passed: keys may have come out of their release bucket.
     state.news.announce();
     Ok(report)

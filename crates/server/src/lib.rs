@@ -18,6 +18,7 @@
 //!   posters (PDF, SVG); open a venue file and match warnings in the browser.
 //! - [`jobs`]: background work: daily export files in the object store, retention purge.
 //! - [`store`]: database connection, SQL migrations for SQLite and PostgreSQL, leases.
+//! - `rate_limit`: the guessing defence of code checks (per client, and failures in all).
 //! - [`signing`]: export, response and token keys on disk; ES256 JWTs; key rotation.
 //! - [`problem`]: RFC 9457 problem+json error answers.
 //! - [`clock`]: the `Clock` trait, the real clock and a mock clock for tests.
@@ -51,6 +52,7 @@ pub mod openapi;
 pub mod presence;
 pub mod problem;
 pub mod push;
+pub(crate) mod rate_limit;
 pub mod service;
 pub mod signing;
 pub mod store;

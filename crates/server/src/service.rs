@@ -27,12 +27,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
-use crate::codes::VerifyLimiter;
 use crate::config::{Config, ConfigError};
 use crate::group_commit::UploadWriter;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::push::News;
+use crate::rate_limit::VerifyLimiter;
 use crate::signing::{KeyError, KeyRing};
 use crate::store::{Store, StoreError};
 
@@ -105,6 +105,7 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(SharedState {
                 verify_limiter: VerifyLimiter::new(
+                    clock.clone(),
                     config.verify_per_client_per_minute,
                     config.verify_failures_per_hour,
                 ),
