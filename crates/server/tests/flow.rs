@@ -4,6 +4,9 @@
 //! Every test runs on SQLite, and also on PostgreSQL when `OPENSTOPCOVID_TEST_DATABASE_URL`
 //! is set (each test in its own schema, so they run in parallel).
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 mod common;

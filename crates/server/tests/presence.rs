@@ -3,6 +3,9 @@
 //! (with the presence crate, as the phones and the owner's tools do), bad uploads are
 //! refused with problem+json and change nothing, and everything is gone after 14 days.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 mod common;
