@@ -29,15 +29,17 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
+use messages::authority::{
+    AccessToken, CodeState, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest,
+};
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::{Date, OffsetDateTime};
 
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, bearer, with_minimum_duration};
 use crate::store::floor_to_hour;
 use crate::tokens;
@@ -145,8 +147,12 @@ pub(crate) async fn authenticate_authority(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<String, Problem> {
-    let unauthorized =
-        || Problem::unauthorized("an authority API key is required (Authorization: Bearer …)");
+    let unauthorized = || {
+        Problem::new(
+            ProblemKind::InvalidApiKey,
+            "an authority API key is required (Authorization: Bearer …)",
+        )
+    };
     let key = bearer(headers).ok_or_else(unauthorized)?;
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
         return Err(unauthorized());
@@ -166,31 +172,28 @@ pub(crate) async fn authenticate_authority(
 
 // ----- issuing and status -----
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IssueRequest {
-    onset_date: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct IssuedCode {
-    id: String,
-    code: String,
-    expires_at: String,
-}
-
+#[utoipa::path(
+    post, path = "/v1/authority/codes", tag = "codes",
+    summary = "Issue a one-time code (12 digits, Verhoeff check digit)",
+    request_body = IssueCodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "issued", body = IssuedCode),
+        (status = 400, description = "bad onset date or body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn issue(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<IssueRequest>, JsonRejection>,
+    body: Result<Json<IssueCodeRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let authority = authenticate_authority(&state, &headers).await?;
     let Json(request) = body?;
     let issued = issue_code(&state, &authority, request.onset_date.as_deref())
         .await
         .map_err(|error| match error {
-            IssueError::InvalidOnset(detail) => Problem::bad_request(detail),
+            IssueError::InvalidOnset(detail) => Problem::new(ProblemKind::InvalidOnsetDate, detail),
             IssueError::Database(error) => Problem::from(error),
             IssueError::NoFreshCode => Problem::internal(&"could not draw a fresh code"),
         })?;
@@ -279,14 +282,17 @@ pub async fn issue_code(
     Err(IssueError::NoFreshCode)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CodeStatus {
-    id: String,
-    status: &'static str,
-    expires_at: String,
-}
-
+#[utoipa::path(
+    get, path = "/v1/authority/codes/{id}", tag = "codes",
+    summary = "Status of an issued code",
+    params(("id" = String, Path, description = "the id given when the code was issued")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "status", body = CodeStatus),
+        (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such code", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -298,13 +304,14 @@ async fn status(
             .bind(&id)
             .fetch_optional(state.store.pool())
             .await?;
-    let (expires_at, used_hour) = row.ok_or_else(|| Problem::not_found("no code with this id"))?;
+    let (expires_at, used_hour) =
+        row.ok_or_else(|| Problem::new(ProblemKind::UnknownCodeId, "no code with this id"))?;
     let status = if used_hour.is_some() {
-        "used"
+        CodeState::Used
     } else if expires_at <= state.now() {
-        "expired"
+        CodeState::Expired
     } else {
-        "unused"
+        CodeState::Unused
     };
     Ok(Json(CodeStatus {
         id,
@@ -315,38 +322,17 @@ async fn status(
 
 // ----- verification -----
 
-/// `fake` as DP-3T clients send it: a boolean, or 0/1.
-#[derive(Deserialize, Clone, Copy)]
-#[serde(untagged)]
-enum FakeFlag {
-    Bool(bool),
-    Number(u8),
-}
-
-impl FakeFlag {
-    fn is_fake(self) -> Result<bool, Problem> {
-        match self {
-            FakeFlag::Bool(value) => Ok(value),
-            FakeFlag::Number(0) => Ok(false),
-            FakeFlag::Number(1) => Ok(true),
-            FakeFlag::Number(_) => Err(Problem::bad_request("fake must be true, false, 0 or 1")),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyRequest {
-    code: String,
-    fake: Option<FakeFlag>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccessToken {
-    access_token: String,
-}
-
+#[utoipa::path(
+    post, path = "/v1/codes/verify", tag = "codes",
+    summary = "Trade a code for an upload token (ES256 JWT, at most 60 minutes)",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "token", body = AccessToken),
+        (status = 400, description = "malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown, used or expired code", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many checks", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn verify(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -364,18 +350,28 @@ async fn verify_inner(
     let now = state.now();
     if !state.verify_limiter.admit(peer) {
         Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
-        return Err(Problem::too_many_requests(
+        return Err(Problem::new(
+            ProblemKind::TooManyCodeChecks,
             "too many code checks from this client; wait a minute",
         ));
     }
     if state.verify_limiter.failure_budget_exhausted() {
         Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
-        return Err(Problem::too_many_requests(
+        return Err(Problem::new(
+            ProblemKind::TooManyCodeChecks,
             "too many failed code checks on this server; try again later",
         ));
     }
     let Json(request) = body?;
-    let fake = request.fake.map_or(Ok(false), FakeFlag::is_fake)?;
+    let fake = match request.fake {
+        None => false,
+        Some(flag) => flag.is_fake().ok_or_else(|| {
+            Problem::new(
+                ProblemKind::MalformedBody,
+                "fake must be true, false, 0 or 1",
+            )
+        })?,
+    };
     let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
     let onset: Option<Option<String>> = if fake {
@@ -402,7 +398,8 @@ async fn verify_inner(
     let Some(onset) = onset else {
         state.verify_limiter.record_failure();
         Metrics::count(&state.metrics.code_verifications, "outcome", "rejected");
-        return Err(Problem::not_found(
+        return Err(Problem::new(
+            ProblemKind::CodeRejected,
             "this code is unknown, already used or expired",
         ));
     };

@@ -24,7 +24,7 @@ use prometheus_client::metrics::counter::Counter;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::store::{Backend, Store, multi_row_insert};
 
 /// The most uploads one commit carries.
@@ -113,11 +113,14 @@ impl UploadWriter {
         sender
             .send(write)
             .await
-            .map_err(|_| Problem::unavailable("the server is shutting down"))?;
+            .map_err(|_| Problem::new(ProblemKind::Unavailable, "the server is shutting down"))?;
         match answer.await {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(cause)) => Err(Problem::internal(&cause)),
-            Err(_) => Err(Problem::unavailable("the server is shutting down")),
+            Err(_) => Err(Problem::new(
+                ProblemKind::Unavailable,
+                "the server is shutting down",
+            )),
         }
     }
 }

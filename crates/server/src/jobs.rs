@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use crate::keys::{RETENTION_SECONDS, build_export, released_keys};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::service::AppState;
 
 /// Name of the lease that guards export building.
@@ -239,6 +239,16 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
 
 /// Serves `index.txt` or `<day>.zip` from the object store, with a strong ETag and
 /// `If-None-Match` support, so that a CDN and phones revalidate cheaply.
+#[utoipa::path(
+    get, path = "/v1/exports/{file}", tag = "keys",
+    summary = "Daily export files (`<day>.zip`) and their list (`index.txt`), with ETag",
+    params(("file" = String, Path, description = "`index.txt` or `<day>.zip`")),
+    responses(
+        (status = 200, description = "the file", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 304, description = "not modified"),
+        (status = 404, description = "no such file", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn serve_export_file(
     State(state): State<AppState>,
     UrlPath(file): UrlPath<String>,
@@ -249,7 +259,7 @@ async fn serve_export_file(
         !day.is_empty() && day.len() <= 12 && day.bytes().all(|b| b.is_ascii_digit())
     });
     if !is_index && !is_day_file {
-        return Err(Problem::not_found("no such export file"));
+        return Err(Problem::new(ProblemKind::NotFound, "no such export file"));
     }
     let bytes = match state
         .exports
@@ -262,7 +272,7 @@ async fn serve_export_file(
             .map_err(|error| Problem::internal(&error))?,
         Err(object_store::Error::NotFound { .. }) if is_index => axum::body::Bytes::new(),
         Err(object_store::Error::NotFound { .. }) => {
-            return Err(Problem::not_found("no such export file"));
+            return Err(Problem::new(ProblemKind::NotFound, "no such export file"));
         }
         Err(error) => return Err(Problem::internal(&error)),
     };

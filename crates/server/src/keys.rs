@@ -26,11 +26,12 @@ use base64::engine::general_purpose::STANDARD;
 use exposure::export::{ExportBatch, pad_with_fake_keys, write_signed_zip};
 use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY, RETENTION_DAYS};
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
-use serde::{Deserialize, Serialize};
+use messages::keys::{GaenKey, GaenNextDayRequest, GaenUploadRequest, UploadAnswer};
+use serde::Deserialize;
 
 use crate::group_commit::{KeyRow, WriteOutcome};
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, with_minimum_duration};
 use crate::store::floor_to_hour;
 use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
@@ -53,42 +54,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/export-public-key", get(export_public_key))
 }
 
-/// One key as DP-3T apps send it.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenKey {
-    /// Base64 of the 16 key bytes.
-    pub key_data: String,
-    pub rolling_start_number: u32,
-    pub rolling_period: u32,
-    /// 1 for padding, 0 for a real key.
-    pub fake: u8,
-}
-
-/// The body of `POST /v2/gaen/exposed`.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenUploadRequest {
-    pub gaen_keys: Vec<GaenKey>,
-    /// Rolling start (interval number) of today's key, to be uploaded tomorrow.
-    pub delayed_key_date: u32,
-}
-
-/// The body of `POST /v1/gaen/exposednextday`.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenNextDayRequest {
-    pub delayed_key: GaenKey,
-}
-
-/// The answer to an upload.
-#[derive(Serialize, Deserialize, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadAnswer {
-    /// The token for `/v1/gaen/exposednextday` (also in the `Authorization` header).
-    pub next_day_token: String,
-}
-
 /// A key that passed the checks, ready to store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct AcceptedKey {
@@ -99,19 +64,28 @@ struct AcceptedKey {
 fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
     let bytes = STANDARD
         .decode(key.key_data.as_bytes())
-        .map_err(|_| Problem::bad_request("keyData must be base64"))?;
+        .map_err(|_| Problem::new(ProblemKind::InvalidKeys, "keyData must be base64"))?;
     let key_data: [u8; KEY_LENGTH] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-        Problem::bad_request(format!("keyData must be 16 bytes, not {}", bytes.len()))
+        Problem::new(
+            ProblemKind::InvalidKeys,
+            format!("keyData must be 16 bytes, not {}", bytes.len()),
+        )
     })?;
     if !(1..=INTERVALS_PER_DAY).contains(&key.rolling_period) {
-        return Err(Problem::bad_request(
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
             "rollingPeriod must be between 1 and 144",
         ));
     }
     let fake = match key.fake {
         0 => false,
         1 => true,
-        _ => return Err(Problem::bad_request("fake must be 0 or 1")),
+        _ => {
+            return Err(Problem::new(
+                ProblemKind::InvalidKeys,
+                "fake must be 0 or 1",
+            ));
+        }
     };
     Ok(AcceptedKey {
         key: TemporaryExposureKey {
@@ -127,10 +101,13 @@ fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
 /// store. Pure, so that every rule is unit-tested.
 fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKey>, Problem> {
     if keys.len() != KEYS_PER_UPLOAD {
-        return Err(Problem::bad_request(format!(
-            "an upload holds exactly {KEYS_PER_UPLOAD} keys (pad with fake keys), not {}",
-            keys.len()
-        )));
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
+            format!(
+                "an upload holds exactly {KEYS_PER_UPLOAD} keys (pad with fake keys), not {}",
+                keys.len()
+            ),
+        ));
     }
     let decoded = keys.iter().map(decode_key).collect::<Result<Vec<_>, _>>()?;
     let mut real: Vec<TemporaryExposureKey> = decoded
@@ -141,14 +118,20 @@ fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKe
         .collect();
     let mut seen = HashSet::new();
     if !real.iter().all(|key| seen.insert(key.key_data)) {
-        return Err(Problem::bad_request("the same key appears twice"));
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
+            "the same key appears twice",
+        ));
     }
     real.sort_by_key(|key| key.rolling_start_interval_number);
     if real
         .windows(2)
         .any(|pair| pair[0].end_interval_number() > pair[1].rolling_start_interval_number)
     {
-        return Err(Problem::bad_request("two keys cover the same time"));
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
+            "two keys cover the same time",
+        ));
     }
     Ok(real)
 }
@@ -213,7 +196,8 @@ async fn store_keys(
             state.news.announce();
             Ok(())
         }
-        WriteOutcome::TokenAlreadyUsed => Err(Problem::forbidden(
+        WriteOutcome::TokenAlreadyUsed => Err(Problem::new(
+            ProblemKind::TokenUsed,
             "this upload token has already been used",
         )),
     }
@@ -230,6 +214,19 @@ fn upload_answer(token: String) -> Response {
     response
 }
 
+#[utoipa::path(
+    post, path = "/v2/gaen/exposed", tag = "keys",
+    summary = "Upload exactly 30 keys (real and fake: 1 padding)",
+    request_body = GaenUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored; the next-day token is in the Authorization header and the body", body = UploadAnswer),
+        (status = 400, description = "invalid keys, or a malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used or of another scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -247,7 +244,8 @@ async fn upload(
         if delayed % INTERVALS_PER_DAY != 0
             || !(today.0.saturating_sub(INTERVALS_PER_DAY)..=today.0).contains(&delayed)
         {
-            return Err(Problem::bad_request(
+            return Err(Problem::new(
+                ProblemKind::InvalidKeys,
                 "delayedKeyDate must be the rolling start of today's or yesterday's key",
             ));
         }
@@ -265,6 +263,18 @@ async fn upload(
     .await
 }
 
+#[utoipa::path(
+    post, path = "/v1/gaen/exposednextday", tag = "keys",
+    summary = "Upload yesterday's key with the next-day token",
+    request_body = GaenNextDayRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored", body = Object),
+        (status = 400, description = "invalid key, or a malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used or of another scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn upload_next_day(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -280,9 +290,12 @@ async fn upload_next_day(
             .delayed_key_date
             .as_deref()
             .and_then(|text| text.parse::<u32>().ok())
-            .ok_or_else(|| Problem::unauthorized("the next-day token is not valid"))?;
+            .ok_or_else(|| {
+                Problem::new(ProblemKind::InvalidToken, "the next-day token is not valid")
+            })?;
         if !accepted.fake && accepted.key.rolling_start_interval_number.0 != expected_start {
-            return Err(Problem::bad_request(
+            return Err(Problem::new(
+                ProblemKind::InvalidKeys,
                 "the delayed key does not start at the token's delayedKeyDate",
             ));
         }
@@ -396,19 +409,36 @@ pub(crate) fn parse_bundle_tag(text: Option<&str>) -> Result<i64, Problem> {
             .ok()
             .and_then(|tag| i64::try_from(tag).ok())
             .ok_or_else(|| {
-                Problem::bad_request(
+                Problem::new(
+                    ProblemKind::InvalidQuery,
                     "lastKeyBundleTag must be a non-negative number (milliseconds)",
                 )
             }),
     }
 }
 
+#[utoipa::path(
+    get, path = "/v2/gaen/exposed", tag = "keys",
+    summary = "Signed GAEN export zip of the keys released since lastKeyBundleTag",
+    params(("lastKeyBundleTag" = Option<u64>, Query, description = "the x-key-bundle-tag of the last download (milliseconds)")),
+    responses(
+        (status = 200, description = "export zip; new tag in x-key-bundle-tag", body = Vec<u8>, content_type = "application/zip",
+            headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
+        (status = 204, description = "nothing new; new tag in x-key-bundle-tag",
+            headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
+        (status = 400, description = "bad tag", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn download(
     State(state): State<AppState>,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(query) =
-        query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
+    let Query(query) = query.map_err(|_| {
+        Problem::new(
+            ProblemKind::InvalidQuery,
+            "lastKeyBundleTag must be a number",
+        )
+    })?;
     let now = state.now();
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
     let until = bucket_end(now, state.config.release_bucket_seconds);
@@ -445,6 +475,11 @@ async fn download(
     Ok(response)
 }
 
+#[utoipa::path(
+    get, path = "/v1/export-public-key", tag = "keys",
+    summary = "PEM (SubjectPublicKeyInfo) of the key that signs export files and responses",
+    responses((status = 200, description = "PEM", body = String, content_type = "application/x-pem-file"))
+)]
 async fn export_public_key(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],

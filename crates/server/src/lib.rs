@@ -20,11 +20,12 @@
 //! - [`store`]: database connection, SQL migrations for SQLite and PostgreSQL, leases.
 //! - `rate_limit`: the guessing defence of code checks (per client, and failures in all).
 //! - [`signing`]: export, response and token keys on disk; ES256 JWTs; key rotation.
-//! - [`problem`]: RFC 9457 problem+json error answers.
+//! - [`problem`]: RFC 9457 problem+json error answers, one `type` URI per kind.
 //! - [`clock`]: the `Clock` trait, the real clock and a mock clock for tests.
 //! - [`config`]: configuration from defaults, TOML, `OPENSTOPCOVID_*` variables and flags.
 //! - [`metrics`]: Prometheus counters served at `/metrics`.
-//! - [`openapi`]: the OpenAPI 3 document served at `/openapi.json`.
+//! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`, derived from the
+//!   wire types (`messages`) and the handlers' `#[utoipa::path]` attributes.
 //!
 //! # Starting a server
 //!

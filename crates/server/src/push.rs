@@ -24,12 +24,12 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use messages::keys::PushAnswer;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::keys::{RETENTION_SECONDS, bucket_end, parse_bundle_tag};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::service::AppState;
 
 /// How long a push request waits when it does not say.
@@ -84,12 +84,27 @@ struct PushQuery {
     wait_seconds: Option<u64>,
 }
 
+#[utoipa::path(
+    get, path = "/v1/push/keys", tag = "keys",
+    summary = "Long poll: answers as soon as a download from lastKeyBundleTag would bring keys, or after waitSeconds (default 60, at most 300)",
+    params(
+        ("lastKeyBundleTag" = Option<u64>, Query, description = "the x-key-bundle-tag of the last download"),
+        ("waitSeconds" = Option<u64>, Query, maximum = 300, description = "how long to wait at most"),
+    ),
+    responses(
+        (status = 200, description = "whether new keys are out", body = PushAnswer),
+        (status = 400, description = "bad tag or wait", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn wait_for_keys(
     State(state): State<AppState>,
     query: Result<Query<PushQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<PushAnswer>, Problem> {
     let Query(query) = query.map_err(|_| {
-        Problem::bad_request("lastKeyBundleTag and waitSeconds must be non-negative numbers")
+        Problem::new(
+            ProblemKind::InvalidQuery,
+            "lastKeyBundleTag and waitSeconds must be non-negative numbers",
+        )
     })?;
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
     let wait = Duration::from_secs(
@@ -107,10 +122,16 @@ async fn wait_for_keys(
         let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
         let tag = until.saturating_mul(1000);
         if after < until && any_released(&state, after, until).await? {
-            return Ok(Json(json!({"newKeys": true, "keyBundleTag": tag})));
+            return Ok(Json(PushAnswer {
+                new_keys: true,
+                key_bundle_tag: tag,
+            }));
         }
         if state.news.is_closing() {
-            return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
+            return Ok(Json(PushAnswer {
+                new_keys: false,
+                key_bundle_tag: tag,
+            }));
         }
         // Keys already stored but not yet out wake the request when they come out.
         let release_in = next_release(&state, until)
@@ -124,11 +145,17 @@ async fn wait_for_keys(
             () = tokio::time::sleep_until(wake), if wake < deadline => {}
             changed = news.changed() => {
                 if changed.is_err() {
-                    return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
+                    return Ok(Json(PushAnswer {
+                new_keys: false,
+                key_bundle_tag: tag,
+            }));
                 }
             }
             () = tokio::time::sleep_until(deadline) => {
-                return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
+                return Ok(Json(PushAnswer {
+                new_keys: false,
+                key_bundle_tag: tag,
+            }));
             }
         }
     }

@@ -30,7 +30,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
 use crate::group_commit::UploadWriter;
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::push::News;
 use crate::rate_limit::VerifyLimiter;
 use crate::signing::{KeyError, KeyRing};
@@ -173,7 +173,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::venue_ui::routes())
         .merge(crate::jobs::routes())
         .merge(crate::push::routes())
-        .fallback(|| async { Problem::not_found("no such route") })
+        .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             sign_and_count,
@@ -182,14 +182,30 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    summary = "200 when the store is reachable",
+    responses(
+        (status = 200, description = "healthy", body = String, content_type = "text/plain"),
+        (status = 503, description = "the database does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn healthz(State(state): State<AppState>) -> Result<&'static str, Problem> {
     if state.store.is_reachable().await {
         Ok("ok\n")
     } else {
-        Err(Problem::unavailable("the database does not answer"))
+        Err(Problem::new(
+            ProblemKind::Unavailable,
+            "the database does not answer",
+        ))
     }
 }
 
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    summary = "Prometheus metrics (never tells fake traffic from real)",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

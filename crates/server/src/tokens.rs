@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::codes::{date_of, format_date, parse_date};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, bearer};
 
 /// Scope of tokens from `/v1/codes/verify`.
@@ -102,22 +102,32 @@ pub fn authorize(
     scope: &str,
 ) -> Result<UploadClaims, Problem> {
     let token = bearer(headers).ok_or_else(|| {
-        Problem::unauthorized("an upload token is required (Authorization: Bearer …)")
+        Problem::new(
+            ProblemKind::InvalidToken,
+            "an upload token is required (Authorization: Bearer …)",
+        )
     })?;
     let claims: UploadClaims = state
         .keys
         .verify_token(token)
-        .map_err(|_| Problem::unauthorized("the upload token is not valid"))?;
+        .map_err(|_| Problem::new(ProblemKind::InvalidToken, "the upload token is not valid"))?;
     if claims.exp <= state.now() {
-        return Err(Problem::unauthorized("the upload token has expired"));
+        return Err(Problem::new(
+            ProblemKind::InvalidToken,
+            "the upload token has expired",
+        ));
     }
     if claims.scope != scope {
-        return Err(Problem::forbidden(
+        return Err(Problem::new(
+            ProblemKind::TokenScope,
             "the upload token does not allow this request",
         ));
     }
     if claims.onset_date().is_none() || !matches!(claims.fake.as_str(), "0" | "1") {
-        return Err(Problem::unauthorized("the upload token is not valid"));
+        return Err(Problem::new(
+            ProblemKind::InvalidToken,
+            "the upload token is not valid",
+        ));
     }
     Ok(claims)
 }

@@ -16,6 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use exposure::interval::EnIntervalNumber;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use server::problem::ProblemKind;
 use server::{Config, MockClock, ServerHandle};
 
 /// 2023-11-14T22:13:20Z.
@@ -154,6 +155,13 @@ fn upload_body(today: u32) -> Value {
     json!({"gaenKeys": keys, "delayedKeyDate": today})
 }
 
+/// The `type` of a problem document: what clients (and these tests) tell problems apart by.
+async fn problem_type(response: reqwest::Response) -> String {
+    assert!(problem_of(&response));
+    let problem: Value = response.json().await.unwrap();
+    problem["type"].as_str().unwrap_or_default().to_owned()
+}
+
 fn problem_of(response: &reqwest::Response) -> bool {
     response
         .headers()
@@ -201,9 +209,11 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
             .await
             .unwrap();
         assert_eq!(status["status"], "used");
+        let reused = server.verify(code_text, false).await;
+        assert_eq!(reused.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            server.verify(code_text, false).await.status(),
-            StatusCode::NOT_FOUND
+            problem_type(reused).await,
+            ProblemKind::CodeRejected.type_uri()
         );
 
         let today = server.today();
@@ -213,7 +223,10 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         // A token authorises one upload.
         let replay = server.upload(&token, &upload_body(today)).await;
         assert_eq!(replay.status(), StatusCode::FORBIDDEN);
-        assert!(problem_of(&replay));
+        assert_eq!(
+            problem_type(replay).await,
+            ProblemKind::TokenUsed.type_uri()
+        );
 
         // Nothing is released before the hour after the upload.
         let nothing = server.download(0).await;
@@ -568,14 +581,19 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
             )
             .await;
         assert_eq!(wrong_types.status(), StatusCode::BAD_REQUEST);
-        assert!(problem_of(&wrong_types));
+        assert_eq!(
+            problem_type(wrong_types).await,
+            ProblemKind::MalformedBody.type_uri()
+        );
 
         let mut short_key = upload_body(today);
         short_key["gaenKeys"][0]["keyData"] = json!(STANDARD.encode([1u8; 15]));
         let response = server.upload(&token, &short_key).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        let problem: Value = response.json().await.unwrap();
-        assert!(problem["detail"].as_str().unwrap().contains("16 bytes"));
+        assert_eq!(
+            problem_type(response).await,
+            ProblemKind::InvalidKeys.type_uri()
+        );
 
         let mut too_few = upload_body(today);
         too_few["gaenKeys"].as_array_mut().unwrap().pop();
@@ -612,7 +630,10 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
         server.clock.advance(2 * 3600);
         let expired = server.upload(&token, &upload_body(today)).await;
         assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
-        assert!(problem_of(&expired));
+        assert_eq!(
+            problem_type(expired).await,
+            ProblemKind::InvalidToken.type_uri()
+        );
 
         server.clock.advance(3 * 86_400);
         assert_eq!(
@@ -677,13 +698,40 @@ async fn health_metrics_and_openapi_answer() {
         .json()
         .await
         .unwrap();
-    for path in [
-        "/v1/codes/verify",
-        "/v2/gaen/exposed",
-        "/v1/gaen/exposednextday",
-        "/v1/authority/codes",
-        "/v1/push/keys",
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+        ("/v1/export-public-key", "get"),
+        ("/v1/authority/codes", "post"),
+        ("/v1/authority/codes/{id}", "get"),
+        ("/v1/codes/verify", "post"),
+        ("/v2/gaen/exposed", "post"),
+        ("/v2/gaen/exposed", "get"),
+        ("/v1/gaen/exposednextday", "post"),
+        ("/v1/checkins", "post"),
+        ("/v1/venues/warnings", "post"),
+        ("/v1/warnings", "get"),
+        ("/v1/push/keys", "get"),
+        ("/v1/exports/{file}", "get"),
     ] {
-        assert!(openapi["paths"].get(path).is_some(), "{path}");
+        assert!(
+            openapi["paths"][path].get(method).is_some(),
+            "{method} {path}"
+        );
+    }
+    // Bodies are described by the shared wire types, problems by their type URIs.
+    let upload = &openapi["paths"]["/v2/gaen/exposed"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(upload, "#/components/schemas/GaenUploadRequest");
+    let problem_types = &openapi["components"]["schemas"]["Problem"]["properties"]["type"]["enum"];
+    for kind in ProblemKind::ALL {
+        assert!(
+            problem_types
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(kind.type_uri())),
+            "{kind:?} missing from {problem_types}"
+        );
     }
 }

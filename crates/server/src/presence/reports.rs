@@ -15,13 +15,13 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use messages::check_ins::{CheckInUploadRequest, ProtectedReportJson};
 use presence::CheckInProtectedReport;
 use presence::check_in_report::{
     IV_LENGTH, LOCATION_ID_HASH_LENGTH, MAC_LENGTH, MAX_ENCRYPTED_RECORD_LENGTH,
 };
-use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, with_minimum_duration};
 use crate::store::floor_to_hour;
 use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
@@ -45,37 +45,6 @@ pub const PURPOSE_CHECK_INS: &str = "checkins";
 /// Purpose recorded when a token authorises a venue owner's warning.
 pub const PURPOSE_VENUE_WARNING: &str = "venue-warning";
 
-/// One protected report as JSON (base64 fields), in uploads and in JSON downloads.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProtectedReportJson {
-    pub location_id_hash: String,
-    pub iv: String,
-    pub encrypted_check_in_record: String,
-    pub mac: String,
-}
-
-impl From<&CheckInProtectedReport> for ProtectedReportJson {
-    fn from(report: &CheckInProtectedReport) -> Self {
-        Self {
-            location_id_hash: STANDARD.encode(&report.location_id_hash),
-            iv: STANDARD.encode(&report.iv),
-            encrypted_check_in_record: STANDARD.encode(&report.encrypted_check_in_record),
-            mac: STANDARD.encode(&report.mac),
-        }
-    }
-}
-
-/// The body of both upload routes.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckInUploadRequest {
-    pub check_in_protected_reports: Vec<ProtectedReportJson>,
-    /// 1 for dummy traffic, 0 for a real upload.
-    #[serde(default)]
-    pub fake: u8,
-}
-
 /// Decodes one base64 field and checks its length, naming the field and the report in
 /// the error so that a client developer knows what to fix.
 fn field(
@@ -85,14 +54,20 @@ fn field(
     valid: impl Fn(usize) -> bool,
     expected: &str,
 ) -> Result<Vec<u8>, Problem> {
-    let bytes = STANDARD
-        .decode(text.as_bytes())
-        .map_err(|_| Problem::bad_request(format!("report {index}: {name} is not valid base64")))?;
+    let bytes = STANDARD.decode(text.as_bytes()).map_err(|_| {
+        Problem::new(
+            ProblemKind::InvalidReports,
+            format!("report {index}: {name} is not valid base64"),
+        )
+    })?;
     if !valid(bytes.len()) {
-        return Err(Problem::bad_request(format!(
-            "report {index}: {name} is {} bytes long; expected {expected}",
-            bytes.len()
-        )));
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
+            format!(
+                "report {index}: {name} is {} bytes long; expected {expected}",
+                bytes.len()
+            ),
+        ));
     }
     Ok(bytes)
 }
@@ -142,17 +117,24 @@ fn validate_upload(
 ) -> Result<Vec<CheckInProtectedReport>, Problem> {
     let count = request.check_in_protected_reports.len();
     if count == 0 {
-        return Err(Problem::bad_request(
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
             "checkInProtectedReports is empty (pad with fake reports)",
         ));
     }
     if count > max_reports {
-        return Err(Problem::bad_request(format!(
-            "an upload holds at most {max_reports} reports ({MAX_CHECK_INS_PER_DAY} a day over {UPLOAD_DAYS} days), not {count}"
-        )));
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
+            format!(
+                "an upload holds at most {max_reports} reports ({MAX_CHECK_INS_PER_DAY} a day over {UPLOAD_DAYS} days), not {count}"
+            ),
+        ));
     }
     if request.fake > 1 {
-        return Err(Problem::bad_request("fake must be 0 or 1"));
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
+            "fake must be 0 or 1",
+        ));
     }
     request
         .check_in_protected_reports
@@ -172,7 +154,8 @@ async fn store_reports(
     let mut transaction = state.store.pool().begin().await?;
     // First write: a replayed token stops here before anything is stored.
     if !tokens::consume(&mut transaction, claims, purpose).await? {
-        return Err(Problem::forbidden(
+        return Err(Problem::new(
+            ProblemKind::TokenUsed,
             "this upload token has already been used for this",
         ));
     }
@@ -225,6 +208,19 @@ async fn upload(
     Ok(Json(serde_json::json!({})))
 }
 
+#[utoipa::path(
+    post, path = "/v1/checkins", tag = "presence",
+    summary = "Upload a positive visitor's protected check-in reports (same token as the keys; one use)",
+    request_body = CheckInUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored (nothing for fake: 1)", body = Object),
+        (status = 400, description = "malformed reports: base64, sizes, more than 300 reports", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used for check-ins or of another scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(super) async fn upload_check_ins(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -245,6 +241,18 @@ pub(super) async fn upload_check_ins(
     .await
 }
 
+#[utoipa::path(
+    post, path = "/v1/venues/warnings", tag = "presence",
+    summary = "A venue owner warns their guests of one time window (reports made by the owner's client with presence::warn_on_behalf; token from an authority code; at most 20 reports)",
+    request_body = CheckInUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored (nothing for fake: 1)", body = Object),
+        (status = 400, description = "malformed reports", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used for a venue warning", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(super) async fn upload_venue_warning(
     State(state): State<AppState>,
     headers: HeaderMap,
