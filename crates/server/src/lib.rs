@@ -17,7 +17,8 @@
 //! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
 //!   posters (PDF, SVG); open a venue file and match warnings in the browser.
 //! - [`jobs`]: background work: daily export files in the object store, retention purge.
-//! - [`store`]: database connection, SQL migrations for SQLite and PostgreSQL, leases.
+//! - [`datastore`]: every SQL statement, as typed functions, one file per group of tables;
+//!   connection, migrations for SQLite and PostgreSQL, group commit of key uploads, leases.
 //! - [`signing`]: export, response and token keys on disk; ES256 JWTs; key rotation.
 //! - [`problem`]: RFC 9457 problem+json error answers.
 //! - [`clock`]: the `Clock` trait, the real clock and a mock clock for tests.
@@ -43,7 +44,7 @@ pub mod authority_ui;
 pub mod clock;
 pub mod codes;
 pub mod config;
-pub mod group_commit;
+pub mod datastore;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -53,7 +54,6 @@ pub mod problem;
 pub mod push;
 pub mod service;
 pub mod signing;
-pub mod store;
 pub mod tokens;
 pub mod venue_ui;
 

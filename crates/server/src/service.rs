@@ -29,12 +29,11 @@ use tokio::task::JoinHandle;
 use crate::clock::SharedClock;
 use crate::codes::VerifyLimiter;
 use crate::config::{Config, ConfigError};
-use crate::group_commit::UploadWriter;
+use crate::datastore::{Store, StoreError};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::push::News;
 use crate::signing::{KeyError, KeyRing};
-use crate::store::{Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +70,6 @@ pub struct SharedState {
     pub(crate) verify_limiter: VerifyLimiter,
     /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
     pub news: News,
-    /// Group commit of key uploads (see [`crate::group_commit`]).
-    pub(crate) upload_writer: UploadWriter,
 }
 
 impl Deref for AppState {
@@ -112,7 +109,6 @@ impl AppState {
                 store,
                 keys,
                 clock,
-                upload_writer: UploadWriter::new(metrics.keys_stored.clone()),
                 news: News::default(),
                 metrics,
                 exports,

@@ -23,12 +23,10 @@ use axum::routing::{get, post};
 use crate::service::AppState;
 
 pub use reports::{
-    CheckInUploadRequest, MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, PURPOSE_CHECK_INS,
-    PURPOSE_VENUE_WARNING, ProtectedReportJson, RETENTION_SECONDS, UPLOAD_DAYS,
+    CheckInUploadRequest, MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, ProtectedReportJson,
+    UPLOAD_DAYS,
 };
 pub use warnings::{WARNINGS_UNTIL_HEADER, WarningPackageJson};
-
-pub(crate) use reports::purge_expired;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
