@@ -64,6 +64,15 @@ impl Transaction {
 }
 
 impl Store {
+    /// How many token uses are kept (at most those of the tokens not yet expired, once
+    /// the purge has run): what an operator or a test checks the purge against.
+    pub async fn token_uses_kept(&self) -> Result<u64, DatastoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM token_uses")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Deletes the uses of tokens that expired before `now` (a replay is refused by the
     /// expiry then); returns how many.
     pub async fn purge_token_uses(&self, now: i64) -> Result<u64, DatastoreError> {
