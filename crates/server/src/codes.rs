@@ -35,17 +35,17 @@ use messages::authority::{
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use time::{Date, OffsetDateTime};
 
+use crate::datastore::codes::NewCodeRow;
+use crate::datastore::{self, DatastoreError, Store, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, bearer, with_minimum_duration};
-use crate::store::floor_to_hour;
 use crate::tokens;
 
 /// How far back an onset date may lie, in days (older keys are not kept anyway).
-pub const MAX_ONSET_AGE_DAYS: i64 = 14;
+pub const MAX_ONSET_AGE_DAYS: i64 = messages::retention::DAYS as i64;
 
 /// A fresh random code.
 fn generate_code() -> String {
@@ -122,23 +122,18 @@ fn api_key_hash(key: &str) -> Vec<u8> {
 
 /// Creates an authority API key named `name`; returns the key, which is stored only as
 /// its SHA-256 (the key is 256 random bits, so a plain hash cannot be brute-forced).
-pub async fn create_api_key(
-    store: &crate::store::Store,
-    name: &str,
-    now: i64,
-) -> Result<String, sqlx::Error> {
+pub async fn create_api_key(store: &Store, name: &str, now: i64) -> Result<String, DatastoreError> {
     let mut secret = [0u8; 32];
     rand::fill(&mut secret);
     let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
-    sqlx::query(
-        "INSERT INTO authority_api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(name)
-    .bind(api_key_hash(&key))
-    .bind(now)
-    .execute(store.pool())
-    .await?;
+    store
+        .insert_api_key(
+            &uuid::Uuid::new_v4().to_string(),
+            name,
+            &api_key_hash(&key),
+            now,
+        )
+        .await?;
     Ok(key)
 }
 
@@ -157,17 +152,13 @@ pub(crate) async fn authenticate_authority(
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
         return Err(unauthorized());
     }
-    let hash = api_key_hash(key);
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, key_hash FROM authority_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(&hash)
-    .fetch_optional(state.store.pool())
-    .await?;
-    match row {
-        Some((id, stored)) if bool::from(stored.ct_eq(&hash)) => Ok(id),
-        _ => Err(unauthorized()),
-    }
+    // Looked up by its hash: why that needs no constant-time comparison after it is said
+    // at `Store::live_api_key_id`.
+    state
+        .store
+        .live_api_key_id(&api_key_hash(key))
+        .await?
+        .ok_or_else(unauthorized)
 }
 
 // ----- issuing and status -----
@@ -221,8 +212,8 @@ pub enum IssueError {
     InvalidOnset(&'static str),
     #[error("could not draw a fresh code")]
     NoFreshCode,
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Database(#[from] DatastoreError),
 }
 
 /// Issues a code on behalf of `issuer` (an API key id, or `user:<id>` for a physician
@@ -258,19 +249,18 @@ pub async fn issue_code(
     // A collision with a live code has odds of about 1 in 10^6 at most; retry a few times.
     for _ in 0..5 {
         let code = generate_code();
-        let inserted = sqlx::query(
-            "INSERT INTO codes (id, code_hmac, onset_date, issued_by, created_hour, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code_hmac) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(code_hmac(state.keys.code_secret(), &code))
-        .bind(onset.as_deref())
-        .bind(issuer)
-        .bind(floor_to_hour(now))
-        .bind(expires_at)
-        .execute(state.store.pool())
-        .await?;
-        if inserted.rows_affected() == 1 {
+        let inserted = state
+            .store
+            .insert_code(&NewCodeRow {
+                id: &id,
+                code_hmac: &code_hmac(state.keys.code_secret(), &code),
+                onset_date: onset.as_deref(),
+                issued_by: issuer,
+                created_hour: floor_to_hour(now),
+                expires_at,
+            })
+            .await?;
+        if inserted {
             state.metrics.codes_issued.inc();
             return Ok(NewCode {
                 id,
@@ -299,24 +289,20 @@ async fn status(
     Path(id): Path<String>,
 ) -> Result<Json<CodeStatus>, Problem> {
     authenticate_authority(&state, &headers).await?;
-    let row: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT expires_at, used_hour FROM codes WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(state.store.pool())
-            .await?;
-    let (expires_at, used_hour) =
-        row.ok_or_else(|| Problem::new(ProblemKind::UnknownCodeId, "no code with this id"))?;
-    let status = if used_hour.is_some() {
-        CodeState::Used
-    } else if expires_at <= state.now() {
-        CodeState::Expired
-    } else {
-        CodeState::Unused
+    let code = state
+        .store
+        .code(&id)
+        .await?
+        .ok_or_else(|| Problem::new(ProblemKind::UnknownCodeId, "no code with this id"))?;
+    let status = match code.status(state.now()) {
+        datastore::CodeStatus::Unused => CodeState::Unused,
+        datastore::CodeStatus::Used => CodeState::Used,
+        datastore::CodeStatus::Expired => CodeState::Expired,
     };
     Ok(Json(CodeStatus {
         id,
         status,
-        expires_at: rfc3339(expires_at),
+        expires_at: rfc3339(code.expires_at),
     }))
 }
 
@@ -376,24 +362,15 @@ async fn verify_inner(
     let hmac = code_hmac(state.keys.code_secret(), &code);
     let onset: Option<Option<String>> = if fake {
         // Same lookup as a real check, but reading: a fake check changes nothing.
-        sqlx::query_scalar::<_, Option<String>>("SELECT onset_date FROM codes WHERE code_hmac = $1 AND used_hour IS NULL AND expires_at > $2")
-            .bind(&hmac)
-            .bind(now)
-            .fetch_optional(state.store.pool())
-            .await?;
+        state.store.peek_code(&hmac, now).await?;
         Some(None)
     } else if !code::is_well_formed(&code) {
         None
     } else {
-        sqlx::query_scalar(
-            "UPDATE codes SET used_hour = $1 WHERE code_hmac = $2 AND used_hour IS NULL AND expires_at > $3 \
-             RETURNING onset_date",
-        )
-        .bind(floor_to_hour(now))
-        .bind(&hmac)
-        .bind(now)
-        .fetch_optional(state.store.pool())
-        .await?
+        state
+            .store
+            .redeem_code(&hmac, floor_to_hour(now), now)
+            .await?
     };
     let Some(onset) = onset else {
         state.verify_limiter.record_failure();

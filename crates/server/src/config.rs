@@ -144,12 +144,15 @@ impl Config {
                 "token_lifetime_seconds must be between 1 and {MAX_TOKEN_LIFETIME_SECONDS}"
             )));
         }
+        // A code lives at most as long as it is kept: the purge deletes it after the
+        // retention window.
         if self.code_lifetime_seconds == 0
-            || self.code_lifetime_seconds > messages::retention::SECONDS as u64
+            || self.code_lifetime_seconds > messages::retention::SECONDS.unsigned_abs()
         {
-            return Err(ConfigError::Invalid(
-                "code_lifetime_seconds must be between 1 and 14 days".to_owned(),
-            ));
+            return Err(ConfigError::Invalid(format!(
+                "code_lifetime_seconds must be between 1 and {} days",
+                messages::retention::DAYS
+            )));
         }
         if self.release_bucket_seconds > 86_400 {
             return Err(ConfigError::Invalid(

@@ -24,28 +24,20 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use exposure::export::{ExportBatch, pad_with_fake_keys, write_signed_zip};
-use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY, RETENTION_DAYS};
+use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY};
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
 use messages::keys::{GaenKey, GaenNextDayRequest, GaenUploadRequest, UploadAnswer};
+use messages::{Purpose, retention};
 use serde::Deserialize;
 
-use crate::group_commit::{KeyRow, WriteOutcome};
+use crate::datastore::{DatastoreError, KeyRow, WriteOutcome, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, with_minimum_duration};
-use crate::store::floor_to_hour;
 use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
 
 /// Keys in every upload: real keys padded with fake ones (DP-3T v2).
 pub const KEYS_PER_UPLOAD: usize = 30;
-
-/// Keys and tokens are kept this long.
-pub const RETENTION_SECONDS: i64 = RETENTION_DAYS as i64 * 86_400;
-
-/// Purpose recorded when a token authorises a key upload.
-pub const PURPOSE_KEYS: &str = "exposed";
-/// Purpose recorded when a next-day token is used.
-pub const PURPOSE_NEXT_DAY: &str = "exposednextday";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -140,7 +132,7 @@ fn is_within_retention_and_not_future(key: &TemporaryExposureKey, now: i64) -> b
     let now_interval = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0));
     let oldest_day_start = now_interval
         .day_start()
-        .offset(-i64::from(RETENTION_DAYS * INTERVALS_PER_DAY));
+        .offset(-i64::from(retention::DAYS * INTERVALS_PER_DAY));
     key.rolling_start_interval_number <= now_interval
         && key.rolling_start_interval_number >= oldest_day_start
 }
@@ -165,7 +157,7 @@ fn release_at(key: &TemporaryExposureKey, now: i64, bucket_seconds: u64) -> i64 
 async fn store_keys(
     state: &AppState,
     claims: &UploadClaims,
-    purpose: &'static str,
+    purpose: Purpose,
     keys: &[TemporaryExposureKey],
     now: i64,
 ) -> Result<(), Problem> {
@@ -188,11 +180,12 @@ async fn store_keys(
         .collect();
     // Durable when this returns: the writer answers after its commit.
     let outcome = state
-        .upload_writer
-        .write(&state.store, &claims.jti, purpose, claims.exp, rows)
+        .store
+        .write_keys(tokens::use_for(claims, purpose), rows)
         .await?;
     match outcome {
-        WriteOutcome::Stored => {
+        WriteOutcome::Stored { new_keys } => {
+            state.metrics.keys_stored.inc_by(new_keys);
             state.news.announce();
             Ok(())
         }
@@ -253,7 +246,7 @@ async fn upload(
             // Same checks, no writes: a fake upload changes nothing.
             Metrics::count(&state.metrics.key_uploads, "kind", "fake");
         } else {
-            store_keys(&state, &claims, PURPOSE_KEYS, &keys, now).await?;
+            store_keys(&state, &claims, Purpose::Keys, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "real");
         }
         Ok(upload_answer(tokens::issue_next_day_token(
@@ -304,7 +297,7 @@ async fn upload_next_day(
             Metrics::count(&state.metrics.key_uploads, "kind", "next_day_fake");
         } else {
             let keys = if keep { vec![accepted.key] } else { Vec::new() };
-            store_keys(&state, &claims, PURPOSE_NEXT_DAY, &keys, now).await?;
+            store_keys(&state, &claims, Purpose::NextDayKeys, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "next_day");
         }
         Ok(Json(serde_json::json!({})).into_response())
@@ -326,9 +319,11 @@ pub(crate) fn bucket_end(now: i64, bucket_seconds: u64) -> i64 {
     }
 }
 
-/// A row of `exposed_keys`: key bytes, rolling start, rolling period, risk level,
-/// report type, days since onset.
-type StoredKeyRow = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
+/// The interval number before which a key's start is outside the retention window at
+/// `now`.
+pub(crate) fn oldest_key_start(now: i64) -> i64 {
+    (now - retention::SECONDS).div_euclid(INTERVAL_SECONDS as i64)
+}
 
 /// Reads the keys released in `(after, until]` still inside the retention window.
 pub(crate) async fn released_keys(
@@ -336,29 +331,27 @@ pub(crate) async fn released_keys(
     after: i64,
     until: i64,
     now: i64,
-) -> Result<Vec<DiagnosisKey>, sqlx::Error> {
-    let oldest_start = (now - RETENTION_SECONDS).div_euclid(INTERVAL_SECONDS as i64);
-    let rows: Vec<StoredKeyRow> = sqlx::query_as(
-        "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
-         FROM exposed_keys WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 ORDER BY key_data",
-    )
-    .bind(after)
-    .bind(until)
-    .bind(oldest_start)
-    .fetch_all(state.store.pool())
-    .await?;
+) -> Result<Vec<DiagnosisKey>, DatastoreError> {
+    let rows = state
+        .store
+        .released_keys(after, until, oldest_key_start(now))
+        .await?;
     let mut keys: Vec<DiagnosisKey> = rows
         .into_iter()
-        .filter_map(|(key_data, start, period, risk, report, onset)| {
+        .filter_map(|row| {
             Some(DiagnosisKey {
                 key: TemporaryExposureKey {
-                    key_data: key_data.try_into().ok()?,
-                    rolling_start_interval_number: EnIntervalNumber(u32::try_from(start).ok()?),
-                    rolling_period: u32::try_from(period).ok()?,
+                    key_data: row.key_data.try_into().ok()?,
+                    rolling_start_interval_number: EnIntervalNumber(
+                        u32::try_from(row.rolling_start).ok()?,
+                    ),
+                    rolling_period: u32::try_from(row.rolling_period).ok()?,
                 },
-                transmission_risk_level: i32::try_from(risk).ok()?,
-                report_type: ReportType::from_wire(i32::try_from(report).ok()?)?,
-                days_since_onset_of_symptoms: onset.and_then(|days| i32::try_from(days).ok()),
+                transmission_risk_level: i32::try_from(row.transmission_risk_level).ok()?,
+                report_type: ReportType::from_wire(i32::try_from(row.report_type).ok()?)?,
+                days_since_onset_of_symptoms: row
+                    .days_since_onset
+                    .and_then(|days| i32::try_from(days).ok()),
             })
         })
         .collect();
@@ -442,7 +435,7 @@ async fn download(
     let now = state.now();
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
     let until = bucket_end(now, state.config.release_bucket_seconds);
-    let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
+    let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
     let keys = if after < until {
         released_keys(&state, after, until, now).await?
     } else {

@@ -17,7 +17,8 @@
 //! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
 //!   posters (PDF, SVG); open a venue file and match warnings in the browser.
 //! - [`jobs`]: background work: daily export files in the object store, retention purge.
-//! - [`store`]: database connection, SQL migrations for SQLite and PostgreSQL, leases.
+//! - [`datastore`]: every SQL statement, as typed functions, one file per group of tables;
+//!   connection, migrations for SQLite and PostgreSQL, group commit of key uploads, leases.
 //! - `rate_limit`: the guessing defence of code checks (per client, and failures in all).
 //! - [`signing`]: export, response and token keys on disk; ES256 JWTs; key rotation.
 //! - [`problem`]: RFC 9457 problem+json error answers, one `type` URI per kind.
@@ -45,7 +46,7 @@ pub mod authority_ui;
 pub mod clock;
 pub mod codes;
 pub mod config;
-pub mod group_commit;
+pub mod datastore;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -56,7 +57,6 @@ pub mod push;
 pub(crate) mod rate_limit;
 pub mod service;
 pub mod signing;
-pub mod store;
 pub mod tokens;
 pub mod venue_ui;
 

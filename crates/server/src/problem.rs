@@ -268,9 +268,17 @@ impl IntoResponse for Problem {
     }
 }
 
-impl From<sqlx::Error> for Problem {
-    fn from(error: sqlx::Error) -> Self {
-        Problem::internal(&error)
+/// The one place a datastore failure becomes an answer: the cause is logged (it never
+/// carries request data), the client learns only that it was our fault, or that the
+/// server is stopping.
+impl From<crate::datastore::DatastoreError> for Problem {
+    fn from(error: crate::datastore::DatastoreError) -> Self {
+        match error {
+            crate::datastore::DatastoreError::WriterStopped => {
+                Problem::new(ProblemKind::Unavailable, "the server is shutting down")
+            }
+            crate::datastore::DatastoreError::Database(_) => Problem::internal(&error),
+        }
     }
 }
 

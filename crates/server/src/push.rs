@@ -28,7 +28,10 @@ use messages::keys::PushAnswer;
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::keys::{RETENTION_SECONDS, bucket_end, parse_bundle_tag};
+use messages::retention;
+
+use crate::datastore::DatastoreError;
+use crate::keys::{bucket_end, oldest_key_start, parse_bundle_tag};
 use crate::problem::{Problem, ProblemKind};
 use crate::service::AppState;
 
@@ -119,7 +122,7 @@ async fn wait_for_keys(
     loop {
         let now = state.now();
         let until = bucket_end(now, state.config.release_bucket_seconds);
-        let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
+        let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
         let tag = until.saturating_mul(1000);
         if after < until && any_released(&state, after, until).await? {
             return Ok(Json(PushAnswer {
@@ -163,13 +166,8 @@ async fn wait_for_keys(
 
 /// When the next stored key not yet out (released after `until`) comes out: its release
 /// time, rounded up to the end of its release bucket.
-async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, sqlx::Error> {
-    let next: Option<(Option<i64>,)> =
-        sqlx::query_as("SELECT MIN(release_at) FROM exposed_keys WHERE release_at > $1")
-            .bind(until)
-            .fetch_optional(state.store.pool())
-            .await?;
-    let Some(release_at) = next.and_then(|(at,)| at) else {
+async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, DatastoreError> {
+    let Some(release_at) = state.store.next_key_release(until).await? else {
         return Ok(None);
     };
     Ok(Some(
@@ -184,17 +182,9 @@ async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, sqlx:
 }
 
 /// Whether any key is released in `(after, until]` (what a download would return).
-async fn any_released(state: &AppState, after: i64, until: i64) -> Result<bool, sqlx::Error> {
-    let oldest_start =
-        (state.now() - RETENTION_SECONDS).div_euclid(exposure::interval::INTERVAL_SECONDS as i64);
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT rolling_start FROM exposed_keys \
-         WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 LIMIT 1",
-    )
-    .bind(after)
-    .bind(until)
-    .bind(oldest_start)
-    .fetch_optional(state.store.pool())
-    .await?;
-    Ok(found.is_some())
+async fn any_released(state: &AppState, after: i64, until: i64) -> Result<bool, DatastoreError> {
+    state
+        .store
+        .any_key_released(after, until, oldest_key_start(state.now()))
+        .await
 }

@@ -28,13 +28,12 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
-use crate::group_commit::UploadWriter;
+use crate::datastore::{Store, StoreError};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::push::News;
 use crate::rate_limit::VerifyLimiter;
 use crate::signing::{KeyError, KeyRing};
-use crate::store::{Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +70,6 @@ pub struct SharedState {
     pub(crate) verify_limiter: VerifyLimiter,
     /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
     pub news: News,
-    /// Group commit of key uploads (see [`crate::group_commit`]).
-    pub(crate) upload_writer: UploadWriter,
 }
 
 impl Deref for AppState {
@@ -113,7 +110,6 @@ impl AppState {
                 store,
                 keys,
                 clock,
-                upload_writer: UploadWriter::new(metrics.keys_stored.clone()),
                 news: News::default(),
                 metrics,
                 exports,

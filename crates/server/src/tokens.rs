@@ -12,10 +12,12 @@
 
 use axum::http::HeaderMap;
 use exposure::interval::{INTERVAL_SECONDS, INTERVALS_PER_DAY};
+use messages::Purpose;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::codes::{date_of, format_date, parse_date};
+use crate::datastore::TokenUse;
 use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, bearer};
 
@@ -132,22 +134,14 @@ pub fn authorize(
     Ok(claims)
 }
 
-/// Records the use of `claims` for `purpose` inside `transaction`; false when the token
-/// was already used for it. Call first in the transaction that stores the upload.
-pub async fn consume(
-    transaction: &mut sqlx::AnyConnection,
-    claims: &UploadClaims,
-    purpose: &str,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO token_uses (jti, purpose, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti, purpose) DO NOTHING",
-    )
-    .bind(&claims.jti)
-    .bind(purpose)
-    .bind(claims.exp)
-    .execute(&mut *transaction)
-    .await?;
-    Ok(result.rows_affected() == 1)
+/// The use of `claims` for `purpose`, to record in the transaction that stores the upload
+/// (see `crate::datastore::tokens`): a token is spent once per purpose.
+pub fn use_for(claims: &UploadClaims, purpose: Purpose) -> TokenUse {
+    TokenUse {
+        jti: claims.jti.clone(),
+        purpose,
+        expires_at: claims.exp,
+    }
 }
 
 /// Days from the onset date to a key's day (negative before the onset).

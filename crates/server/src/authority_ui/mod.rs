@@ -11,8 +11,10 @@
 //! - `i18n`: Fluent messages (`locales/{en,fr}/authority.ftl`) and language negotiation.
 //! - `accounts`: argon2id passwords, sign-in with delay and lockout, account admin.
 //! - `sessions`: session cookies and anti-forgery tokens.
-//! - `audit`: the audit log.
-//! - `statistics`: daily counts, their SVG chart and CSV.
+//! - `statistics`: daily counts (from the datastore), their SVG chart and CSV.
+//!
+//! Every table it reads or writes (accounts, sessions, codes, API keys, the audit log) is
+//! reached through `crate::datastore`.
 //! - `deep_link`: the `openstopcovid://report?code=…` link and its QR code.
 //!
 //! # Safety
@@ -24,7 +26,6 @@
 //! and errors are logged without request data).
 
 pub mod accounts;
-mod audit;
 pub mod deep_link;
 mod i18n;
 mod pages;
@@ -32,8 +33,8 @@ pub mod sessions;
 mod statistics;
 pub mod views;
 
+pub use crate::datastore::Role;
 pub use accounts::{AccountError, add_user};
 pub use i18n::Language;
-pub use views::Role;
 
 pub(crate) use pages::routes;

@@ -13,14 +13,15 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
-use super::audit;
 use super::i18n::{LANGUAGE_COOKIE, Language};
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
     tokens_match,
 };
 use super::statistics;
-use super::views::{self, BASE, Frame, IssuedCode, Notice, Role, Section};
+use super::views::{self, BASE, Frame, IssuedCode, Notice, Section};
+use crate::datastore::DatastoreError;
+use crate::datastore::Role;
 use crate::service::AppState;
 
 /// Most codes on one printed sheet.
@@ -30,6 +31,8 @@ pub const MAX_CODES_PER_SHEET: u32 = 50;
 pub const FAILED_SIGN_IN_DELAY: Duration = Duration::from_millis(400);
 /// Most codes listed on "my codes" (newest first).
 pub const MAX_CODES_LISTED: i64 = 500;
+/// How many audit log entries the admin page shows (newest first).
+pub const AUDIT_PAGE_SIZE: i64 = 500;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -119,7 +122,7 @@ fn error_page(
 }
 
 /// A database failure: logged without request data, answered with a plain apology.
-fn internal(language: Language) -> impl FnOnce(sqlx::Error) -> Response {
+fn internal(language: Language) -> impl FnOnce(DatastoreError) -> Response {
     move |error| {
         tracing::error!(%error, "authority UI: database error");
         error_page(
@@ -129,6 +132,28 @@ fn internal(language: Language) -> impl FnOnce(sqlx::Error) -> Response {
             "error-internal",
         )
     }
+}
+
+/// The page for a code that could not be issued. Every cause but a bad onset date is
+/// ours, and is logged (without request data) before the apology: a failure that only
+/// shows as an error page leaves the operator nothing to go on.
+fn issue_failed(
+    language: Language,
+    viewer: &views::Viewer,
+    error: crate::codes::IssueError,
+) -> Response {
+    match error {
+        crate::codes::IssueError::Database(error) => {
+            tracing::error!(%error, "authority UI: database error while issuing a code");
+        }
+        other => tracing::error!(error = %other, "authority UI: no code issued"),
+    }
+    error_page(
+        language,
+        Some(viewer),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "error-internal",
+    )
 }
 
 /// The signed-in user, or a redirect to the sign-in page; a 403 page when `admin` is
@@ -315,11 +340,15 @@ async fn sign_in(
             let token = sessions::open(&state.store, &user_id, now)
                 .await
                 .map_err(internal(language))?;
-            let email = accounts::email_of(&state.store, &user_id)
+            let email = state
+                .store
+                .user_email(&user_id)
                 .await
                 .map_err(internal(language))?
                 .unwrap_or_default();
-            audit::record(&state.store, now, &email, "signed-in", "")
+            state
+                .store
+                .record_audit(now, &email, "signed-in", "")
                 .await
                 .map_err(internal(language))?;
             let mut response = see_other("/authority/issue");
@@ -347,7 +376,9 @@ async fn sign_in(
         SignIn::Locked { until, just_now } => {
             if just_now {
                 let email = accounts::normalize_email(&form.email).unwrap_or_default();
-                audit::record(&state.store, now, &email, "sign-in-locked", "")
+                state
+                    .store
+                    .record_audit(now, &email, "sign-in-locked", "")
                     .await
                     .map_err(internal(language))?;
             }
@@ -420,15 +451,16 @@ async fn issue(
     let onset = Some(form.onset.trim()).filter(|onset| !onset.is_empty());
     match crate::codes::issue_code(&state, &issuer_of(&session), onset).await {
         Ok(issued) => {
-            audit::record(
-                &state.store,
-                state.now(),
-                &session.viewer.email,
-                "code-issued",
-                &issued.id,
-            )
-            .await
-            .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(
+                    state.now(),
+                    &session.viewer.email,
+                    "code-issued",
+                    &issued.id,
+                )
+                .await
+                .map_err(internal(language))?;
             let shown = IssuedCode {
                 code: issued.code,
                 expires_at: issued.expires_at,
@@ -459,13 +491,7 @@ async fn issue(
                 ),
             ))
         }
-        Err(crate::codes::IssueError::Database(error)) => Err(internal(language)(error)),
-        Err(crate::codes::IssueError::NoFreshCode) => Err(error_page(
-            language,
-            Some(&session.viewer),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error-internal",
-        )),
+        Err(error) => Err(issue_failed(language, &session.viewer, error)),
     }
 }
 
@@ -513,29 +539,23 @@ async fn issue_sheet(
     for _ in 0..count {
         let issued = crate::codes::issue_code(&state, &issuer, None)
             .await
-            .map_err(|_| {
-                error_page(
-                    language,
-                    Some(&session.viewer),
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "error-internal",
-                )
-            })?;
+            .map_err(|error| issue_failed(language, &session.viewer, error))?;
         codes.push(IssuedCode {
             code: issued.code,
             expires_at: issued.expires_at,
         });
     }
     let now = state.now();
-    audit::record(
-        &state.store,
-        now,
-        &session.viewer.email,
-        "codes-issued-batch",
-        &count.to_string(),
-    )
-    .await
-    .map_err(internal(language))?;
+    state
+        .store
+        .record_audit(
+            now,
+            &session.viewer.email,
+            "codes-issued-batch",
+            &count.to_string(),
+        )
+        .await
+        .map_err(internal(language))?;
     let frame = frame(language, &session, Section::Issue);
     Ok(page(
         StatusCode::CREATED,
@@ -557,29 +577,18 @@ async fn codes(
 ) -> PageResult {
     let (language, session) = signed_in(&state, &headers, false).await?;
     let now = state.now();
-    let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, created_hour, expires_at, used_hour FROM codes WHERE issued_by = $1 \
-         ORDER BY created_hour DESC, expires_at DESC LIMIT $2",
-    )
-    .bind(issuer_of(&session))
-    .bind(MAX_CODES_LISTED)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    let rows: Vec<views::CodeRow> = rows
+    let rows: Vec<views::CodeRow> = state
+        .store
+        .codes_issued_by(&issuer_of(&session), MAX_CODES_LISTED)
+        .await
+        .map_err(internal(language))?
         .into_iter()
-        .map(|(id, issued_hour, expires_at, used_hour)| views::CodeRow {
-            status: if used_hour.is_some() {
-                views::CodeStatus::Used
-            } else if expires_at <= now {
-                views::CodeStatus::Expired
-            } else {
-                views::CodeStatus::Unused
-            },
-            id,
-            issued_hour,
-            expires_at,
-            used_hour,
+        .map(|code| views::CodeRow {
+            status: code.status(now),
+            id: code.id,
+            issued_hour: code.issued_hour,
+            expires_at: code.expires_at,
+            used_hour: code.used_hour,
         })
         .collect();
     let notice = (done.done.as_deref() == Some("expired"))
@@ -602,26 +611,17 @@ async fn expire_code(
     let now = state.now();
     // Only one's own unused, unexpired code; expiring sets the expiry to now, so the code
     // keeps its history and is purged with the others.
-    let expired = sqlx::query(
-        "UPDATE codes SET expires_at = $1 WHERE id = $2 AND issued_by = $3 \
-         AND used_hour IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(&id)
-    .bind(issuer_of(&session))
-    .execute(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    if expired.rows_affected() == 1 {
-        audit::record(
-            &state.store,
-            now,
-            &session.viewer.email,
-            "code-expired",
-            &id,
-        )
+    let expired = state
+        .store
+        .expire_code(&id, &issuer_of(&session), now)
         .await
         .map_err(internal(language))?;
+    if expired {
+        state
+            .store
+            .record_audit(now, &session.viewer.email, "code-expired", &id)
+            .await
+            .map_err(internal(language))?;
     }
     Ok(see_other("/authority/codes?done=expired"))
 }
@@ -672,7 +672,9 @@ async fn users_page(
     form_email: &str,
     notice: Option<&Notice>,
 ) -> PageResult {
-    let rows = accounts::list(&state.store, state.now())
+    let rows = state
+        .store
+        .users(state.now())
         .await
         .map_err(internal(language))?;
     let frame = frame(language, session, Section::Users);
@@ -720,15 +722,11 @@ async fn add_user(
     match accounts::add_user(&state.store, &form.email, role, &form.password, now).await {
         Ok(_) => {
             let email = accounts::normalize_email(&form.email).unwrap_or_default();
-            audit::record(
-                &state.store,
-                now,
-                &session.viewer.email,
-                "user-created",
-                &email,
-            )
-            .await
-            .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(now, &session.viewer.email, "user-created", &email)
+                .await
+                .map_err(internal(language))?;
             let notice = Notice::Success(language.text_with("users-added", &[("email", email)]));
             users_page(
                 &state,
@@ -782,7 +780,9 @@ async fn change_user_state(
         && id != session.user_id
     {
         let now = state.now();
-        let email = accounts::email_of(&state.store, &id)
+        let email = state
+            .store
+            .user_email(&id)
             .await
             .map_err(internal(language))?;
         if let Some(email) = email
@@ -790,15 +790,11 @@ async fn change_user_state(
                 .await
                 .map_err(internal(language))?
         {
-            audit::record(
-                &state.store,
-                now,
-                &session.viewer.email,
-                change.audit_action(),
-                &email,
-            )
-            .await
-            .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(now, &session.viewer.email, change.audit_action(), &email)
+                .await
+                .map_err(internal(language))?;
         }
     }
     Ok(see_other("/authority/users"))
@@ -814,21 +810,7 @@ async fn api_keys_page(
     new_key: Option<&str>,
     notice: Option<&Notice>,
 ) -> PageResult {
-    let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, name, created_at, revoked_at FROM authority_api_keys ORDER BY created_at DESC, name",
-    )
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    let rows: Vec<views::ApiKeyRow> = rows
-        .into_iter()
-        .map(|(id, name, created_at, revoked_at)| views::ApiKeyRow {
-            id,
-            name,
-            created_at,
-            revoked: revoked_at.is_some(),
-        })
-        .collect();
+    let rows = state.store.api_keys().await.map_err(internal(language))?;
     let frame = frame(language, session, Section::ApiKeys);
     Ok(page(
         status,
@@ -873,15 +855,11 @@ async fn create_api_key(
     let key = crate::codes::create_api_key(&state.store, name, now)
         .await
         .map_err(internal(language))?;
-    audit::record(
-        &state.store,
-        now,
-        &session.viewer.email,
-        "api-key-created",
-        name,
-    )
-    .await
-    .map_err(internal(language))?;
+    state
+        .store
+        .record_audit(now, &session.viewer.email, "api-key-created", name)
+        .await
+        .map_err(internal(language))?;
     api_keys_page(
         &state,
         language,
@@ -902,24 +880,17 @@ async fn revoke_api_key(
     let (language, session) = signed_in(&state, &headers, true).await?;
     check_form(language, &session, &form.csrf)?;
     let now = state.now();
-    let name: Option<String> = sqlx::query_scalar(
-        "UPDATE authority_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING name",
-    )
-    .bind(now)
-    .bind(&id)
-    .fetch_optional(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    if let Some(name) = name {
-        audit::record(
-            &state.store,
-            now,
-            &session.viewer.email,
-            "api-key-revoked",
-            &name,
-        )
+    let name = state
+        .store
+        .revoke_api_key(&id, now)
         .await
         .map_err(internal(language))?;
+    if let Some(name) = name {
+        state
+            .store
+            .record_audit(now, &session.viewer.email, "api-key-revoked", &name)
+            .await
+            .map_err(internal(language))?;
     }
     Ok(see_other("/authority/api-keys"))
 }
@@ -928,9 +899,77 @@ async fn revoke_api_key(
 
 async fn audit_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let (language, session) = signed_in(&state, &headers, true).await?;
-    let rows = audit::latest(&state.store)
+    let rows = state
+        .store
+        .latest_audit(AUDIT_PAGE_SIZE)
         .await
         .map_err(internal(language))?;
     let frame = frame(language, &session, Section::Audit);
     Ok(page(StatusCode::OK, views::audit(&frame, &rows)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::codes::IssueError;
+    use crate::datastore::DatastoreError;
+
+    /// Collects what the code under test logs, on this thread only.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged_while(work: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, work);
+        let bytes = captured
+            .0
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// A database failure while issuing a sheet of codes was answered with an error page
+    /// and nothing in the log.
+    #[test]
+    fn a_code_not_issued_for_a_database_error_is_logged() {
+        let viewer = views::Viewer {
+            email: "dr@example.org".into(),
+            role: Role::Physician,
+            csrf: "token".into(),
+        };
+        let error = IssueError::Database(DatastoreError::WriterStopped);
+        let mut status = StatusCode::OK;
+        let log = logged_while(|| {
+            status = issue_failed(Language::English, &viewer, error).status();
+        });
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("database error while issuing a code"), "{log}");
+        assert!(
+            log.contains("writer has stopped"),
+            "the cause is in the log: {log}"
+        );
+        assert!(!log.contains("dr@example.org"), "no personal data: {log}");
+    }
 }

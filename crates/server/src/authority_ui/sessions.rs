@@ -13,8 +13,9 @@ use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::views::{BASE, Role, Viewer};
-use crate::store::Store;
+use super::views::{BASE, Viewer};
+use crate::datastore::accounts::NewSessionRow;
+use crate::datastore::{DatastoreError, Store};
 
 /// The session cookie.
 pub(crate) const SESSION_COOKIE: &str = "osc_session";
@@ -77,24 +78,20 @@ pub(crate) struct Session {
 }
 
 /// Opens a session for `user_id`; returns the cookie value.
-pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<String, sqlx::Error> {
-    // Sessions that ran out are cleared here rather than by a job: sign-ins are rare.
-    sqlx::query("DELETE FROM authority_sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(store.pool())
-        .await?;
+pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<String, DatastoreError> {
     let token = random_token();
-    sqlx::query(
-        "INSERT INTO authority_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(random_token())
-    .bind(now)
-    .bind(now + SESSION_SECONDS)
-    .execute(store.pool())
-    .await?;
+    store
+        .open_session(
+            &NewSessionRow {
+                token_hash: &token_hash(&token),
+                user_id,
+                csrf_token: &random_token(),
+                created_at: now,
+                expires_at: now + SESSION_SECONDS,
+            },
+            now,
+        )
+        .await?;
     Ok(token)
 }
 
@@ -103,38 +100,25 @@ pub(crate) async fn find(
     store: &Store,
     headers: &HeaderMap,
     now: i64,
-) -> Result<Option<Session>, sqlx::Error> {
+) -> Result<Option<Session>, DatastoreError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT u.id, u.email, u.role, s.csrf_token FROM authority_sessions s \
-         JOIN authority_users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
-    )
-    .bind(token_hash(&token))
-    .bind(now)
-    .fetch_optional(store.pool())
-    .await?;
-    Ok(row.and_then(|(user_id, email, role, csrf)| {
-        Some(Session {
-            user_id,
-            viewer: Viewer {
-                email,
-                role: Role::parse(&role)?,
-                csrf,
-            },
-        })
+    let row = store.session(&token_hash(&token), now).await?;
+    Ok(row.map(|row| Session {
+        user_id: row.user_id,
+        viewer: Viewer {
+            email: row.email,
+            role: row.role,
+            csrf: row.csrf_token,
+        },
     }))
 }
 
 /// Ends the request's session.
-pub(crate) async fn close(store: &Store, headers: &HeaderMap) -> Result<(), sqlx::Error> {
+pub(crate) async fn close(store: &Store, headers: &HeaderMap) -> Result<(), DatastoreError> {
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        sqlx::query("DELETE FROM authority_sessions WHERE token_hash = $1")
-            .bind(token_hash(&token))
-            .execute(store.pool())
-            .await?;
+        store.close_session(&token_hash(&token)).await?;
     }
     Ok(())
 }

@@ -6,35 +6,12 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::deep_link::{grouped_for_dictation, report_link, report_qr_svg};
 use super::i18n::Language;
+use crate::datastore::{ApiKeyRow, AuditRow, CodeStatus, DayCounts, Role, UserRow};
 
 /// Where the UI is mounted.
 pub(crate) const BASE: &str = "/authority";
 
-/// What a signed-in user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Physician,
-    Admin,
-}
-
 impl Role {
-    /// The role as stored and as typed on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Physician => "physician",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Reads `physician` or `admin`.
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "physician" => Some(Role::Physician),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
     fn message(self) -> &'static str {
         match self {
             Role::Physician => "role-physician",
@@ -328,14 +305,6 @@ pub(crate) fn sheet(
     )
 }
 
-/// The state of a code, as the physician sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeStatus {
-    Unused,
-    Used,
-    Expired,
-}
-
 impl CodeStatus {
     fn message(self) -> &'static str {
         match self {
@@ -419,18 +388,6 @@ pub(crate) fn codes(
     )
 }
 
-/// One day of statistics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DayCounts {
-    /// Midnight UTC of the day, unix seconds.
-    pub day: i64,
-    pub codes_issued: u64,
-    pub codes_used: u64,
-    pub uploads: u64,
-    pub keys_published: u64,
-    pub venue_warnings: u64,
-}
-
 pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str) -> Markup {
     let language = frame.language;
     let t = |id: &str| language.text(id);
@@ -469,16 +426,6 @@ pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str)
             }
         },
     )
-}
-
-/// One account, for the admin page.
-pub(crate) struct UserRow {
-    pub id: String,
-    pub email: String,
-    pub role: Role,
-    pub created_at: i64,
-    pub disabled: bool,
-    pub locked_until: Option<i64>,
 }
 
 pub(crate) fn users(
@@ -560,14 +507,6 @@ pub(crate) fn users(
     )
 }
 
-/// One authority API key (never the key itself, which is shown once at creation).
-pub(crate) struct ApiKeyRow {
-    pub id: String,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked: bool,
-}
-
 pub(crate) fn api_keys(
     frame: &Frame<'_>,
     viewer: &Viewer,
@@ -628,14 +567,6 @@ pub(crate) fn api_keys(
             }
         },
     )
-}
-
-/// One line of the audit log.
-pub(crate) struct AuditRow {
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
 }
 
 pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {

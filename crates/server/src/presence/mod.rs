@@ -23,12 +23,9 @@ use axum::routing::{get, post};
 use crate::service::AppState;
 
 pub use reports::{
-    MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, PURPOSE_CHECK_INS, PURPOSE_VENUE_WARNING,
-    RETENTION_SECONDS, UPLOAD_DAYS,
+    MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, UPLOAD_DAYS,
 };
 pub use warnings::WARNINGS_UNTIL_HEADER;
-
-pub(crate) use reports::purge_expired;
 
 /// The OpenAPI description of these routes, merged into `/openapi.json` by
 /// [`crate::openapi`].

@@ -15,15 +15,16 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use messages::Purpose;
 use messages::check_ins::{CheckInUploadRequest, ProtectedReportJson};
 use presence::CheckInProtectedReport;
 use presence::check_in_report::{
     IV_LENGTH, LOCATION_ID_HASH_LENGTH, MAC_LENGTH, MAX_ENCRYPTED_RECORD_LENGTH,
 };
 
+use crate::datastore::floor_to_hour;
 use crate::problem::{Problem, ProblemKind};
 use crate::service::{AppState, with_minimum_duration};
-use crate::store::floor_to_hour;
 use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
 
 /// A phone keeps at most this many check-ins a day (a shop assistant's busy day), so an
@@ -37,13 +38,6 @@ pub const MAX_REPORTS_PER_UPLOAD: usize = MAX_CHECK_INS_PER_DAY * UPLOAD_DAYS;
 /// The most reports a venue warning may carry: a window of at most 14 days split at
 /// midnight gives at most 15 reports, padded to 20.
 pub const MAX_REPORTS_PER_VENUE_WARNING: usize = 20;
-/// Reports are deleted this long after the hour they arrived in.
-pub const RETENTION_SECONDS: i64 = 14 * 86_400;
-
-/// Purpose recorded when a token authorises a check-in upload.
-pub const PURPOSE_CHECK_INS: &str = "checkins";
-/// Purpose recorded when a token authorises a venue owner's warning.
-pub const PURPOSE_VENUE_WARNING: &str = "venue-warning";
 
 /// Decodes one base64 field and checks its length, naming the field and the report in
 /// the error so that a client developer knows what to fix.
@@ -147,45 +141,25 @@ fn validate_upload(
 async fn store_reports(
     state: &AppState,
     claims: &UploadClaims,
-    purpose: &str,
+    purpose: Purpose,
     reports: &[CheckInProtectedReport],
     now: i64,
 ) -> Result<u64, Problem> {
-    let mut transaction = state.store.pool().begin().await?;
+    let mut transaction = state.store.begin().await?;
     // First write: a replayed token stops here before anything is stored.
-    if !tokens::consume(&mut transaction, claims, purpose).await? {
+    if !transaction
+        .record_token_use(&tokens::use_for(claims, purpose))
+        .await?
+    {
         return Err(Problem::new(
             ProblemKind::TokenUsed,
             "this upload token has already been used for this",
         ));
     }
-    let mut inserted = 0;
-    if !reports.is_empty() {
-        // The same report uploaded again (a replay with another token) is kept once.
-        let sql = crate::store::multi_row_insert(
-            state.store.backend(),
-            "check_in_reports",
-            &[
-                "location_id_hash",
-                "iv",
-                "encrypted_check_in_record",
-                "mac",
-                "received_hour",
-            ],
-            reports.len(),
-            "ON CONFLICT (mac) DO NOTHING",
-        );
-        let mut insert = sqlx::query(sql);
-        for report in reports {
-            insert = insert
-                .bind(report.location_id_hash.clone())
-                .bind(report.iv.clone())
-                .bind(report.encrypted_check_in_record.clone())
-                .bind(report.mac.clone())
-                .bind(floor_to_hour(now));
-        }
-        inserted = insert.execute(&mut *transaction).await?.rows_affected();
-    }
+    // The same report uploaded again (a replay with another token) is kept once.
+    let inserted = transaction
+        .insert_check_in_reports(reports, floor_to_hour(now))
+        .await?;
     transaction.commit().await?;
     Ok(inserted)
 }
@@ -194,7 +168,7 @@ async fn upload(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Json<CheckInUploadRequest>, JsonRejection>,
-    purpose: &str,
+    purpose: Purpose,
     max_reports: usize,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let claims = tokens::authorize(state, headers, SCOPE_EXPOSED)?;
@@ -202,7 +176,11 @@ async fn upload(
     let reports = validate_upload(&request, max_reports)?;
     if request.fake == 0 && !claims.is_fake() {
         let stored = store_reports(state, &claims, purpose, &reports, state.now()).await?;
-        tracing::info!(purpose, stored, "check-in reports stored");
+        tracing::info!(
+            purpose = purpose.as_str(),
+            stored,
+            "check-in reports stored"
+        );
     }
     // Same answer for fake and real uploads.
     Ok(Json(serde_json::json!({})))
@@ -234,7 +212,7 @@ pub(super) async fn upload_check_ins(
             &state,
             &headers,
             body,
-            PURPOSE_CHECK_INS,
+            Purpose::CheckIns,
             MAX_REPORTS_PER_UPLOAD,
         ),
     )
@@ -266,27 +244,11 @@ pub(super) async fn upload_venue_warning(
             &state,
             &headers,
             body,
-            PURPOSE_VENUE_WARNING,
+            Purpose::VenueWarning,
             MAX_REPORTS_PER_VENUE_WARNING,
         ),
     )
     .await
-}
-
-/// Deletes reports that arrived more than [`RETENTION_SECONDS`] before `now` (called by
-/// the retention job); returns how many.
-pub(crate) async fn purge_expired(state: &AppState, now: i64) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM check_in_reports WHERE received_hour < $1")
-        .bind(now - RETENTION_SECONDS)
-        .execute(state.store.pool())
-        .await?
-        .rows_affected();
-    state
-        .metrics
-        .purged_rows
-        .get_or_create(&[("table", "check_in_reports")])
-        .inc_by(deleted);
-    Ok(deleted)
 }
 
 #[cfg(test)]

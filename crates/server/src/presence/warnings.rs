@@ -18,7 +18,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use messages::check_ins::{ProtectedReportJson, WarningPackageJson};
-use presence::{CheckInProtectedReport, TraceWarningPackage};
+use presence::TraceWarningPackage;
 use prost::Message;
 use serde::Deserialize;
 
@@ -34,8 +34,6 @@ pub(super) struct WarningsQuery {
     format: Option<String>,
 }
 
-/// One stored report: location id hash, IV, encrypted check-in record, MAC.
-type StoredReport = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
 
 fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
     query.format.as_deref() == Some("json")
@@ -98,25 +96,10 @@ pub(super) async fn download(
     };
     // A cursor ahead of the server's clock gets an empty answer that keeps it.
     let until = last_complete_hour.max(since);
-    let rows: Vec<StoredReport> = sqlx::query_as(
-        "SELECT location_id_hash, iv, encrypted_check_in_record, mac FROM check_in_reports \
-         WHERE received_hour > $1 AND received_hour <= $2 ORDER BY location_id_hash, mac",
-    )
-    .bind(since * 3600)
-    .bind(until * 3600)
-    .fetch_all(state.store.pool())
-    .await?;
-    let reports: Vec<CheckInProtectedReport> = rows
-        .into_iter()
-        .map(
-            |(location_id_hash, iv, encrypted_check_in_record, mac)| CheckInProtectedReport {
-                location_id_hash,
-                iv,
-                encrypted_check_in_record,
-                mac,
-            },
-        )
-        .collect();
+    let reports = state
+        .store
+        .check_in_reports_between(since * 3600, until * 3600)
+        .await?;
     let mut response = if wants_json(&headers, &query) {
         Json(WarningPackageJson {
             since,
