@@ -29,7 +29,7 @@ use tokio::sync::watch;
 
 use crate::keys::{RETENTION_SECONDS, build_export, released_keys};
 use crate::problem::Problem;
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// Name of the lease that guards export building.
 pub const EXPORT_LEASE: &str = "daily-export-files";

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::group_commit::{KeyRow, WriteOutcome};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
-use crate::service::{AppState, with_minimum_duration};
+use crate::state::{AppState, with_minimum_duration};
 use crate::store::floor_to_hour;
 use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
 

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
-use super::i18n::Language;
 use super::views::{DayCounts, format_day};
 use crate::store::Store;
+use crate::web::Language;
 
 /// Days shown: the retention period, beyond which the underlying rows are purged anyway.
 pub const STATISTICS_DAYS: i64 = 14;

@@ -20,7 +20,7 @@ mod warnings;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::service::AppState;
+use crate::state::AppState;
 
 pub use reports::{
     CheckInUploadRequest, MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, PURPOSE_CHECK_INS,

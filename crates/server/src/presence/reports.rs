@@ -22,7 +22,7 @@ use presence::check_in_report::{
 use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
-use crate::service::{AppState, with_minimum_duration};
+use crate::state::{AppState, with_minimum_duration};
 use crate::store::floor_to_hour;
 use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
 

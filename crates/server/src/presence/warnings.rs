@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::presence::ProtectedReportJson;
 use crate::problem::Problem;
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// Header carrying the cursor for the next download.
 pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
