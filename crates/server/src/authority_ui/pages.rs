@@ -146,14 +146,12 @@ struct SignInForm {
 async fn sign_in(
     State(state): State<AppState>,
     language: Language,
-    signed_in: Option<SignedIn>,
     form: Result<CsrfForm<SignInForm>, CsrfRefusal<SignInForm>>,
 ) -> PageResult {
     let form = match form {
         Ok(CsrfForm(form)) => form,
-        // A sign-in form left open in another tab after signing in there.
-        Err(_) if signed_in.is_some() => return Ok(see_other("/authority/issue")),
-        // An expired or forged form: the form again, with a fresh token.
+        // An expired or forged form (or one left open while signing in elsewhere): the
+        // form again, with a fresh token.
         Err(CsrfRefusal::Forged { form, .. }) => {
             let notice = Notice::Error(language.text("form-forged"));
             return Ok(sign_in_page(
