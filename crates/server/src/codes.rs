@@ -35,14 +35,15 @@ use messages::authority::{
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
+use crate::clock::{date_of, format_date, parse_date};
 use crate::datastore::codes::NewCodeRow;
 use crate::datastore::{self, DatastoreError, Store, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
-use crate::service::{AppState, bearer, with_minimum_duration};
-use crate::tokens;
+use crate::state::{AppState, with_minimum_duration};
+use crate::tokens::{self, bearer};
 
 /// How far back an onset date may lie, in days (older keys are not kept anyway).
 pub const MAX_ONSET_AGE_DAYS: i64 = messages::retention::DAYS as i64;
@@ -66,32 +67,6 @@ fn code_hmac(secret: &[u8; 32], code: &str) -> Vec<u8> {
         <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(code.as_bytes());
     mac.finalize().into_bytes().to_vec()
-}
-
-/// Formats a date as `YYYY-MM-DD`.
-pub(crate) fn format_date(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
-/// Parses `YYYY-MM-DD`.
-pub(crate) fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
-}
-
-/// The UTC date of a unix time.
-pub(crate) fn date_of(unix_seconds: i64) -> Date {
-    OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .date()
 }
 
 fn rfc3339(unix_seconds: i64) -> String {

@@ -34,7 +34,7 @@ use crate::datastore::DatastoreError;
 use crate::datastore::exports::ExportFile;
 use crate::keys::{build_export, released_keys};
 use crate::problem::{Problem, ProblemKind};
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// Name of the lease that guards export building.
 pub const EXPORT_LEASE: &str = "daily-export-files";

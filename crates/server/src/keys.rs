@@ -32,8 +32,9 @@ use serde::Deserialize;
 
 use crate::datastore::{DatastoreError, KeyRow, WriteOutcome, floor_to_hour};
 use crate::metrics::Metrics;
+
 use crate::problem::{Problem, ProblemKind};
-use crate::service::{AppState, with_minimum_duration};
+use crate::state::{AppState, with_minimum_duration};
 use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
 
 /// Keys in every upload: real keys padded with fake ones (DP-3T v2).

@@ -18,7 +18,6 @@
 //! `Cache-Control: max-age` (which ends at the next release bucket); this route is what
 //! such a relay would long-poll itself.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -26,54 +25,18 @@ use axum::routing::get;
 use axum::{Json, Router};
 use messages::keys::PushAnswer;
 use serde::Deserialize;
-use tokio::sync::watch;
 
 use messages::retention;
 
 use crate::datastore::DatastoreError;
 use crate::keys::{bucket_end, oldest_key_start, parse_bundle_tag};
 use crate::problem::{Problem, ProblemKind};
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// How long a push request waits when it does not say.
 pub const DEFAULT_WAIT_SECONDS: u64 = 60;
 /// The longest a push request may wait.
 pub const MAX_WAIT_SECONDS: u64 = 300;
-
-/// Wakes waiting push requests.
-#[derive(Debug)]
-pub struct News {
-    generation: watch::Sender<u64>,
-    closing: AtomicBool,
-}
-
-impl Default for News {
-    fn default() -> Self {
-        Self {
-            generation: watch::Sender::new(0),
-            closing: AtomicBool::new(false),
-        }
-    }
-}
-
-impl News {
-    /// Something may have changed: waiting requests look again.
-    pub fn announce(&self) {
-        self.generation
-            .send_modify(|generation| *generation = generation.wrapping_add(1));
-    }
-
-    /// The server is stopping: waiting requests answer now, so that shutdown need not
-    /// wait for them.
-    pub fn close(&self) {
-        self.closing.store(true, Ordering::SeqCst);
-        self.announce();
-    }
-
-    fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::SeqCst)
-    }
-}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/push/keys", get(wait_for_keys))
@@ -118,7 +81,7 @@ async fn wait_for_keys(
     );
     let deadline = tokio::time::Instant::now() + wait;
     // Subscribed before looking, so that news between the look and the wait is not lost.
-    let mut news = state.news.generation.subscribe();
+    let mut news = state.news.subscribe();
     loop {
         let now = state.now();
         let until = bucket_end(now, state.config.release_bucket_seconds);

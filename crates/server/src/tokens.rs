@@ -10,16 +10,16 @@
 //! and `delayedKeyDate` (the interval number of the day whose key comes tomorrow); it
 //! lives until the end of the following day.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use exposure::interval::{INTERVAL_SECONDS, INTERVALS_PER_DAY};
 use messages::Purpose;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::codes::{date_of, format_date, parse_date};
+use crate::clock::{date_of, format_date, parse_date};
 use crate::datastore::TokenUse;
 use crate::problem::{Problem, ProblemKind};
-use crate::service::{AppState, bearer};
+use crate::state::AppState;
 
 /// Scope of tokens from `/v1/codes/verify`.
 pub const SCOPE_EXPOSED: &str = "exposed";
@@ -95,6 +95,16 @@ pub(crate) fn issue_next_day_token(
         exp: day_end + 86_400,
         delayed_key_date: Some(delayed_key_date.to_string()),
     })
+}
+
+/// The bearer credential of a request, if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 /// Checks the bearer token of a request: signature, expiry and scope.

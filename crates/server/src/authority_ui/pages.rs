@@ -2,27 +2,26 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use cookie::SameSite;
 use maud::Markup;
 use serde::Deserialize;
 
 use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
-use super::i18n::{LANGUAGE_COOKIE, Language};
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
-    tokens_match,
 };
+use super::signed_in::{self, Admin, SignedIn};
 use super::statistics;
 use super::views::{self, BASE, Frame, IssuedCode, Notice, Section};
-use crate::datastore::DatastoreError;
-use crate::datastore::Role;
-use crate::service::AppState;
+use crate::datastore::{DatastoreError, Role};
+use crate::state::AppState;
+use crate::web::csrf::{CsrfForm, CsrfRefusal};
+use crate::web::{self, Language};
 
 /// Most codes on one printed sheet.
 pub const MAX_CODES_PER_SHEET: u32 = 50;
@@ -34,19 +33,10 @@ pub const MAX_CODES_LISTED: i64 = 500;
 /// How many audit log entries the admin page shows (newest first).
 pub const AUDIT_PAGE_SIZE: i64 = 500;
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const STYLESHEET: &str = include_str!("../../static/authority.css");
-const SCRIPT: &str = include_str!("../../static/authority.js");
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    let router = Router::new()
         .route(BASE, get(home))
         .route("/authority/", get(home))
-        .route("/authority/static/authority.css", get(stylesheet))
-        .route("/authority/static/authority.js", get(script))
-        .route("/authority/language/{tag}", get(choose_language))
         .route("/authority/sign-in", get(sign_in_form).post(sign_in))
         .route("/authority/sign-out", post(sign_out))
         .route("/authority/issue", get(issue_form).post(issue))
@@ -60,28 +50,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/authority/api-keys", get(api_keys).post(create_api_key))
         .route("/authority/api-keys/{id}/revoke", post(revoke_api_key))
         .route("/authority/audit", get(audit_page))
-        .layer(middleware::map_response(protective_headers))
-}
-
-async fn protective_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    response
+        .route_layer(middleware::from_fn_with_state(state, signed_in::identify));
+    web::html_routes(router)
 }
 
 type PageResult = Result<Response, Response>;
@@ -94,20 +64,7 @@ fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// The visitor's language: their explicit choice, else their browser's.
-fn language_of(headers: &HeaderMap) -> Language {
-    sessions::cookie(headers, LANGUAGE_COOKIE)
-        .and_then(|tag| Language::from_tag(&tag))
-        .unwrap_or_else(|| {
-            Language::negotiate(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|value| value.to_str().ok()),
-            )
-        })
-}
-
-fn error_page(
+pub(super) fn error_page(
     language: Language,
     viewer: Option<&views::Viewer>,
     status: StatusCode,
@@ -156,49 +113,6 @@ fn issue_failed(
     )
 }
 
-/// The signed-in user, or a redirect to the sign-in page; a 403 page when `admin` is
-/// required and the user is a physician.
-async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    admin: bool,
-) -> Result<(Language, Session), Response> {
-    let language = language_of(headers);
-    let session = sessions::find(&state.store, headers, state.now())
-        .await
-        .map_err(internal(language))?;
-    let Some(session) = session else {
-        return Err(see_other("/authority/sign-in"));
-    };
-    if admin && session.viewer.role != Role::Admin {
-        return Err(error_page(
-            language,
-            Some(&session.viewer),
-            StatusCode::FORBIDDEN,
-            "error-forbidden",
-        ));
-    }
-    Ok((language, session))
-}
-
-/// Rejects a form whose anti-forgery token is not the session's.
-///
-/// The error is the page to answer with; handlers return it through `?` as axum's
-/// `Response`, so boxing it would only be unboxed again at once.
-#[allow(clippy::result_large_err)]
-fn check_form(language: Language, session: &Session, submitted: &str) -> Result<(), Response> {
-    if tokens_match(submitted, &session.viewer.csrf) {
-        Ok(())
-    } else {
-        Err(error_page(
-            language,
-            Some(&session.viewer),
-            StatusCode::FORBIDDEN,
-            "form-forged",
-        ))
-    }
-}
-
 fn frame<'a>(language: Language, session: &'a Session, section: Section) -> Frame<'a> {
     Frame {
         language,
@@ -212,58 +126,8 @@ fn issuer_of(session: &Session) -> String {
     format!("user:{}", session.user_id)
 }
 
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    signed_in(&state, &headers, false).await?;
-    Ok(see_other("/authority/issue"))
-}
-
-async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLESHEET,
-    )
-        .into_response()
-}
-
-async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-struct NextPage {
-    next: Option<String>,
-}
-
-/// Remembers the chosen language for a year and goes back to the page the visitor was on.
-async fn choose_language(Path(tag): Path<String>, Query(query): Query<NextPage>) -> Response {
-    let language = Language::from_tag(&tag).unwrap_or(Language::English);
-    // Only our own pages: anything else would make this an open redirect.
-    let next = query
-        .next
-        .filter(|next| {
-            next.starts_with("/authority/")
-                && next
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.'))
-                && !next.contains("//")
-        })
-        .unwrap_or_else(|| "/authority/sign-in".to_owned());
-    let mut response = see_other(&next);
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        sessions::set_cookie(LANGUAGE_COOKIE, language.tag(), 365 * 86_400, SameSite::Lax),
-    );
-    response
+async fn home(_: SignedIn) -> Response {
+    see_other("/authority/issue")
 }
 
 // ----- signing in and out -----
@@ -283,32 +147,20 @@ fn sign_in_page(
     let mut response = page(status, views::sign_in(&frame, &csrf, email, message));
     response.headers_mut().insert(
         header::SET_COOKIE,
-        sessions::set_cookie(
-            SIGN_IN_COOKIE,
-            &csrf,
-            SIGN_IN_FORM_SECONDS,
-            SameSite::Strict,
-        ),
+        sessions::set_cookie(SIGN_IN_COOKIE, &csrf, SIGN_IN_FORM_SECONDS),
     );
     response
 }
 
-async fn sign_in_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let language = language_of(&headers);
-    if sessions::find(&state.store, &headers, state.now())
-        .await
-        .map_err(internal(language))?
-        .is_some()
-    {
-        return Ok(see_other("/authority/issue"));
+async fn sign_in_form(language: Language, signed_in: Option<SignedIn>) -> Response {
+    if signed_in.is_some() {
+        return see_other("/authority/issue");
     }
-    Ok(sign_in_page(language, StatusCode::OK, "", None))
+    sign_in_page(language, StatusCode::OK, "", None)
 }
 
 #[derive(Deserialize)]
 struct SignInForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -317,20 +169,24 @@ struct SignInForm {
 
 async fn sign_in(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SignInForm>,
+    language: Language,
+    form: Result<CsrfForm<SignInForm>, CsrfRefusal<SignInForm>>,
 ) -> PageResult {
-    let language = language_of(&headers);
-    let expected = sessions::cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
-    if !tokens_match(&form.csrf, &expected) {
-        let notice = Notice::Error(language.text("form-forged"));
-        return Ok(sign_in_page(
-            language,
-            StatusCode::FORBIDDEN,
-            &form.email,
-            Some(&notice),
-        ));
-    }
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        // An expired or forged form (or one left open while signing in elsewhere): the
+        // form again, with a fresh token.
+        Err(CsrfRefusal::Forged { form, .. }) => {
+            let notice = Notice::Error(language.text("form-forged"));
+            return Ok(sign_in_page(
+                language,
+                StatusCode::FORBIDDEN,
+                &form.email,
+                Some(&notice),
+            ));
+        }
+        Err(refusal) => return Err(refusal.into_response()),
+    };
     let now = state.now();
     let outcome = accounts::sign_in(&state.store, &form.email, &form.password, now)
         .await
@@ -355,11 +211,11 @@ async fn sign_in(
             let cookies = response.headers_mut();
             cookies.append(
                 header::SET_COOKIE,
-                sessions::set_cookie(SESSION_COOKIE, &token, SESSION_SECONDS, SameSite::Strict),
+                sessions::set_cookie(SESSION_COOKIE, &token, SESSION_SECONDS),
             );
             cookies.append(
                 header::SET_COOKIE,
-                sessions::set_cookie(SIGN_IN_COOKIE, "", 0, SameSite::Strict),
+                sessions::set_cookie(SIGN_IN_COOKIE, "", 0),
             );
             Ok(response)
         }
@@ -396,19 +252,16 @@ async fn sign_in(
     }
 }
 
+/// A form with nothing but its anti-forgery token (sign out, expire, revoke).
 #[derive(Deserialize)]
-struct PlainForm {
-    #[serde(default)]
-    csrf: String,
-}
+struct Confirmation {}
 
 async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<PlainForm>,
+    SignedIn { language, .. }: SignedIn,
+    CsrfForm(_): CsrfForm<Confirmation>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     sessions::close(&state.store, &headers)
         .await
         .map_err(internal(language))?;
@@ -416,15 +269,14 @@ async fn sign_out(
     let mut response = sign_in_page(language, StatusCode::OK, "", Some(&notice));
     response.headers_mut().append(
         header::SET_COOKIE,
-        sessions::set_cookie(SESSION_COOKIE, "", 0, SameSite::Strict),
+        sessions::set_cookie(SESSION_COOKIE, "", 0),
     );
     Ok(response)
 }
 
 // ----- issuing codes -----
 
-async fn issue_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
+async fn issue_form(SignedIn { language, session }: SignedIn) -> PageResult {
     let frame = frame(language, &session, Section::Issue);
     Ok(page(
         StatusCode::OK,
@@ -435,18 +287,14 @@ async fn issue_form(State(state): State<AppState>, headers: HeaderMap) -> PageRe
 #[derive(Deserialize)]
 struct IssueForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     onset: String,
 }
 
 async fn issue(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<IssueForm>,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<IssueForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     let frame = frame(language, &session, Section::Issue);
     let onset = Some(form.onset.trim()).filter(|onset| !onset.is_empty());
     match crate::codes::issue_code(&state, &issuer_of(&session), onset).await {
@@ -498,18 +346,14 @@ async fn issue(
 #[derive(Deserialize)]
 struct SheetForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     count: String,
 }
 
 async fn issue_sheet(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SheetForm>,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<SheetForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     let count = form
         .count
         .trim()
@@ -572,10 +416,9 @@ struct Done {
 
 async fn codes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn { language, session }: SignedIn,
     Query(done): Query<Done>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
     let now = state.now();
     let rows: Vec<views::CodeRow> = state
         .store
@@ -602,12 +445,10 @@ async fn codes(
 
 async fn expire_code(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn { language, session }: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<PlainForm>,
+    CsrfForm(_): CsrfForm<Confirmation>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     let now = state.now();
     // Only one's own unused, unexpired code; expiring sets the expiry to now, so the code
     // keeps its history and is purged with the others.
@@ -628,8 +469,10 @@ async fn expire_code(
 
 // ----- statistics -----
 
-async fn statistics_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
+async fn statistics_page(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+) -> PageResult {
     let days = statistics::daily(&state.store, state.now())
         .await
         .map_err(internal(language))?;
@@ -644,8 +487,10 @@ async fn statistics_page(State(state): State<AppState>, headers: HeaderMap) -> P
     ))
 }
 
-async fn statistics_csv(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, _) = signed_in(&state, &headers, false).await?;
+async fn statistics_csv(
+    State(state): State<AppState>,
+    SignedIn { language, .. }: SignedIn,
+) -> PageResult {
     let days = statistics::daily(&state.store, state.now())
         .await
         .map_err(internal(language))?;
@@ -691,15 +536,15 @@ async fn users_page(
     ))
 }
 
-async fn users(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
+async fn users(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+) -> PageResult {
     users_page(&state, language, &session, StatusCode::OK, "", None).await
 }
 
 #[derive(Deserialize)]
 struct NewUserForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -710,11 +555,9 @@ struct NewUserForm {
 
 async fn add_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<NewUserForm>,
+    Admin(SignedIn { language, session }): Admin,
+    CsrfForm(form): CsrfForm<NewUserForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     let now = state.now();
     let role = Role::parse(&form.role).unwrap_or(Role::Physician);
     let refused = |message: String| Notice::Error(message);
@@ -762,19 +605,15 @@ async fn add_user(
 #[derive(Deserialize)]
 struct StateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     change: String,
 }
 
 async fn change_user_state(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(SignedIn { language, session }): Admin,
     Path(id): Path<String>,
-    Form(form): Form<StateForm>,
+    CsrfForm(form): CsrfForm<StateForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     // An admin cannot lock themselves out by mistake.
     if let Some(change) = StateChange::parse(&form.change)
         && id != session.user_id
@@ -818,26 +657,24 @@ async fn api_keys_page(
     ))
 }
 
-async fn api_keys(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
+async fn api_keys(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+) -> PageResult {
     api_keys_page(&state, language, &session, StatusCode::OK, None, None).await
 }
 
 #[derive(Deserialize)]
 struct NewApiKeyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
 }
 
 async fn create_api_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<NewApiKeyForm>,
+    Admin(SignedIn { language, session }): Admin,
+    CsrfForm(form): CsrfForm<NewApiKeyForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         let notice = Notice::Error(language.text("api-keys-name-invalid"));
@@ -873,12 +710,10 @@ async fn create_api_key(
 
 async fn revoke_api_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(SignedIn { language, session }): Admin,
     Path(id): Path<String>,
-    Form(form): Form<PlainForm>,
+    CsrfForm(_): CsrfForm<Confirmation>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     let now = state.now();
     let name = state
         .store
@@ -897,8 +732,10 @@ async fn revoke_api_key(
 
 // ----- audit log (admins) -----
 
-async fn audit_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
+async fn audit_page(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+) -> PageResult {
     let rows = state
         .store
         .latest_audit(AUDIT_PAGE_SIZE)

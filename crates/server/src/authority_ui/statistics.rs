@@ -5,9 +5,9 @@
 use messages::retention;
 use plotters::prelude::*;
 
-use super::i18n::Language;
 use super::views::format_day;
 use crate::datastore::{DatastoreError, DayCounts, Store};
+use crate::web::Language;
 
 /// Days shown: the retention period, beyond which the underlying rows are purged anyway.
 pub const STATISTICS_DAYS: i64 = retention::DAYS as i64;

@@ -20,11 +20,9 @@ mod warnings;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::service::AppState;
+use crate::state::AppState;
 
-pub use reports::{
-    MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, UPLOAD_DAYS,
-};
+pub use reports::{MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, UPLOAD_DAYS};
 pub use warnings::WARNINGS_UNTIL_HEADER;
 
 /// The OpenAPI description of these routes, merged into `/openapi.json` by

@@ -24,7 +24,7 @@ use presence::check_in_report::{
 
 use crate::datastore::floor_to_hour;
 use crate::problem::{Problem, ProblemKind};
-use crate::service::{AppState, with_minimum_duration};
+use crate::state::{AppState, with_minimum_duration};
 use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
 
 /// A phone keeps at most this many check-ins a day (a shop assistant's busy day), so an

@@ -23,7 +23,7 @@ use prost::Message;
 use serde::Deserialize;
 
 use crate::problem::{Problem, ProblemKind};
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// Header carrying the cursor for the next download.
 pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
@@ -33,7 +33,6 @@ pub(super) struct WarningsQuery {
     since: Option<i64>,
     format: Option<String>,
 }
-
 
 fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
     query.format.as_deref() == Some("json")
