@@ -8,7 +8,8 @@
 //! - [`code`]: the 12-digit authority code: normalising what people type, the Verhoeff
 //!   check digit that catches typos offline.
 //! - [`Purpose`]: what an upload token is spent on; each purpose once per token.
-//! - [`retention`]: the one 14-day window shared by upload, download, export and purge.
+//! - [`retention`]: the one 14-day window (today and the 14 days before) shared by upload,
+//!   download, export and purge.
 
 pub mod code;
 pub mod retention;

@@ -21,7 +21,6 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use exposure::interval::INTERVAL_SECONDS;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
@@ -178,14 +177,14 @@ async fn write_index(state: &AppState, first_day: i64) -> Result<(), JobError> {
 async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
     let now = state.now();
     let cutoff = now - RETENTION_SECONDS;
-    let cutoff_interval = cutoff.div_euclid(INTERVAL_SECONDS as i64);
     let pool = state.store.pool();
-    report.keys_purged =
-        sqlx::query("DELETE FROM exposed_keys WHERE rolling_start + rolling_period < $1")
-            .bind(cutoff_interval)
-            .execute(pool)
-            .await?
-            .rows_affected();
+    // The window that upload and download use: a key is purged the moment it can no
+    // longer be published.
+    report.keys_purged = sqlx::query("DELETE FROM exposed_keys WHERE rolling_start < $1")
+        .bind(messages::retention::first_kept_interval(now))
+        .execute(pool)
+        .await?
+        .rows_affected();
     report.codes_purged = sqlx::query("DELETE FROM codes WHERE created_hour < $1")
         .bind(cutoff)
         .execute(pool)

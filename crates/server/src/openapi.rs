@@ -32,11 +32,11 @@ pub fn document() -> Value {
                 "CheckInUpload": {"type": "object", "required": ["checkInProtectedReports"], "properties": {
                     "checkInProtectedReports": {"type": "array", "minItems": 1, "maxItems": 300, "items": {"$ref": "#/components/schemas/CheckInProtectedReport"}},
                     "fake": {"type": "integer", "enum": [0, 1]}}},
-                "GaenKey": {"type": "object", "required": ["keyData", "rollingStartNumber", "rollingPeriod", "fake"], "properties": {
+                "GaenKey": {"type": "object", "required": ["keyData", "rollingStartNumber", "rollingPeriod"], "properties": {
                     "keyData": {"type": "string", "format": "byte", "description": "16 bytes, base64"},
                     "rollingStartNumber": {"type": "integer", "minimum": 0},
-                    "rollingPeriod": {"type": "integer", "minimum": 1, "maximum": 144},
-                    "fake": {"type": "integer", "enum": [0, 1]}}}
+                    "rollingPeriod": {"type": "integer", "description": "1 to 144; a key outside is dropped"},
+                    "fake": {"type": "integer", "enum": [0, 1], "default": 0}}}
             }
         },
         "paths": {
@@ -76,11 +76,12 @@ pub fn document() -> Value {
                     "429": problem_response("too many checks")}}},
             "/v2/gaen/exposed": {
                 "post": {"summary": "Upload exactly 30 keys (real and fake: 1 padding)", "security": bearer,
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["gaenKeys", "delayedKeyDate"], "properties": {
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["gaenKeys"], "properties": {
                         "gaenKeys": {"type": "array", "minItems": 30, "maxItems": 30, "items": {"$ref": "#/components/schemas/GaenKey"}},
-                        "delayedKeyDate": {"type": "integer", "description": "rolling start of today's key, uploaded tomorrow"}}}}}},
+                        "withFederationGateway": {"description": "true/false, or 1/0 as the iOS SDK sends it; accepted, no gateway here"},
+                        "delayedKeyDate": {"type": "integer", "description": "optional (older Android SDKs): rolling start of the key uploaded tomorrow through /v1/gaen/exposednextday"}}}}}},
                     "responses": {
-                        "200": {"description": "stored; the next-day token is in the Authorization header and the body",
+                        "200": {"description": "stored (keys out of range dropped); with delayedKeyDate, the next-day token is in the Authorization header and the body",
                             "content": {"application/json": {"schema": {"type": "object", "properties": {"nextDayToken": {"type": "string"}}}}}},
                         "400": problem_response("invalid keys"),
                         "401": problem_response("missing, invalid or expired token"),
@@ -91,7 +92,8 @@ pub fn document() -> Value {
                     "responses": {
                         "200": {"description": "export zip; new tag in x-key-bundle-tag", "content": {"application/zip": {}}},
                         "204": {"description": "nothing new; new tag in x-key-bundle-tag"},
-                        "400": problem_response("bad tag")}}},
+                        "400": problem_response("bad tag (not on a release bucket boundary)"),
+                        "404": problem_response("tag in the future")}}},
             "/v1/gaen/exposednextday": {"post": {"summary": "Upload yesterday's key with the next-day token", "security": bearer,
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["delayedKey"], "properties": {
                     "delayedKey": {"$ref": "#/components/schemas/GaenKey"}}}}}},

@@ -158,8 +158,7 @@ async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, sqlx:
 
 /// Whether any key is released in `(after, until]` (what a download would return).
 async fn any_released(state: &AppState, after: i64, until: i64) -> Result<bool, sqlx::Error> {
-    let oldest_start =
-        (state.now() - RETENTION_SECONDS).div_euclid(exposure::interval::INTERVAL_SECONDS as i64);
+    let oldest_start = messages::retention::first_kept_interval(state.now());
     let found: Option<(i64,)> = sqlx::query_as(
         "SELECT rolling_start FROM exposed_keys \
          WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 LIMIT 1",
