@@ -112,7 +112,14 @@ async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result
         if written.contains(&day) {
             continue;
         }
-        let keys = released_keys(state, day * 86_400, (day + 1) * 86_400, now).await?;
+        // The keys downloads served during that day, in the window as it was then.
+        let keys = released_keys(
+            state,
+            day * 86_400,
+            (day + 1) * 86_400,
+            (day + 1) * 86_400 - 1,
+        )
+        .await?;
         let key_count = keys.len();
         let zip = if keys.is_empty() {
             None

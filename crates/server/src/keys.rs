@@ -166,21 +166,25 @@ struct KeyWindow {
 }
 
 impl KeyWindow {
-    /// The window at `now` for a token whose onset day starts at `onset_day_start` (unix
+    /// The window for keys that become downloadable at `published_at` (see
+    /// [`published_at`]), for a token whose onset day starts at `onset_day_start` (unix
     /// seconds):
-    /// - reference `EnforceRetentionPeriod`: not before the retention window's first day;
+    /// - reference `EnforceRetentionPeriod`: not before the retention window's first day
+    ///   at publication, so that every key accepted is published (a key of day −14
+    ///   uploaded in the day's last hour would otherwise be released on the next day, when
+    ///   downloads no longer serve it);
     /// - reference `EnforceMatchingJWTClaimsForExposed`: not before the onset, moved back
     ///   by `infectious_days_before_onset` (the reference's onset claim already is);
     /// - reference `RemoveKeysFromFuture`: dated before the day after tomorrow, so that a
     ///   phone whose clock is a little ahead at midnight keeps its key (still-valid keys
     ///   are embargoed until they expire anyway).
-    fn new(now: i64, onset_day_start: i64, infectious_days_before_onset: u32) -> Self {
+    fn new(published_at: i64, onset_day_start: i64, infectious_days_before_onset: u32) -> Self {
         let intervals = |seconds: i64| seconds.div_euclid(INTERVAL_SECONDS as i64);
         let infectious_from =
             onset_day_start - i64::from(infectious_days_before_onset) * DAY_SECONDS;
-        let today_start = now - now.rem_euclid(DAY_SECONDS);
+        let today_start = published_at - published_at.rem_euclid(DAY_SECONDS);
         KeyWindow {
-            first: retention::first_kept_interval(now).max(intervals(infectious_from)),
+            first: retention::first_kept_interval(published_at).max(intervals(infectious_from)),
             end: intervals(today_start + 2 * DAY_SECONDS),
         }
     }
@@ -191,7 +195,7 @@ impl KeyWindow {
             .ok_or_else(|| Problem::unauthorized("the upload token is not valid"))?;
         let onset_day_start = onset.midnight().assume_utc().unix_timestamp();
         Ok(Self::new(
-            now,
+            published_at(now, state.config.release_bucket_seconds),
             onset_day_start,
             state.config.infectious_days_before_onset,
         ))
@@ -256,6 +260,20 @@ fn check_delayed_key_date(delayed_key_date: u32, now: i64) -> Result<(), Problem
         ));
     }
     Ok(())
+}
+
+/// When an expired key stored at `now` first comes out of a download: its [`release_at`],
+/// rounded up to the end of its release bucket.
+fn published_at(now: i64, bucket_seconds: u64) -> i64 {
+    let released = if bucket_seconds == 0 {
+        now + 1
+    } else {
+        floor_to_hour(now) + 3600
+    };
+    match i64::try_from(bucket_seconds) {
+        Ok(bucket) if bucket > 0 => released + (bucket - released.rem_euclid(bucket)) % bucket,
+        _ => released,
+    }
 }
 
 /// The release time of a key stored at `now`, always strictly after now (so that a
@@ -621,6 +639,23 @@ mod tests {
         );
         // And it is what downloads and purges use.
         assert_eq!(window().first, retention::first_kept_interval(NOW));
+    }
+
+    #[test]
+    fn a_key_leaving_the_window_before_it_comes_out_is_not_accepted() {
+        let midnight = NOW - NOW.rem_euclid(DAY_SECONDS) + DAY_SECONDS;
+        // 23:30 with 2-hour buckets: released at 00:00, out at 00:00 (a bucket end).
+        assert_eq!(published_at(midnight - 1800, 7200), midnight);
+        // 12:26: released at 13:00, out at the next bucket end: 14:00, or 16:00 with
+        // 4-hour buckets.
+        assert_eq!(published_at(NOW, 7200), floor_to_hour(NOW) + 2 * 3600);
+        assert_eq!(published_at(NOW, 4 * 3600), floor_to_hour(NOW) + 4 * 3600);
+        assert_eq!(published_at(NOW, 0), NOW + 1);
+        let day_minus_14 = vec![key(1, today() - 14 * 144, 144, 0)];
+        let late = KeyWindow::new(published_at(midnight - 1800, 7200), 0, 2);
+        assert!(kept(day_minus_14.clone(), late).is_empty());
+        let early = KeyWindow::new(published_at(midnight - 4 * 3600, 7200), 0, 2);
+        assert_eq!(kept(day_minus_14, early), vec![[1; 16]]);
     }
 
     #[test]
