@@ -166,39 +166,43 @@ struct KeyWindow {
 }
 
 impl KeyWindow {
-    /// The window for keys that become downloadable at `published_at` (see
-    /// [`published_at`]), for a token whose onset day starts at `onset_day_start` (unix
+    /// The window at `now` for a token whose onset day starts at `onset_day_start` (unix
     /// seconds):
     /// - reference `EnforceRetentionPeriod`: not before the retention window's first day
-    ///   at publication, so that every key accepted is published (a key of day −14
-    ///   uploaded in the day's last hour would otherwise be released on the next day, when
-    ///   downloads no longer serve it);
+    ///   (and see [`KeyWindow::for_claims`]);
     /// - reference `EnforceMatchingJWTClaimsForExposed`: not before the onset, moved back
     ///   by `infectious_days_before_onset` (the reference's onset claim already is);
     /// - reference `RemoveKeysFromFuture`: dated before the day after tomorrow, so that a
     ///   phone whose clock is a little ahead at midnight keeps its key (still-valid keys
     ///   are embargoed until they expire anyway).
-    fn new(published_at: i64, onset_day_start: i64, infectious_days_before_onset: u32) -> Self {
+    fn new(now: i64, onset_day_start: i64, infectious_days_before_onset: u32) -> Self {
         let intervals = |seconds: i64| seconds.div_euclid(INTERVAL_SECONDS as i64);
         let infectious_from =
             onset_day_start - i64::from(infectious_days_before_onset) * DAY_SECONDS;
-        let today_start = published_at - published_at.rem_euclid(DAY_SECONDS);
+        let today_start = now - now.rem_euclid(DAY_SECONDS);
         KeyWindow {
-            first: retention::first_kept_interval(published_at).max(intervals(infectious_from)),
+            first: retention::first_kept_interval(now).max(intervals(infectious_from)),
             end: intervals(today_start + 2 * DAY_SECONDS),
         }
     }
 
+    /// The window of an upload at `now` with `claims`. Its first day is also the window's
+    /// when the keys come out ([`published_at`]), so that every key accepted is published:
+    /// a key of day −14 uploaded in the day's last hour would otherwise come out after
+    /// midnight, when downloads no longer serve it.
     fn for_claims(state: &AppState, claims: &UploadClaims, now: i64) -> Result<Self, Problem> {
         let onset = claims
             .onset_date()
             .ok_or_else(|| Problem::unauthorized("the upload token is not valid"))?;
         let onset_day_start = onset.midnight().assume_utc().unix_timestamp();
-        Ok(Self::new(
-            published_at(now, state.config.release_bucket_seconds),
+        let mut window = Self::new(
+            now,
             onset_day_start,
             state.config.infectious_days_before_onset,
-        ))
+        );
+        let published = published_at(now, state.config.release_bucket_seconds);
+        window.first = window.first.max(retention::first_kept_interval(published));
+        Ok(window)
     }
 
     /// The key to store, or `None` when it is dropped: fake (reference `RemoveFakeKeys`),
