@@ -15,7 +15,8 @@
 //! - [`check_ins`]: protected check-in reports as JSON: the check-in and venue-warning
 //!   uploads, the JSON warning package.
 //! - [`Purpose`]: what an upload token is spent on; each purpose once per token.
-//! - [`retention`]: the one 14-day window shared by upload, download, export and purge.
+//! - [`retention`]: the one 14-day window (today and the 14 days before) shared by upload,
+//!   download, export and purge.
 
 pub mod authority;
 pub mod check_ins;

@@ -94,7 +94,8 @@ impl Phone {
         gaen_keys.extend(fake_keys(UPLOAD_KEY_COUNT - gaen_keys.len(), now, rng));
         let upload = GaenUploadRequest {
             gaen_keys,
-            delayed_key_date: today_key.rolling_start_interval_number.0,
+            delayed_key_date: Some(today_key.rolling_start_interval_number.0),
+            with_federation_gateway: None,
         };
         let next_day_token = api.upload_keys(&token, &upload)?;
 
@@ -260,7 +261,8 @@ pub(crate) fn send_fake_report<R: CryptoRng + ?Sized>(
     let token = api.verify_code(&code, true)?;
     let upload = GaenUploadRequest {
         gaen_keys: fake_keys(UPLOAD_KEY_COUNT, now, rng),
-        delayed_key_date: EnIntervalNumber::from_unix_seconds(now).day_start().0,
+        delayed_key_date: Some(EnIntervalNumber::from_unix_seconds(now).day_start().0),
+        with_federation_gateway: None,
     };
     api.upload_keys(&token, &upload)?;
     api.upload_check_ins(

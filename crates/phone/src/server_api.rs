@@ -118,7 +118,7 @@ impl ServerApi {
         let body = success_body(response)?;
         let body_token = serde_json::from_slice::<UploadAnswer>(&body)
             .ok()
-            .map(|answer| answer.next_day_token);
+            .and_then(|answer| answer.next_day_token);
         Ok(body_token.or(header_token))
     }
 

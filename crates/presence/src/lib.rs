@@ -57,9 +57,9 @@ pub use upload::{
 };
 pub use venue::{CWA_CROWD_NOTIFIER_PUBLIC_KEY, Venue};
 pub use venue_code::{
-    CWA_QR_CODE_PREFIX, CodeFormat, DEFAULT_QR_CODE_PREFIX, MAX_QR_PAYLOAD_BYTES,
-    MAX_QR_URL_LENGTH, VenueCode, VenueCodeError, decode_payload, decode_qr_url,
-    decode_qr_url_with_prefix,
+    CWA_QR_CODE_PREFIX, CodeFormat, CrowdNotifierDetails, DEFAULT_QR_CODE_PREFIX,
+    MAX_QR_PAYLOAD_BYTES, MAX_QR_URL_LENGTH, VenueCode, VenueCodeError, decode_payload,
+    decode_qr_url, decode_qr_url_with_prefix,
 };
 pub use venue_file::{NewVenue, Room, VenueFile, VenueFileError, parse_venue_type};
 pub use venue_type::VenueType;

@@ -39,6 +39,9 @@ pub const DEFAULT_CODE_LIFETIME_SECONDS: u64 = 24 * 3600;
 pub const MAX_TOKEN_LIFETIME_SECONDS: u64 = 3600;
 /// Default overlap during which a rotated-out signing key still verifies.
 pub const DEFAULT_KEY_OVERLAP_SECONDS: u64 = 7 * 86_400;
+/// Default days before the onset date whose keys are published: people are infectious
+/// about two days before their symptoms start (PROTOCOLS.md §4).
+pub const DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET: u32 = 2;
 
 /// Everything `serve` needs.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -77,6 +80,9 @@ pub struct Config {
     pub pad_exports: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Uploaded keys dated more than this many days before the token's onset date are
+    /// dropped: the person was not yet infectious then.
+    pub infectious_days_before_onset: u32,
 }
 
 impl Default for Config {
@@ -96,6 +102,7 @@ impl Default for Config {
             jobs_interval_seconds: 300,
             pad_exports: true,
             max_body_bytes: 64 * 1024,
+            infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
         }
     }
 }
@@ -163,6 +170,12 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "region must have 1 to 32 characters".to_owned(),
             ));
+        }
+        if self.infectious_days_before_onset > messages::retention::DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "infectious_days_before_onset must be at most {} (the retention window)",
+                messages::retention::DAYS
+            )));
         }
         if self.jobs_interval_seconds == 0 {
             return Err(ConfigError::Invalid(

@@ -22,7 +22,6 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use exposure::interval::INTERVAL_SECONDS;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
@@ -140,7 +139,14 @@ async fn write_missing_exports(
         if written.contains(&day) {
             continue;
         }
-        let keys = released_keys(state, day * 86_400, (day + 1) * 86_400, now).await?;
+        // The keys downloads served during that day, in the window as it was then.
+        let keys = released_keys(
+            state,
+            day * 86_400,
+            (day + 1) * 86_400,
+            (day + 1) * 86_400 - 1,
+        )
+        .await?;
         let key_count = keys.len();
         let zip = if keys.is_empty() {
             None
@@ -198,9 +204,12 @@ async fn write_index(state: &AppState, first_day: i64) -> Result<(), JobError> {
 async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
     let now = state.now();
     let cutoff = now - retention::SECONDS;
-    let cutoff_interval = cutoff.div_euclid(INTERVAL_SECONDS as i64);
     let store = &state.store;
-    report.keys_purged = store.purge_keys(cutoff_interval).await?;
+    // The window that upload and download use: a key is purged the moment it can no
+    // longer be published.
+    report.keys_purged = store
+        .purge_keys(retention::first_kept_interval(now))
+        .await?;
     report.codes_purged = store.purge_codes(cutoff).await?;
     // Venue check-in reports: 14 days after the hour they arrived.
     report.check_in_reports_purged = store.purge_check_in_reports(cutoff).await?;

@@ -1,9 +1,20 @@
 //! Diagnosis keys (PROTOCOLS.md §4, DP-3T GAEN v2): upload, next-day upload, download.
 //!
-//! - `POST /v2/gaen/exposed`: exactly 30 keys, real ones and `fake: 1` padding. Real keys
-//!   older than 14 days or starting in the future are dropped; malformed keys, duplicate
-//!   keys and overlapping keys reject the whole upload. The answer carries the next-day
-//!   token in the `Authorization` header (DP-3T) and in the body.
+//! The rules follow the DP-3T reference backend (`dp3t-sdk-backend`, module
+//! `dpppt-backend-sdk-ws`), so that apps built on the DP-3T iOS and Android SDKs work
+//! unchanged; each rule below names the reference file it follows.
+//!
+//! - `POST /v2/gaen/exposed`: exactly 30 keys, real ones and `fake: 1` padding
+//!   (`fake` absent means 0). A malformed key (not base64 of 16 bytes, `fake` not 0 or 1)
+//!   rejects the whole upload; a key out of range is dropped and the rest is stored: a
+//!   fake key, a rolling period outside 1..=144, a key dated before the retention window
+//!   ([`messages::retention`]), after tomorrow, or more than
+//!   `infectious_days_before_onset` days before the token's onset date. Duplicates are
+//!   stored once; overlapping keys (a phone whose key rotated mid-day) are all kept.
+//!   `delayedKeyDate` (older Android SDKs) is optional; when present it must be the
+//!   midnight of yesterday, today or tomorrow, and the answer carries the next-day token in
+//!   the `Authorization` header (DP-3T) and in the body. `withFederationGateway` (`true`,
+//!   `false`, or the iOS SDK's `1`/`0`) is accepted; this server has no gateway.
 //! - Every stored key gets `release_at`: the hour after the later of "now" and the key's
 //!   end, so still-valid keys are embargoed until they expire and no stored time is finer
 //!   than the hour.
@@ -11,7 +22,8 @@
 //!   of the last complete release bucket, as a signed GAEN export zip, padded with fake
 //!   keys; the bucket end (milliseconds, DP-3T) is the `x-key-bundle-tag`. When nothing
 //!   new is there the answer is **204 No Content** with the tag header (as DP-3T does):
-//!   phones skip an empty download.
+//!   phones skip an empty download. A tag off a bucket boundary is a 400, a tag later than
+//!   now a 404 (the reference's `isValidBatchReleaseTime`).
 
 use std::collections::HashSet;
 
@@ -40,6 +52,8 @@ use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
 /// Keys in every upload: real keys padded with fake ones (DP-3T v2).
 pub const KEYS_PER_UPLOAD: usize = 30;
 
+const DAY_SECONDS: i64 = 86_400;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/gaen/exposed", post(upload).get(download))
@@ -47,14 +61,18 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/export-public-key", get(export_public_key))
 }
 
-/// A key that passed the checks, ready to store.
+/// A key that is well formed (else the upload is refused), not yet checked for range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct AcceptedKey {
-    key: TemporaryExposureKey,
+struct DecodedKey {
+    key_data: [u8; KEY_LENGTH],
+    rolling_start_number: u32,
+    rolling_period: i64,
     fake: bool,
 }
 
-fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
+/// Reference `AssertKeyFormat` (every key base64 of 16 bytes, else the whole upload is
+/// refused) and the `@Min(0) @Max(1)` on `GaenKey.fake`.
+fn decode_key(key: &GaenKey) -> Result<DecodedKey, Problem> {
     let bytes = STANDARD
         .decode(key.key_data.as_bytes())
         .map_err(|_| Problem::new(ProblemKind::InvalidKeys, "keyData must be base64"))?;
@@ -64,12 +82,6 @@ fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
             format!("keyData must be 16 bytes, not {}", bytes.len()),
         )
     })?;
-    if !(1..=INTERVALS_PER_DAY).contains(&key.rolling_period) {
-        return Err(Problem::new(
-            ProblemKind::InvalidKeys,
-            "rollingPeriod must be between 1 and 144",
-        ));
-    }
     let fake = match key.fake {
         0 => false,
         1 => true,
@@ -80,19 +92,88 @@ fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
             ));
         }
     };
-    Ok(AcceptedKey {
-        key: TemporaryExposureKey {
-            key_data,
-            rolling_start_interval_number: EnIntervalNumber(key.rolling_start_number),
-            rolling_period: key.rolling_period,
-        },
+    Ok(DecodedKey {
+        key_data,
+        rolling_start_number: key.rolling_start_number,
+        rolling_period: key.rolling_period,
         fake,
     })
 }
 
+/// The interval numbers a real key may start in: from `first` (included) to `end`
+/// (excluded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KeyWindow {
+    first: i64,
+    end: i64,
+}
+
+impl KeyWindow {
+    /// The window at `now` for a token whose onset day starts at `onset_day_start` (unix
+    /// seconds):
+    /// - reference `EnforceRetentionPeriod`: not before the retention window's first day
+    ///   (and see [`KeyWindow::for_claims`]);
+    /// - reference `EnforceMatchingJWTClaimsForExposed`: not before the onset, moved back
+    ///   by `infectious_days_before_onset` (the reference's onset claim already is);
+    /// - reference `RemoveKeysFromFuture`: dated before the day after tomorrow, so that a
+    ///   phone whose clock is a little ahead at midnight keeps its key (still-valid keys
+    ///   are embargoed until they expire anyway).
+    fn new(now: i64, onset_day_start: i64, infectious_days_before_onset: u32) -> Self {
+        let intervals = |seconds: i64| seconds.div_euclid(INTERVAL_SECONDS as i64);
+        let infectious_from =
+            onset_day_start - i64::from(infectious_days_before_onset) * DAY_SECONDS;
+        let today_start = now - now.rem_euclid(DAY_SECONDS);
+        KeyWindow {
+            first: retention::first_kept_interval(now).max(intervals(infectious_from)),
+            end: intervals(today_start + 2 * DAY_SECONDS),
+        }
+    }
+
+    /// The window of an upload at `now` with `claims`. Its first day is also the window's
+    /// when the keys come out ([`published_at`]), so that every key accepted is published:
+    /// a key of day −14 uploaded in the day's last hour would otherwise come out after
+    /// midnight, when downloads no longer serve it.
+    fn for_claims(state: &AppState, claims: &UploadClaims, now: i64) -> Result<Self, Problem> {
+        let onset = claims.onset_date().ok_or_else(|| {
+            Problem::new(ProblemKind::InvalidToken, "the upload token is not valid")
+        })?;
+        let onset_day_start = onset.midnight().assume_utc().unix_timestamp();
+        let mut window = Self::new(
+            now,
+            onset_day_start,
+            state.config.infectious_days_before_onset,
+        );
+        let published = published_at(now, state.config.release_bucket_seconds);
+        window.first = window.first.max(retention::first_kept_interval(published));
+        Ok(window)
+    }
+
+    /// The key to store, or `None` when it is dropped: fake (reference `RemoveFakeKeys`),
+    /// a rolling period outside 1..=144 (reference `EnforceValidRollingPeriod`), or dated
+    /// outside the window.
+    fn keep(&self, key: &DecodedKey) -> Option<TemporaryExposureKey> {
+        let rolling_period = u32::try_from(key.rolling_period)
+            .ok()
+            .filter(|period| (1..=INTERVALS_PER_DAY).contains(period))?;
+        let start = i64::from(key.rolling_start_number);
+        if key.fake || start < self.first || start >= self.end {
+            return None;
+        }
+        Some(TemporaryExposureKey {
+            key_data: key.key_data,
+            rolling_start_interval_number: EnIntervalNumber(key.rolling_start_number),
+            rolling_period,
+        })
+    }
+}
+
 /// Checks an upload against the rules of the module docs and returns the real keys to
 /// store. Pure, so that every rule is unit-tested.
-fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKey>, Problem> {
+fn validate_upload(
+    keys: &[GaenKey],
+    window: KeyWindow,
+) -> Result<Vec<TemporaryExposureKey>, Problem> {
+    // Reference `GaenV2UploadKeysRequest`: `@Size(min = 30, max = 30)`.
     if keys.len() != KEYS_PER_UPLOAD {
         return Err(Problem::new(
             ProblemKind::InvalidKeys,
@@ -103,39 +184,47 @@ fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKe
         ));
     }
     let decoded = keys.iter().map(decode_key).collect::<Result<Vec<_>, _>>()?;
-    let mut real: Vec<TemporaryExposureKey> = decoded
-        .into_iter()
-        .filter(|accepted| !accepted.fake)
-        .map(|accepted| accepted.key)
-        .filter(|key| is_within_retention_and_not_future(key, now))
-        .collect();
+    // The same key twice is stored once (the reference upserts); overlapping keys are all
+    // kept: a phone whose key rotated mid-day broadcast both.
     let mut seen = HashSet::new();
-    if !real.iter().all(|key| seen.insert(key.key_data)) {
-        return Err(Problem::new(
-            ProblemKind::InvalidKeys,
-            "the same key appears twice",
-        ));
-    }
-    real.sort_by_key(|key| key.rolling_start_interval_number);
-    if real
-        .windows(2)
-        .any(|pair| pair[0].end_interval_number() > pair[1].rolling_start_interval_number)
-    {
-        return Err(Problem::new(
-            ProblemKind::InvalidKeys,
-            "two keys cover the same time",
-        ));
-    }
-    Ok(real)
+    Ok(decoded
+        .iter()
+        .filter_map(|key| window.keep(key))
+        .filter(|key| seen.insert(key.key_data))
+        .collect())
 }
 
-fn is_within_retention_and_not_future(key: &TemporaryExposureKey, now: i64) -> bool {
-    let now_interval = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0));
-    let oldest_day_start = now_interval
-        .day_start()
-        .offset(-i64::from(retention::DAYS * INTERVALS_PER_DAY));
-    key.rolling_start_interval_number <= now_interval
-        && key.rolling_start_interval_number >= oldest_day_start
+/// Reference `ValidationUtils.assertDelayedKeyDate` (a 400 otherwise): a midnight, of
+/// yesterday, today or tomorrow (a phone clock a little ahead at midnight).
+fn check_delayed_key_date(delayed_key_date: u32, now: i64) -> Result<(), Problem> {
+    let today = i64::from(
+        EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0))
+            .day_start()
+            .0,
+    );
+    let per_day = i64::from(INTERVALS_PER_DAY);
+    let date = i64::from(delayed_key_date);
+    if date % per_day != 0 || !(today - per_day..=today + per_day).contains(&date) {
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
+            "delayedKeyDate must be the rolling start of yesterday's, today's or tomorrow's key",
+        ));
+    }
+    Ok(())
+}
+
+/// When an expired key stored at `now` first comes out of a download: its [`release_at`],
+/// rounded up to the end of its release bucket.
+fn published_at(now: i64, bucket_seconds: u64) -> i64 {
+    let released = if bucket_seconds == 0 {
+        now + 1
+    } else {
+        floor_to_hour(now) + 3600
+    };
+    match i64::try_from(bucket_seconds) {
+        Ok(bucket) if bucket > 0 => released + (bucket - released.rem_euclid(bucket)) % bucket,
+        _ => released,
+    }
 }
 
 /// The release time of a key stored at `now`, always strictly after now (so that a
@@ -197,12 +286,12 @@ async fn store_keys(
     }
 }
 
-fn upload_answer(token: String) -> Response {
-    let mut response = Json(UploadAnswer {
-        next_day_token: token.clone(),
-    })
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+fn upload_answer(next_day_token: Option<String>) -> Response {
+    let header_value = next_day_token
+        .as_deref()
+        .and_then(|token| HeaderValue::from_str(&format!("Bearer {token}")).ok());
+    let mut response = Json(UploadAnswer { next_day_token }).into_response();
+    if let Some(value) = header_value {
         response.headers_mut().insert(header::AUTHORIZATION, value);
     }
     response
@@ -231,17 +320,10 @@ async fn upload(
         let claims = tokens::authorize(&state, &headers, SCOPE_EXPOSED)?;
         let Json(request) = body?;
         let now = state.now();
-        let keys = validate_upload(&request.gaen_keys, now)?;
-        let today =
-            EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0)).day_start();
-        let delayed = request.delayed_key_date;
-        if delayed % INTERVALS_PER_DAY != 0
-            || !(today.0.saturating_sub(INTERVALS_PER_DAY)..=today.0).contains(&delayed)
-        {
-            return Err(Problem::new(
-                ProblemKind::InvalidKeys,
-                "delayedKeyDate must be the rolling start of today's or yesterday's key",
-            ));
+        let window = KeyWindow::for_claims(&state, &claims, now)?;
+        let keys = validate_upload(&request.gaen_keys, window)?;
+        if let Some(delayed) = request.delayed_key_date {
+            check_delayed_key_date(delayed, now)?;
         }
         if claims.is_fake() {
             // Same checks, no writes: a fake upload changes nothing.
@@ -250,9 +332,9 @@ async fn upload(
             store_keys(&state, &claims, Purpose::Keys, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "real");
         }
-        Ok(upload_answer(tokens::issue_next_day_token(
-            &state, &claims, delayed, now,
-        )))
+        Ok(upload_answer(request.delayed_key_date.map(|delayed| {
+            tokens::issue_next_day_token(&state, &claims, delayed, now)
+        })))
     })
     .await
 }
@@ -279,7 +361,7 @@ async fn upload_next_day(
         let claims = tokens::authorize(&state, &headers, SCOPE_NEXT_DAY)?;
         let Json(request) = body?;
         let now = state.now();
-        let accepted = decode_key(&request.delayed_key)?;
+        let decoded = decode_key(&request.delayed_key)?;
         let expected_start = claims
             .delayed_key_date
             .as_deref()
@@ -287,17 +369,16 @@ async fn upload_next_day(
             .ok_or_else(|| {
                 Problem::new(ProblemKind::InvalidToken, "the next-day token is not valid")
             })?;
-        if !accepted.fake && accepted.key.rolling_start_interval_number.0 != expected_start {
-            return Err(Problem::new(
-                ProblemKind::InvalidKeys,
-                "the delayed key does not start at the token's delayedKeyDate",
-            ));
-        }
-        let keep = !accepted.fake && is_within_retention_and_not_future(&accepted.key, now);
+        // Reference `EnforceMatchingJWTClaimsForExposedNextDay`: a key that does not start
+        // at the token's `delayedKeyDate` is dropped, like any other key out of range.
+        let keys: Vec<TemporaryExposureKey> = KeyWindow::for_claims(&state, &claims, now)?
+            .keep(&decoded)
+            .filter(|key| key.rolling_start_interval_number.0 == expected_start)
+            .into_iter()
+            .collect();
         if claims.is_fake() {
             Metrics::count(&state.metrics.key_uploads, "kind", "next_day_fake");
         } else {
-            let keys = if keep { vec![accepted.key] } else { Vec::new() };
             store_keys(&state, &claims, Purpose::NextDayKeys, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "next_day");
         }
@@ -323,7 +404,7 @@ pub(crate) fn bucket_end(now: i64, bucket_seconds: u64) -> i64 {
 /// The interval number before which a key's start is outside the retention window at
 /// `now`.
 pub(crate) fn oldest_key_start(now: i64) -> i64 {
-    (now - retention::SECONDS).div_euclid(INTERVAL_SECONDS as i64)
+    retention::first_kept_interval(now)
 }
 
 /// Reads the keys released in `(after, until]` still inside the retention window.
@@ -411,6 +492,29 @@ pub(crate) fn parse_bundle_tag(text: Option<&str>) -> Result<i64, Problem> {
     }
 }
 
+/// Reference `ValidationUtils.isValidBatchReleaseTime` and `GaenV2Controller.getExposedKeys`:
+/// a tag this server can have given falls on a release bucket boundary (whole seconds when
+/// keys are released without buckets), else 400; a tag later than now is a 404, not an
+/// empty answer with a lower tag that would send the phone back in time.
+fn check_bundle_tag(tag_ms: i64, now: i64, bucket_seconds: u64) -> Result<(), Problem> {
+    let boundary_ms = i64::try_from(bucket_seconds.max(1))
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    if tag_ms % boundary_ms != 0 {
+        return Err(Problem::new(
+            ProblemKind::InvalidQuery,
+            "lastKeyBundleTag is not a tag this server gave (not on a release bucket boundary)",
+        ));
+    }
+    if tag_ms > now.saturating_mul(1000) {
+        return Err(Problem::new(
+            ProblemKind::FutureBundleTag,
+            "lastKeyBundleTag is in the future",
+        ));
+    }
+    Ok(())
+}
+
 #[utoipa::path(
     get, path = "/v2/gaen/exposed", tag = "keys",
     summary = "Signed GAEN export zip of the keys released since lastKeyBundleTag",
@@ -420,7 +524,8 @@ pub(crate) fn parse_bundle_tag(text: Option<&str>) -> Result<i64, Problem> {
             headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
         (status = 204, description = "nothing new; new tag in x-key-bundle-tag",
             headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
-        (status = 400, description = "bad tag", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "bad tag (not on a release bucket boundary)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "tag in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn download(
@@ -435,6 +540,7 @@ async fn download(
     })?;
     let now = state.now();
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
+    check_bundle_tag(last_tag_ms, now, state.config.release_bucket_seconds)?;
     let until = bucket_end(now, state.config.release_bucket_seconds);
     let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
     let keys = if after < until {
@@ -493,7 +599,7 @@ mod tests {
             .0
     }
 
-    fn key(byte: u8, start: u32, period: u32, fake: u8) -> GaenKey {
+    fn key(byte: u8, start: u32, period: i64, fake: u8) -> GaenKey {
         GaenKey {
             key_data: STANDARD.encode([byte; 16]),
             rolling_start_number: start,
@@ -509,51 +615,189 @@ mod tests {
         real
     }
 
-    #[test]
-    fn fake_keys_and_out_of_window_keys_are_dropped() {
-        let keys = padded(vec![
-            key(1, today() - 144, 144, 0),
-            key(2, today() - 15 * 144, 144, 0),
-            key(3, today() + 144, 144, 0),
-        ]);
-        let real = validate_upload(&keys, NOW).unwrap();
-        assert_eq!(real.len(), 1);
-        assert_eq!(real[0].key_data, [1; 16]);
+    /// The window of a token whose onset was long ago (only retention and the future
+    /// limit apply).
+    fn window() -> KeyWindow {
+        KeyWindow::new(NOW, NOW - 30 * DAY_SECONDS, 2)
+    }
+
+    fn kept(keys: Vec<GaenKey>, window: KeyWindow) -> Vec<[u8; 16]> {
+        validate_upload(&padded(keys), window)
+            .unwrap()
+            .iter()
+            .map(|key| key.key_data)
+            .collect()
     }
 
     #[test]
-    fn wrong_counts_lengths_periods_duplicates_and_overlaps_are_rejected() {
-        assert!(validate_upload(&padded(vec![])[..29], NOW).is_err());
+    fn the_key_of_day_minus_14_is_kept_and_day_minus_15_dropped() {
+        let keys = vec![
+            key(1, today() - 14 * 144, 144, 0),
+            key(2, today() - 15 * 144, 144, 0),
+            // One interval before day −14 starts.
+            key(3, today() - 14 * 144 - 1, 144, 0),
+        ];
+        assert_eq!(kept(keys, window()), vec![[1; 16]]);
+        // Whatever the hour: at the last second of the day, day −14 is still in.
+        let late = KeyWindow::new(NOW - NOW.rem_euclid(DAY_SECONDS) + DAY_SECONDS - 1, 0, 2);
+        assert_eq!(
+            kept(vec![key(1, today() - 14 * 144, 144, 0)], late),
+            vec![[1; 16]]
+        );
+        // And it is what downloads and purges use.
+        assert_eq!(window().first, retention::first_kept_interval(NOW));
+    }
+
+    #[test]
+    fn a_key_leaving_the_window_before_it_comes_out_is_not_accepted() {
+        let midnight = NOW - NOW.rem_euclid(DAY_SECONDS) + DAY_SECONDS;
+        // 23:30 with 2-hour buckets: released at 00:00, out at 00:00 (a bucket end).
+        assert_eq!(published_at(midnight - 1800, 7200), midnight);
+        // 12:26: released at 13:00, out at the next bucket end: 14:00, or 16:00 with
+        // 4-hour buckets.
+        assert_eq!(published_at(NOW, 7200), floor_to_hour(NOW) + 2 * 3600);
+        assert_eq!(published_at(NOW, 4 * 3600), floor_to_hour(NOW) + 4 * 3600);
+        assert_eq!(published_at(NOW, 0), NOW + 1);
+        let day_minus_14 = vec![key(1, today() - 14 * 144, 144, 0)];
+        let late = KeyWindow::new(published_at(midnight - 1800, 7200), 0, 2);
+        assert!(kept(day_minus_14.clone(), late).is_empty());
+        let early = KeyWindow::new(published_at(midnight - 4 * 3600, 7200), 0, 2);
+        assert_eq!(kept(day_minus_14, early), vec![[1; 16]]);
+    }
+
+    #[test]
+    fn keys_up_to_tomorrow_are_kept_and_later_ones_dropped() {
+        let keys = vec![
+            key(1, today(), 144, 0),
+            key(2, today() + 144, 144, 0),
+            key(3, today() + 2 * 144, 144, 0),
+        ];
+        assert_eq!(kept(keys, window()), vec![[1; 16], [2; 16]]);
+    }
+
+    #[test]
+    fn out_of_range_rolling_periods_drop_the_key_not_the_upload() {
+        let keys = vec![
+            key(1, today() - 144, 0, 0),
+            key(2, today() - 2 * 144, -1, 0),
+            key(3, today() - 3 * 144, 145, 0),
+            key(4, today() - 4 * 144, 1, 0),
+            key(5, today() - 5 * 144, 144, 0),
+            // A fake key with a zero period (padding) is simply dropped too.
+            key(6, today() - 6 * 144, 0, 1),
+        ];
+        assert_eq!(kept(keys, window()), vec![[4; 16], [5; 16]]);
+    }
+
+    #[test]
+    fn keys_more_than_the_configured_days_before_the_onset_are_dropped() {
+        let onset_day_start = i64::from(today() - 5 * 144) * 600;
+        let keys = || {
+            vec![
+                key(1, today() - 5 * 144, 144, 0), // the onset day
+                key(2, today() - 7 * 144, 144, 0), // two days before: infectious
+                key(3, today() - 8 * 144, 144, 0), // three days before
+            ]
+        };
+        let two_days = KeyWindow::new(NOW, onset_day_start, 2);
+        assert_eq!(kept(keys(), two_days), vec![[1; 16], [2; 16]]);
+        let none_before = KeyWindow::new(NOW, onset_day_start, 0);
+        assert_eq!(kept(keys(), none_before), vec![[1; 16]]);
+        // The retention window still bounds an onset long ago.
+        assert_eq!(
+            KeyWindow::new(NOW, 0, 2).first,
+            retention::first_kept_interval(NOW)
+        );
+    }
+
+    #[test]
+    fn duplicates_are_stored_once_and_overlapping_keys_all_kept() {
+        let keys = vec![
+            key(1, today() - 144, 144, 0),
+            key(1, today() - 144, 144, 0),
+            key(2, today() - 100, 50, 0),
+        ];
+        assert_eq!(kept(keys, window()), vec![[1; 16], [2; 16]]);
+    }
+
+    #[test]
+    fn malformed_keys_and_wrong_counts_refuse_the_upload() {
+        assert!(validate_upload(&padded(vec![])[..29], window()).is_err());
         let mut short = padded(vec![]);
         short[0].key_data = STANDARD.encode([1u8; 15]);
         assert!(
-            validate_upload(&short, NOW)
+            validate_upload(&short, window())
                 .unwrap_err()
                 .detail
                 .contains("16 bytes")
         );
-        assert!(validate_upload(&padded(vec![key(1, today() - 144, 0, 0)]), NOW).is_err());
-        assert!(validate_upload(&padded(vec![key(1, today() - 144, 145, 0)]), NOW).is_err());
-        assert!(validate_upload(&padded(vec![key(1, today() - 144, 144, 2)]), NOW).is_err());
-        let duplicate = padded(vec![
-            key(1, today() - 144, 144, 0),
-            key(1, today() - 288, 144, 0),
-        ]);
-        assert!(
-            validate_upload(&duplicate, NOW)
-                .unwrap_err()
-                .detail
-                .contains("twice")
+        let mut not_base64 = padded(vec![]);
+        not_base64[3].key_data = "not base64!".to_owned();
+        assert!(validate_upload(&not_base64, window()).is_err());
+        assert!(validate_upload(&padded(vec![key(1, today() - 144, 144, 2)]), window()).is_err());
+    }
+
+    #[test]
+    fn bodies_as_each_sdk_sends_them_are_read() {
+        // iOS SDK: no delayedKeyDate, withFederationGateway and fake as numbers, a
+        // transmissionRiskLevel on each key.
+        let ios: GaenUploadRequest = serde_json::from_str(
+            r#"{"gaenKeys":[{"keyData":"AQEBAQEBAQEBAQEBAQEBAQ==","rollingPeriod":144,
+                "rollingStartNumber":2666736,"transmissionRiskLevel":0,"fake":0}],
+                "withFederationGateway":1,"fake":0}"#,
+        )
+        .unwrap();
+        assert_eq!(ios.delayed_key_date, None);
+        assert_eq!(
+            ios.with_federation_gateway,
+            Some(messages::keys::FederationGatewayChoice::Number(1))
         );
-        let overlap = padded(vec![
-            key(1, today() - 144, 144, 0),
-            key(2, today() - 100, 50, 0),
-        ]);
-        assert!(
-            validate_upload(&overlap, NOW)
+        // Reference backend v2: a boolean, and a key without `fake`.
+        let reference: GaenUploadRequest = serde_json::from_str(
+            r#"{"gaenKeys":[{"keyData":"AQEBAQEBAQEBAQEBAQEBAQ==","rollingStartNumber":2666736,
+                "rollingPeriod":144}],"withFederationGateway":false}"#,
+        )
+        .unwrap();
+        assert_eq!(reference.gaen_keys[0].fake, 0);
+        // Older Android SDK: delayedKeyDate.
+        let android: GaenUploadRequest =
+            serde_json::from_str(r#"{"gaenKeys":[],"delayedKeyDate":2666736,"fake":1}"#).unwrap();
+        assert_eq!(android.delayed_key_date, Some(2_666_736));
+    }
+
+    #[test]
+    fn delayed_key_dates_from_yesterday_to_tomorrow_are_accepted() {
+        for date in [today() - 144, today(), today() + 144] {
+            assert!(check_delayed_key_date(date, NOW).is_ok(), "{date}");
+        }
+        for date in [today() - 288, today() + 288, today() + 1] {
+            assert!(check_delayed_key_date(date, NOW).is_err(), "{date}");
+        }
+    }
+
+    #[test]
+    fn bundle_tags_must_be_on_a_bucket_boundary_and_not_in_the_future() {
+        let bucket = 7200;
+        let last_bucket_ms = bucket_end(NOW, bucket) * 1000;
+        assert!(check_bundle_tag(last_bucket_ms, NOW, bucket).is_ok());
+        assert!(check_bundle_tag(0, NOW, bucket).is_ok());
+        let off = check_bundle_tag(last_bucket_ms - 1000, NOW, bucket).unwrap_err();
+        assert_eq!(off.status(), StatusCode::BAD_REQUEST);
+        let future = check_bundle_tag(last_bucket_ms + 7_200_000, NOW, bucket).unwrap_err();
+        assert_eq!(future.status(), StatusCode::NOT_FOUND);
+        // Without buckets, whole seconds up to now.
+        assert!(check_bundle_tag(NOW * 1000, NOW, 0).is_ok());
+        assert_eq!(
+            check_bundle_tag(NOW * 1000 + 1000, NOW, 0)
                 .unwrap_err()
-                .detail
-                .contains("same time")
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            check_bundle_tag(NOW * 1000 - 1, NOW, 0)
+                .unwrap_err()
+                .status(),
+            StatusCode::BAD_REQUEST
         );
     }
 

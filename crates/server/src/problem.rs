@@ -54,6 +54,8 @@ pub enum ProblemKind {
     CodeRejected,
     /// 404: no issued code has this id.
     UnknownCodeId,
+    /// 404: a `lastKeyBundleTag` later than now (the reference backend's answer too).
+    FutureBundleTag,
     /// 429: too many code checks from this client, or too many failed ones overall.
     TooManyCodeChecks,
     /// 404: no such route or file (`about:blank`).
@@ -70,7 +72,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, in the order `/openapi.json` lists them.
-    pub const ALL: [ProblemKind; 17] = [
+    pub const ALL: [ProblemKind; 18] = [
         ProblemKind::MalformedBody,
         ProblemKind::InvalidQuery,
         ProblemKind::InvalidKeys,
@@ -82,6 +84,7 @@ impl ProblemKind {
         ProblemKind::TokenUsed,
         ProblemKind::CodeRejected,
         ProblemKind::UnknownCodeId,
+        ProblemKind::FutureBundleTag,
         ProblemKind::TooManyCodeChecks,
         ProblemKind::NotFound,
         ProblemKind::PayloadTooLarge,
@@ -104,6 +107,7 @@ impl ProblemKind {
             ProblemKind::TokenUsed => "token-used",
             ProblemKind::CodeRejected => "code-rejected",
             ProblemKind::UnknownCodeId => "unknown-code-id",
+            ProblemKind::FutureBundleTag => "future-bundle-tag",
             ProblemKind::TooManyCodeChecks => "too-many-code-checks",
             ProblemKind::NotFound
             | ProblemKind::PayloadTooLarge
@@ -131,9 +135,10 @@ impl ProblemKind {
             | ProblemKind::InvalidOnsetDate => StatusCode::BAD_REQUEST,
             ProblemKind::InvalidApiKey | ProblemKind::InvalidToken => StatusCode::UNAUTHORIZED,
             ProblemKind::TokenScope | ProblemKind::TokenUsed => StatusCode::FORBIDDEN,
-            ProblemKind::CodeRejected | ProblemKind::UnknownCodeId | ProblemKind::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ProblemKind::CodeRejected
+            | ProblemKind::UnknownCodeId
+            | ProblemKind::FutureBundleTag
+            | ProblemKind::NotFound => StatusCode::NOT_FOUND,
             ProblemKind::TooManyCodeChecks => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -156,6 +161,7 @@ impl ProblemKind {
             ProblemKind::TokenUsed => "Upload token already used",
             ProblemKind::CodeRejected => "Unknown, used or expired code",
             ProblemKind::UnknownCodeId => "No code with this id",
+            ProblemKind::FutureBundleTag => "Bundle tag in the future",
             ProblemKind::TooManyCodeChecks => "Too many code checks",
             ProblemKind::NotFound => "Not Found",
             ProblemKind::PayloadTooLarge => "Payload Too Large",

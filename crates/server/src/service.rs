@@ -116,7 +116,25 @@ async fn sign_and_count(State(state): State<AppState>, request: Request, next: N
     if let Ok(value) = HeaderValue::from_str(&signature) {
         parts.headers.insert("signature", value);
     }
+    // `Date` from the server's clock (hyper would write the wall clock's, which a test's
+    // mock clock does not move): the DP-3T SDKs refuse answers whose `Date` is more than
+    // 10 minutes off the phone's time, and the signature's `iat` is from this clock too.
+    if let Some(value) = http_date(state.now()) {
+        parts.headers.insert(header::DATE, value);
+    }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(unix_seconds: i64) -> Option<HeaderValue> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let text = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()?
+        .format(&format)
+        .ok()?;
+    HeaderValue::from_str(&text).ok()
 }
 
 /// A running server: its address, its state, and the way to stop it.
@@ -203,4 +221,17 @@ pub async fn run(
     tracing::info!("shutting down");
     handle.shutdown().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_http_wants_them() {
+        assert_eq!(
+            http_date(784_111_777).unwrap(),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
 }

@@ -76,12 +76,17 @@ impl TestServer {
         format!("{}{path}", self.handle.base_url())
     }
 
+    /// A code whose onset lies 10 days back, so that the 10 days of keys of
+    /// [`upload_body`] are all in the infectious period.
     async fn issue_code(&self) -> Value {
+        let onset = time::OffsetDateTime::from_unix_timestamp(self.clock_now() - 10 * 86_400)
+            .unwrap()
+            .date();
         let response = self
             .http
             .post(self.url("/v1/authority/codes"))
             .bearer_auth(&self.api_key)
-            .json(&json!({}))
+            .json(&json!({"onsetDate": onset.to_string()}))
             .send()
             .await
             .unwrap();

@@ -84,7 +84,7 @@ fn upload_body(today: u32, rng: &mut impl Rng) -> String {
     let key = |start: u32, fake: u8, rng: &mut dyn FnMut() -> [u8; 16]| GaenKey {
         key_data: STANDARD.encode(rng()),
         rolling_start_number: start,
-        rolling_period: INTERVALS_PER_DAY,
+        rolling_period: i64::from(INTERVALS_PER_DAY),
         fake,
     };
     let mut random = || {
@@ -101,7 +101,8 @@ fn upload_body(today: u32, rng: &mut impl Rng) -> String {
     }
     let upload = GaenUploadRequest {
         gaen_keys,
-        delayed_key_date: today,
+        delayed_key_date: Some(today),
+        with_federation_gateway: None,
     };
     // A struct of strings and numbers always serializes.
     serde_json::to_string(&upload).unwrap_or_default()
