@@ -82,11 +82,16 @@ fn an_acknowledged_upload_survives_kill_dash_nine() {
         .http_status_as_error(false)
         .build()
         .into();
+    // Symptoms 8 days ago: the keys of the last 10 days are all in the infectious period
+    // (which starts 2 days before the onset), so every real key is stored.
+    let onset = (time::OffsetDateTime::now_utc().date() - time::Duration::days(8))
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap();
     let (status, code) = post(
         &agent,
         &format!("{url}/v1/authority/codes"),
         &api_key,
-        &json!({}),
+        &json!({"onsetDate": onset}),
     );
     assert_eq!(status, 201, "{code}");
     let verified = agent
