@@ -12,7 +12,9 @@
 //!    those with the app report with it;
 //! 5. the next morning every phone syncs: downloads keys and venue warnings, matches, scores.
 //!
-//! At the end, the phones' warnings are compared with the simulator's ground truth.
+//! At the end, the phones' warnings are compared with the simulator's ground truth, every
+//! miss and false warning is given its cause, and the phones' scores trace each channel's
+//! precision/recall curve as the warning threshold varies.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,19 +28,17 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
-use simulator::epidemic::Epidemic;
+use simulator::curves::Curve;
+use simulator::epidemic::{DIAGNOSIS_HOUR, Epidemic};
 use simulator::life::{Day, simulate_day};
 use simulator::radio::sample_rssi;
 use simulator::timeline::{DayStats, Timeline};
 use simulator::town::{Town, TownConfig};
-use simulator::truth::{ChannelScore, GroundTruth};
+use simulator::truth::{ChannelReport, ChannelScore, GroundTruth, Observations, Thresholds};
 use simulator::{DAY_SECONDS, PersonId};
 
 /// The Exposure Notification framework scans about every five minutes.
 const SCAN_PERIOD_SECONDS: u64 = 300;
-
-/// When in the day physicians see the people diagnosed that day.
-const DIAGNOSIS_HOUR: u64 = 16;
 
 /// When in the morning phones sync (the day after).
 const SYNC_HOUR: u64 = 7;
@@ -60,11 +60,22 @@ pub struct Outcome {
     pub syncs: usize,
     pub proximity: ChannelScore,
     pub presence: ChannelScore,
+    /// Every miss and false warning by cause, per channel.
+    pub breakdown: Breakdown,
+    /// Precision and recall as each channel's threshold varies.
+    pub curves: Vec<Curve>,
     pub timeline: Timeline,
     pub elapsed_seconds: f64,
     /// Simulated phone-days per second of wall time.
     pub phone_days_per_second: f64,
     pub server_url: String,
+}
+
+/// Both channels' reports.
+#[derive(Debug, Serialize)]
+pub struct Breakdown {
+    pub proximity: ChannelReport,
+    pub presence: ChannelReport,
 }
 
 /// What the caller learns while the run goes on.
@@ -84,7 +95,25 @@ pub fn run(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let town = Town::generate(config.clone(), &mut rng);
     let mut epidemic = Epidemic::seed(&town, &mut rng);
-    let mut truth = GroundTruth::default();
+    let mut truth = GroundTruth::new(town.day_start(0));
+    // Who checks in and out draws from its own generator, so that the town's life and its
+    // epidemic stay the same whatever the visitors' diligence.
+    let mut diligence = StdRng::seed_from_u64(config.seed ^ 0xC4EC_4105);
+    let mut observations = Observations {
+        app_users: town
+            .people
+            .iter()
+            .filter(|p| p.has_app)
+            .map(|p| p.id)
+            .collect(),
+        check_in_transmission_risk_level: phone::report::CHECK_IN_TRANSMISSION_RISK_LEVEL,
+        last_day: config.days.saturating_sub(1),
+        ..Observations::default()
+    };
+    let venue_weight = presence::matching::transmission_risk_weight(
+        phone::report::CHECK_IN_TRANSMISSION_RISK_LEVEL,
+    );
+    let risk_configuration = exposure::risk::RiskConfiguration::default();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -133,8 +162,8 @@ pub fn run(
                 ),
                 advertisements: Vec::new(),
                 heard: Vec::new(),
-                proximity_warned: false,
-                venue_warned: false,
+                proximity_score: 0.0,
+                venue_score: 0.0,
             },
         );
     }
@@ -160,6 +189,7 @@ pub fn run(
 
     let mut outcome_counts = Counts::default();
     let mut reporters = BTreeSet::new();
+    let mut reported_at = BTreeMap::new();
     let mut timeline = Timeline::default();
     let http = ureq::Agent::new_with_defaults();
 
@@ -192,7 +222,14 @@ pub fn run(
             })
             .sum::<Result<usize>>()?;
 
-        outcome_counts.check_ins += visit_venues(&day, &mut phones, &venue_codes)?;
+        outcome_counts.check_ins += visit_venues(
+            &day,
+            &mut phones,
+            &venue_codes,
+            (config.check_in_share, config.check_out_share),
+            &mut diligence,
+            &mut observations.recorded_stays,
+        )?;
 
         // Physicians see the people diagnosed today; most app users report with their code.
         let diagnosis_time = day_start + DIAGNOSIS_HOUR * 3600;
@@ -213,6 +250,7 @@ pub fn run(
                 .report(&code, diagnosis_time, &mut simulated.rng)
                 .with_context(|| format!("phone {person} could not report"))?;
             reporters.insert(person);
+            reported_at.insert(person, diagnosis_time);
             reports_today += 1;
         }
 
@@ -229,8 +267,22 @@ pub fn run(
                     .phone
                     .sync(sync_time, &mut simulated.rng)
                     .with_context(|| format!("phone {person} could not sync"))?;
-                simulated.proximity_warned |= status.exposure.risk == "high";
-                simulated.venue_warned |= !status.venue_warnings.is_empty();
+                // Scores rather than verdicts, so that other thresholds can be tried afterwards.
+                if status.exposure.risk != "none" || simulated.proximity_score > 0.0 {
+                    let assessment = simulated.phone.assess_exposure()?;
+                    let score = assessment
+                        .daily_summaries
+                        .iter()
+                        .map(|summary| summary.score_sum)
+                        .fold(0.0, f64::max);
+                    simulated.proximity_score = simulated.proximity_score.max(score);
+                }
+                let venue_score = status
+                    .venue_warnings
+                    .iter()
+                    .map(|warning| venue_weight * warning.overlap_minutes as f64)
+                    .fold(0.0, f64::max);
+                simulated.venue_score = simulated.venue_score.max(venue_score);
                 Ok(())
             })?;
         outcome_counts.syncs += phones.len();
@@ -240,23 +292,61 @@ pub fn run(
             new_infections,
             diagnosed: diagnosed.len(),
             reports: reports_today,
-            proximity_warned: phones.values().filter(|p| p.proximity_warned).count(),
-            venue_warned: phones.values().filter(|p| p.venue_warned).count(),
+            proximity_warned: phones
+                .values()
+                .filter(|p| p.proximity_score >= risk_configuration.high_risk_daily_score_seconds)
+                .count(),
+            venue_warned: phones
+                .values()
+                .filter(|p| p.venue_score >= simulator::truth::VENUE_HIGH_RISK_THRESHOLD)
+                .count(),
+            ..DayStats::default()
         };
         timeline.days.push(stats);
         progress(Progress::Day { stats });
     }
 
-    let exposed = truth.exposed(&epidemic, &reporters, |person| phones.contains_key(&person));
-    let warned = |channel: fn(&SimulatedPhone) -> bool| -> BTreeSet<PersonId> {
+    observations.reported_at = reported_at;
+    let judged = |score: fn(&SimulatedPhone) -> f64| -> BTreeMap<PersonId, f64> {
         phones
             .iter()
-            .filter(|&(person, simulated)| channel(simulated) && !reporters.contains(person))
-            .map(|(&person, _)| person)
+            .filter(|&(person, _)| !reporters.contains(person))
+            .map(|(&person, simulated)| (person, score(simulated)))
             .collect()
     };
-    let proximity = ChannelScore::compare(&exposed.proximity, &warned(|p| p.proximity_warned));
-    let presence = ChannelScore::compare(&exposed.presence, &warned(|p| p.venue_warned));
+    observations.proximity_scores = judged(|p| p.proximity_score);
+    observations.venue_scores = judged(|p| p.venue_score);
+    let thresholds = Thresholds {
+        proximity: risk_configuration.high_risk_daily_score_seconds,
+        presence: simulator::truth::VENUE_HIGH_RISK_THRESHOLD,
+    };
+    let evaluation = truth.evaluate(&epidemic, &observations, thresholds);
+    for stats in &mut timeline.days {
+        let day = stats.day;
+        let by = |exposed: &BTreeMap<PersonId, u32>| {
+            exposed.values().filter(|&&from| from <= day).count()
+        };
+        stats.proximity_should_be_warned = by(&evaluation.proximity.exposed);
+        stats.venue_should_be_warned = by(&evaluation.presence.exposed);
+    }
+    let curves = vec![
+        Curve::trace(
+            "proximity",
+            "GAEN weighted seconds a day",
+            &evaluation.proximity.exposed.keys().copied().collect(),
+            &observations.proximity_scores,
+            thresholds.proximity,
+        ),
+        Curve::trace(
+            "venue",
+            "overlap minutes x weight",
+            &evaluation.presence.exposed.keys().copied().collect(),
+            &observations.venue_scores,
+            thresholds.presence,
+        ),
+    ];
+    let proximity = evaluation.proximity.report.score;
+    let presence = evaluation.presence.report.score;
 
     let app_users = phones.len();
     drop(phones);
@@ -279,6 +369,11 @@ pub fn run(
         syncs: outcome_counts.syncs,
         proximity,
         presence,
+        breakdown: Breakdown {
+            proximity: evaluation.proximity.report,
+            presence: evaluation.presence.report,
+        },
+        curves,
         timeline,
         elapsed_seconds,
         phone_days_per_second: (app_users as f64 * f64::from(config.days)) / elapsed_seconds,
@@ -294,8 +389,10 @@ struct SimulatedPhone {
     advertisements: Vec<phone::Advertisement>,
     /// What it heard today, recorded at the end of the day in one transaction.
     heard: Vec<Sighting>,
-    proximity_warned: bool,
-    venue_warned: bool,
+    /// The highest daily proximity score so far (GAEN weighted seconds).
+    proximity_score: f64,
+    /// The highest venue risk score so far.
+    venue_score: f64,
 }
 
 #[derive(Default)]
@@ -346,11 +443,17 @@ fn day_start_of(phones: &BTreeMap<PersonId, SimulatedPhone>, person: PersonId) -
     Some(first.unix_seconds - first.unix_seconds % DAY_SECONDS)
 }
 
-/// App users scan the venue's code when they arrive and again when they leave.
+/// App users scan the venue's code when they arrive (`shares.0` of the visits) and check
+/// out when they leave (`shares.1` of those); a visitor whose phone has checked them out by
+/// itself at the venue's default stay corrects the end, as the app lets them. What each
+/// phone kept of each visit goes into `recorded`.
 fn visit_venues(
     day: &Day,
     phones: &mut BTreeMap<PersonId, SimulatedPhone>,
     venue_codes: &[String],
+    (check_in_share, check_out_share): (f64, f64),
+    diligence: &mut StdRng,
+    recorded: &mut BTreeMap<(PersonId, u64), Option<presence::TimeWindow>>,
 ) -> Result<usize> {
     let mut visits: Vec<_> = day
         .visits
@@ -358,20 +461,45 @@ fn visit_venues(
         .filter(|visit| phones.contains_key(&visit.person))
         .collect();
     visits.sort_by_key(|visit| visit.check_in_unix_seconds);
+    let mut check_ins = 0;
     for visit in &visits {
         let Some(simulated) = phones.get_mut(&visit.person) else {
             continue;
         };
-        simulated
+        let key = (visit.person, visit.check_in_unix_seconds);
+        if !diligence.random_bool(check_in_share.clamp(0.0, 1.0)) {
+            recorded.insert(key, None);
+            continue;
+        }
+        let scanned = simulated
             .phone
             .checkin(&venue_codes[visit.venue], visit.check_in_unix_seconds)
             .with_context(|| format!("phone {} could not check in", visit.person))?;
-        simulated
-            .phone
-            .checkout(visit.check_out_unix_seconds)
-            .with_context(|| format!("phone {} could not check out", visit.person))?;
+        let phone::check_ins::ScanOutcome::CheckedIn(check_in) = scanned else {
+            return Err(anyhow!("phone {} checked out instead of in", visit.person));
+        };
+        check_ins += 1;
+        let leaving = visit.check_out_unix_seconds;
+        let kept = if diligence.random_bool(check_out_share.clamp(0.0, 1.0)) {
+            match simulated
+                .phone
+                .checkout(leaving)
+                .with_context(|| format!("phone {} could not check out", visit.person))?
+            {
+                Some(ended) => ended,
+                None => simulated
+                    .phone
+                    .edit_check_in(check_in.id, check_in.start, leaving, leaving)
+                    .with_context(|| {
+                        format!("phone {} could not correct its check-out", visit.person)
+                    })?,
+            }
+        } else {
+            check_in
+        };
+        recorded.insert(key, Some(presence::TimeWindow::new(kept.start, kept.end())));
     }
-    Ok(visits.len())
+    Ok(check_ins)
 }
 
 /// A physician issues a code through the authority API, with the symptom-onset date.
@@ -413,6 +541,15 @@ pub fn temporary_directory() -> Result<tempfile::TempDir> {
         .prefix("openstopcovid-demo-")
         .tempdir()
         .context("cannot create a temporary directory")
+}
+
+/// Where the precision/recall curves go: next to `chart`, with `-curves` added to its name.
+pub fn curves_path_next_to(chart: &Path) -> PathBuf {
+    let stem = chart.file_stem().map_or_else(
+        || "openstopcovid-demo".into(),
+        |stem| stem.to_string_lossy(),
+    );
+    chart.with_file_name(format!("{stem}-curves.svg"))
 }
 
 /// Where the demo's chart goes unless told otherwise.

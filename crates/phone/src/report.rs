@@ -8,12 +8,15 @@
 //! key), and uploads it with the returned next-day token on the first sync after it
 //! expires.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use exposure::interval::EnIntervalNumber;
 use exposure::keys::TemporaryExposureKey;
 use presence::upload::{CheckIn as UploadedCheckIn, fake_upload, prepare_upload};
 use rand_core::CryptoRng;
 use rusqlite::params;
 
+use crate::check_ins::CheckIn;
 use crate::schedule::UploadState;
 use crate::server_api::ServerApi;
 use crate::store::{self, NEXT_FAKE_UPLOAD};
@@ -25,10 +28,14 @@ use messages::keys::{GaenKey, GaenNextDayRequest, GaenUploadRequest};
 /// Keys in every upload, real and fake together (DP-3T).
 pub const UPLOAD_KEY_COUNT: usize = 30;
 
-/// Transmission risk level given to uploaded visits. The phone does not know the symptom
-/// onset of a visit, so it uses the level CWA gives a day of standard infectiousness
-/// (weight 1.2: ten minutes together make a high risk).
+/// Transmission risk level given to uploaded visits: the level CWA gives a day of standard
+/// infectiousness (weight 1.2: ten minutes together make a high risk).
 pub const CHECK_IN_TRANSMISSION_RISK_LEVEL: u32 = 6;
+
+/// Days before symptom onset from which visits are shared. The server keeps keys from the
+/// same day on (PROTOCOLS.md §4: people are infectious about two days before symptoms);
+/// it cannot filter visits, which are encrypted, so the phone does.
+pub const INFECTIOUS_DAYS_BEFORE_ONSET: u64 = 2;
 
 /// Mean time between fake uploads. Exponentially distributed gaps (a Poisson process)
 /// have no rhythm an observer could tell apart from people falling ill.
@@ -50,6 +57,48 @@ fn fake_keys<R: CryptoRng + ?Sized>(count: usize, now: u64, rng: &mut R) -> Vec<
         .map(|index| {
             let day = today.offset(-144 * (1 + index as i64 % 14));
             GaenKey::new(&TemporaryExposureKey::generate(rng, day), true)
+        })
+        .collect()
+}
+
+/// The first moment (unix seconds) of the infectious period the upload token's onset date
+/// implies: midnight UTC [`INFECTIOUS_DAYS_BEFORE_ONSET`] days before the onset. `None`
+/// when the token carries no readable onset (then every visit is shared). The token is
+/// not verified here: the server that issued it does that, and a wrong date could only
+/// change what this phone itself shares.
+fn infectious_since(token: &str) -> Option<u64> {
+    let payload = token.split('.').nth(1)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let onset = time::Date::parse(
+        claims.get("onset")?.as_str()?,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let onset_seconds = u64::try_from(onset.midnight().assume_utc().unix_timestamp()).ok()?;
+    Some(onset_seconds.saturating_sub(INFECTIOUS_DAYS_BEFORE_ONSET * 86_400))
+}
+
+/// The visits to share: those that reach into the infectious period (cut to start no
+/// earlier than it), ending no later than `now`. Earlier visits would warn people the
+/// reporter could not have infected.
+fn infectious_visits(
+    check_ins: &[CheckIn],
+    infectious_since: Option<u64>,
+    now: u64,
+) -> Vec<UploadedCheckIn> {
+    let since = infectious_since.unwrap_or(0);
+    check_ins
+        .iter()
+        .filter_map(|visit| {
+            let check_in = visit.start.max(since);
+            let check_out = visit.end().min(now);
+            (check_out > check_in).then(|| UploadedCheckIn {
+                location_id: visit.location_id,
+                check_in,
+                check_out,
+                transmission_risk_level: CHECK_IN_TRANSMISSION_RISK_LEVEL,
+            })
         })
         .collect()
 }
@@ -99,16 +148,7 @@ impl Phone {
         };
         let next_day_token = api.upload_keys(&token, &upload)?;
 
-        let visits: Vec<UploadedCheckIn> = self
-            .check_ins()?
-            .into_iter()
-            .map(|visit| UploadedCheckIn {
-                location_id: visit.location_id,
-                check_in: visit.start,
-                check_out: visit.end().min(now.max(visit.start)),
-                transmission_risk_level: CHECK_IN_TRANSMISSION_RISK_LEVEL,
-            })
-            .collect();
+        let visits = infectious_visits(&self.check_ins()?, infectious_since(&token), now);
         let reports = prepare_upload(&visits, rng);
         api.upload_check_ins(
             &token,
@@ -302,6 +342,73 @@ mod tests {
         let total: u64 = (0..2000).map(|_| exponential_delay(1000, &mut rng)).sum();
         let mean = total / 2000;
         assert!((900..1100).contains(&mean), "mean {mean}");
+    }
+
+    fn stay(start: u64, end: u64) -> CheckIn {
+        CheckIn {
+            id: 1,
+            url: String::new(),
+            description: "Café".into(),
+            address: String::new(),
+            location_id: presence::location_id::LocationId([7; 32]),
+            start,
+            checked_out: Some(end),
+            automatic_end: end,
+        }
+    }
+
+    /// An unsigned token with the server's claims; only the payload matters here.
+    fn token_with(claims: serde_json::Value) -> String {
+        format!(
+            "eyJhbGciOiJFUzI1NiJ9.{}.c2lnbmF0dXJl",
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    }
+
+    #[test]
+    fn visits_before_the_infectious_period_are_not_shared() {
+        // Onset 2023-11-20 (day 19681): infectious from 2023-11-18 00:00 UTC.
+        let token = token_with(serde_json::json!({"scope": "exposed", "onset": "2023-11-20"}));
+        let since = infectious_since(&token).unwrap();
+        assert_eq!(since, 19_679 * 86_400);
+        let now = since + 5 * 86_400;
+        let visits = [
+            // A week before onset: could not have infected anyone there.
+            stay(since - 5 * 86_400, since - 5 * 86_400 + 3600),
+            // Across the start of the period: only the infectious part is shared.
+            stay(since - 1800, since + 3600),
+            stay(since + 86_400, since + 86_400 + 5400),
+            // Not over yet: shared up to now.
+            stay(now - 600, now + 3000),
+        ];
+        let shared: Vec<(u64, u64)> = infectious_visits(&visits, Some(since), now)
+            .iter()
+            .map(|visit| (visit.check_in, visit.check_out))
+            .collect();
+        assert_eq!(
+            shared,
+            vec![
+                (since, since + 3600),
+                (since + 86_400, since + 86_400 + 5400),
+                (now - 600, now),
+            ]
+        );
+        // Without an onset, every visit that has begun is shared.
+        assert_eq!(infectious_visits(&visits, None, now).len(), 4);
+    }
+
+    #[test]
+    fn a_token_without_a_readable_onset_limits_nothing() {
+        assert_eq!(infectious_since("not a token"), None);
+        assert_eq!(infectious_since("a.%%%.c"), None);
+        assert_eq!(
+            infectious_since(&token_with(serde_json::json!({"scope": "exposed"}))),
+            None
+        );
+        assert_eq!(
+            infectious_since(&token_with(serde_json::json!({"onset": "20 November"}))),
+            None
+        );
     }
 
     #[test]

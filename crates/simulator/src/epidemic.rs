@@ -16,6 +16,10 @@ use crate::town::Town;
 /// Infection probability per minute at one metre or closer.
 pub const TRANSMISSION_PER_MINUTE_AT_ONE_METRE: f64 = 0.0012;
 
+/// When in the day physicians see the people diagnosed that day (and when the diagnosed stop
+/// meeting people: they isolate).
+pub const DIAGNOSIS_HOUR: u64 = 16;
+
 /// Days before symptom onset that a person is already infectious.
 pub const INFECTIOUS_DAYS_BEFORE_ONSET: i64 = 2;
 

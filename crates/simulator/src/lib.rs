@@ -13,11 +13,14 @@
 //! - [`life`]: one day of the town: encounters (who, when, how long, how far) and venue visits.
 //! - [`epidemic`]: who infects whom, symptom onset, testing and reporting.
 //! - [`timeline`]: the day-by-day numbers and the SVG chart of them.
-//! - [`truth`]: the ground truth per channel, and recall and precision against warnings.
+//! - [`truth`]: the ground truth per channel, recall and precision against the phones'
+//!   warnings, and the cause of every miss and false warning.
+//! - [`curves`]: precision and recall as the warning thresholds vary, and their chart.
 //!
 //! Everything here is deterministic for a given seed and has no I/O; the driver that feeds
 //! these events to phones and a server lives with the binary that runs it.
 
+pub mod curves;
 pub mod epidemic;
 pub mod life;
 pub mod radio;

@@ -1,11 +1,27 @@
 //! Distance to Bluetooth attenuation and RSSI, with the noise real phones see.
 //!
-//! Attenuation follows a log-distance path-loss model fitted to the field measurements
-//! that informed GAEN's attenuation buckets (about 50 dB at 1 m, 60 dB at 2.5–3 m, 70 dB
-//! near 8 m): `A(d) = 48 + 25·log10(d)` dB, plus the body-shadowing and multipath noise
-//! of a phone in a pocket (normal, σ = 4 dB). The observing phone sees
-//! `RSSI = tx_power − A`, where `tx_power` is what the broadcasting phone advertises in its
-//! Bluetooth metadata.
+//! The model is the log-distance path loss used throughout the Bluetooth proximity
+//! literature, `A(d) = A₁ + 10·n·log10(d)` dB, plus a normal per-scan noise:
+//!
+//! - `A₁ = 48 dB` at one metre and `n = 2.5` put the mean attenuation at 48 dB at 1 m,
+//!   58 dB at 2.5 m and 70 dB at 8 m: the distances the LFPH Risk Score Symposium's
+//!   attenuation buckets (55 / 67 / 75 dB, our GAEN defaults, `exposure::risk`) were drawn to
+//!   separate, on Google/Apple's calibration, in which each phone model's TX power and RSSI
+//!   correction (Google's published `en-calibration` table) make `attenuation = TX power −
+//!   (RSSI + correction)` comparable across models. `n` between 2 (free space) and 3 is what
+//!   indoor BLE measurements report.
+//! - Noise: σ = 4 dB per scan, for a phone held in a hand or a pocket in an open room. It is
+//!   *optimistic*: Leith and Farrell measured swings of 10–20 dB from body orientation,
+//!   pockets and handbags alone ("Coronavirus contact tracing: evaluating the potential of
+//!   using Bluetooth received signal strength for proximity detection", ACM SIGCOMM CCR
+//!   50(4), 2020), and in metal-rich places (a light-rail tram, PLoS ONE 15(9) e0239943,
+//!   2020; a commuter bus, PLoS ONE 16(4) e0250826, 2021) attenuation hardly grew with
+//!   distance at all, so that the Swiss, German and Italian GAEN rules they tested did little
+//!   better than picking pairs at random. The simulator has no such places: its proximity
+//!   figures are an upper bound on what the field would give.
+//!
+//! The observing phone sees `RSSI = tx_power − A`, where `tx_power` is what the broadcasting
+//! phone advertises in its Bluetooth metadata.
 
 use rand::{Rng, RngExt};
 

@@ -17,6 +17,11 @@ pub struct DayStats {
     pub proximity_warned: usize,
     /// People warned of a venue exposure, cumulative.
     pub venue_warned: usize,
+    /// People who should have been warned of a proximity exposure by then, cumulative
+    /// (known once the run is over: it depends on who reports later).
+    pub proximity_should_be_warned: usize,
+    /// People who should have been warned of a venue exposure by then, cumulative.
+    pub venue_should_be_warned: usize,
 }
 
 /// A line of the chart: its legend, its colour, and the number it plots.
@@ -31,7 +36,7 @@ pub struct Timeline {
 /// The chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
 #[error("could not draw the chart: {0}")]
-pub struct ChartError(String);
+pub struct ChartError(pub(crate) String);
 
 impl Timeline {
     /// An SVG line chart of infections, reports and warnings over the days.
@@ -44,7 +49,13 @@ impl Timeline {
             let top = self
                 .days
                 .iter()
-                .map(|d| d.new_infections.max(d.proximity_warned).max(d.venue_warned))
+                .map(|d| {
+                    d.new_infections
+                        .max(d.proximity_warned)
+                        .max(d.venue_warned)
+                        .max(d.proximity_should_be_warned)
+                        .max(d.venue_should_be_warned)
+                })
                 .max()
                 .unwrap_or(1)
                 .max(1) as u32;
@@ -61,7 +72,7 @@ impl Timeline {
                 .y_desc("people")
                 .draw()
                 .map_err(|e| ChartError(e.to_string()))?;
-            let series: [Series; 4] = [
+            let series: [Series; 6] = [
                 ("new infections", RGBColor(200, 60, 40), |d| {
                     d.new_infections
                 }),
@@ -70,17 +81,29 @@ impl Timeline {
                     d.proximity_warned
                 }),
                 ("warned (venues)", RGBColor(30, 140, 70), |d| d.venue_warned),
+                (
+                    "should have been warned (proximity)",
+                    RGBColor(120, 170, 230),
+                    |d| d.proximity_should_be_warned,
+                ),
+                (
+                    "should have been warned (venues)",
+                    RGBColor(130, 200, 140),
+                    |d| d.venue_should_be_warned,
+                ),
             ];
-            for (label, colour, value) in series {
+            for (index, (label, colour, value)) in series.into_iter().enumerate() {
+                // The truth's lines are thinner, under the warnings they should match.
+                let width = if index < 4 { 3 } else { 2 };
                 chart
                     .draw_series(LineSeries::new(
                         self.days.iter().map(|d| (d.day, value(d) as u32)),
-                        colour.stroke_width(3),
+                        colour.stroke_width(width),
                     ))
                     .map_err(|e| ChartError(e.to_string()))?
                     .label(label)
                     .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(width))
                     });
             }
             chart
@@ -111,6 +134,8 @@ mod tests {
                     reports: 1,
                     proximity_warned: 2 * day as usize,
                     venue_warned: day as usize / 2,
+                    proximity_should_be_warned: 2 * day as usize + 1,
+                    venue_should_be_warned: day as usize,
                 })
                 .collect(),
         };
@@ -121,12 +146,16 @@ mod tests {
             "reports",
             "warned (proximity)",
             "warned (venues)",
+            "should have been warned (proximity)",
+            "should have been warned (venues)",
             "Two weeks in town",
         ] {
             assert!(svg.contains(label), "missing {label}");
         }
         // Each series is drawn in its own colour (the legend repeats it).
-        for colour in ["#C83C28", "#6E6E6E", "#145AB4", "#1E8C46"] {
+        for colour in [
+            "#C83C28", "#6E6E6E", "#145AB4", "#1E8C46", "#78AAE6", "#82C88C",
+        ] {
             assert!(svg.contains(colour), "no line drawn in {colour}");
         }
     }

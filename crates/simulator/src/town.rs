@@ -21,6 +21,12 @@ pub struct TownConfig {
     pub initially_infected: f64,
     /// Share of diagnosed app users who go on to report with their physician's code.
     pub report_share: f64,
+    /// Share of app users' visits at which they scan the venue's code on arrival.
+    pub check_in_share: f64,
+    /// Share of checked-in visits at which they check out on leaving (and correct the end
+    /// if the phone had already checked them out by itself); the others forget, and the
+    /// phone's automatic check-out ends the stay.
+    pub check_out_share: f64,
     pub seed: u64,
 }
 
@@ -35,6 +41,8 @@ impl Default for TownConfig {
             app_adoption: 0.9,
             initially_infected: 0.03,
             report_share: 0.8,
+            check_in_share: 1.0,
+            check_out_share: 1.0,
             seed: 2020,
         }
     }

@@ -13,7 +13,9 @@ use crate::town_run::{self, Outcome, Progress};
 /// Runs the whole system on this machine: a server (embedded SQLite in a temporary
 /// directory), physicians, and a simulated town of a few hundred phones and a dozen venues
 /// over two weeks, everyone talking HTTP to the server. Prints how the warnings matched
-/// what really happened (recall and precision, per channel) and writes an SVG chart.
+/// what really happened (recall and precision, per channel, every miss and false warning
+/// by cause) and writes two SVG charts: the days of the run, and precision against recall
+/// as each channel's warning threshold varies.
 ///
 /// Example: openstopcovid demo --json > demo.json
 #[derive(clap::Args, Debug)]
@@ -24,9 +26,20 @@ pub struct DemoArgs {
     /// Where to write the SVG chart of infections, reports and warnings.
     #[arg(long, value_name = "FILE", default_value_os_t = town_run::default_chart_path())]
     chart: PathBuf,
+    /// Where to write the precision/recall curves (default: the chart's name with
+    /// `-curves` added).
+    #[arg(long, value_name = "FILE")]
+    curves: Option<PathBuf>,
     /// Seed of the town and its epidemic: the same seed gives the same story.
     #[arg(long, default_value_t = TownConfig::default().seed)]
     seed: u64,
+    /// Share of app users' venue visits at which they check in (0-1).
+    #[arg(long, default_value_t = TownConfig::default().check_in_share)]
+    check_in_share: f64,
+    /// Share of checked-in visits at which they check out on leaving (0-1); the others
+    /// forget, and the phone's automatic check-out ends the stay.
+    #[arg(long, default_value_t = TownConfig::default().check_out_share)]
+    check_out_share: f64,
 }
 
 /// Simulates a larger town and reports throughput (phone-days simulated per second, with
@@ -55,6 +68,8 @@ pub struct SimulateArgs {
 pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let config = TownConfig {
         seed: args.seed,
+        check_in_share: args.check_in_share,
+        check_out_share: args.check_out_share,
         ..TownConfig::default()
     };
     let outcome = run_town(config, !args.json)?;
@@ -63,6 +78,15 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .chart_svg("OpenStopCovid demo: two weeks in a simulated town")?;
     std::fs::write(&args.chart, svg)
         .with_context(|| format!("cannot write the chart to {}", args.chart.display()))?;
+    let curves_path = args
+        .curves
+        .unwrap_or_else(|| town_run::curves_path_next_to(&args.chart));
+    let curves = simulator::curves::curves_svg(
+        &outcome.curves,
+        "Precision and recall as the warning thresholds vary",
+    )?;
+    std::fs::write(&curves_path, curves)
+        .with_context(|| format!("cannot write the curves to {}", curves_path.display()))?;
     if args.json {
         println!(
             "{}",
@@ -70,7 +94,11 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         print_outcome(&outcome);
-        println!("  chart: {}", args.chart.display());
+        println!(
+            "  charts: {} and {}",
+            args.chart.display(),
+            curves_path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -146,10 +174,19 @@ fn print_outcome(outcome: &Outcome) {
         "  phones: {} encounters, {} Bluetooth sightings recorded, {} venue check-ins, {} syncs over HTTP",
         outcome.encounters, outcome.sightings_recorded, outcome.check_ins, outcome.syncs
     );
-    for (name, score) in [
-        ("Bluetooth proximity", &outcome.proximity),
-        ("venue check-in", &outcome.presence),
+    for (name, report, curve) in [
+        (
+            "Bluetooth proximity",
+            &outcome.breakdown.proximity,
+            outcome.curves.first(),
+        ),
+        (
+            "venue check-in",
+            &outcome.breakdown.presence,
+            outcome.curves.get(1),
+        ),
     ] {
+        let score = &report.score;
         println!(
             "  {name}: {} should have been warned, {} were (recall {}); {} warned, {} rightly (precision {})",
             score.truly_exposed,
@@ -159,8 +196,44 @@ fn print_outcome(outcome: &Outcome) {
             score.correctly_warned,
             percent(score.precision)
         );
+        for (what, causes) in [
+            ("missed", &report.missed),
+            ("falsely warned", &report.false_warnings),
+            ("exposed out of reach", &report.unreachable),
+        ] {
+            if !causes.is_empty() {
+                let listed: Vec<String> = causes
+                    .iter()
+                    .map(|(cause, count)| format!("{count} {}", cause.describe()))
+                    .collect();
+                println!("    {what}: {}", listed.join(", "));
+            }
+        }
+        if let Some(best) = curve.and_then(|curve| {
+            curve
+                .points
+                .iter()
+                .max_by(|a, b| f1(a.recall, a.precision).total_cmp(&f1(b.recall, b.precision)))
+        }) {
+            println!(
+                "    best threshold on this run: {:.1} (recall {}, precision {}); default {:.1}",
+                best.threshold,
+                percent(best.recall),
+                percent(best.precision),
+                curve.map_or(0.0, |curve| curve.default.threshold),
+            );
+        }
     }
     println!("  took {:.1} s", outcome.elapsed_seconds);
+}
+
+/// The harmonic mean of recall and precision.
+fn f1(recall: f64, precision: f64) -> f64 {
+    if recall + precision == 0.0 {
+        0.0
+    } else {
+        2.0 * recall * precision / (recall + precision)
+    }
 }
 
 fn json_outcome(outcome: &Outcome) -> serde_json::Result<serde_json::Value> {
