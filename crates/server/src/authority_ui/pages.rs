@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
 use super::audit;
+use super::deep_link::patient_link;
 use super::i18n::{LANGUAGE_COOKIE, Language};
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
@@ -430,6 +431,7 @@ async fn issue(
             .await
             .map_err(internal(language))?;
             let shown = IssuedCode {
+                link: patient_link(state.config.public_url.as_deref(), &issued.code),
                 code: issued.code,
                 expires_at: issued.expires_at,
             };
@@ -522,6 +524,7 @@ async fn issue_sheet(
                 )
             })?;
         codes.push(IssuedCode {
+            link: patient_link(state.config.public_url.as_deref(), &issued.code),
             code: issued.code,
             expires_at: issued.expires_at,
         });

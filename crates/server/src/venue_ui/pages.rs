@@ -1,14 +1,14 @@
 //! `GET /venues`, `POST /venues` and the page's script and stylesheet.
 
 use axum::Router;
-use axum::extract::{Form, Query};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use presence::{DEFAULT_QR_CODE_PREFIX, VenueType};
+use presence::VenueType;
 use serde::Deserialize;
 use time::PrimitiveDateTime;
 use time::macros::format_description;
@@ -290,6 +290,7 @@ fn created_page(language: Language, file: &VenueFile) -> Result<Markup, String> 
 }
 
 async fn create(
+    State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<LanguageQuery>,
     Form(form): Form<CreateForm>,
@@ -304,7 +305,8 @@ async fn create(
         Ok(new) => new,
         Err(error) => return refused(error),
     };
-    let file = match VenueFile::create(&new, DEFAULT_QR_CODE_PREFIX, &mut rand::rng()) {
+    let prefix = state.config.venue_code_prefix();
+    let file = match VenueFile::create(&new, &prefix, &mut rand::rng()) {
         Ok(file) => file,
         Err(error) => return refused(format!("{}: {error}", language.text("venues-error-venue"))),
     };
