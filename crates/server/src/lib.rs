@@ -16,6 +16,8 @@
 //!   (venue check-in reports in, hourly signed warning packages out).
 //! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
 //!   posters (PDF, SVG); open a venue file and match warnings in the browser.
+//! - [`citizen_app`]: the citizen web app at `/app/` (static files in the binary):
+//!   check in from a poster, report a positive test, be warned.
 //! - [`jobs`]: background work: daily export files in the object store, retention purge.
 //! - [`store`]: database connection, SQL migrations for SQLite and PostgreSQL, leases.
 //! - [`signing`]: export, response and token keys on disk; ES256 JWTs; key rotation.
@@ -40,6 +42,7 @@
 //! Logs (`tracing`) never contain client addresses, codes, tokens or keys.
 
 pub mod authority_ui;
+pub mod citizen_app;
 pub mod clock;
 pub mod codes;
 pub mod config;
