@@ -135,6 +135,10 @@ pub fn document() -> Value {
                     "200": {"description": "whether new keys are out", "content": {"application/json": {"schema": {"type": "object", "required": ["newKeys", "keyBundleTag"], "properties": {
                         "newKeys": {"type": "boolean"}, "keyBundleTag": {"type": "integer"}}}}}},
                     "400": problem_response("bad tag or wait")}}},
+            "/app/": {"get": {"summary": "The citizen web app (static files in the binary); `{public_url}/app/?v=1#<venue payload>` is the URL in our venue QR codes",
+                "responses": {
+                    "200": {"description": "the app's page", "content": {"text/html": {}}},
+                    "304": {"description": "not modified (ETag)"}}}},
             "/v1/exports/{file}": {"get": {"summary": "Daily export files (`<day>.zip`) and their list (`index.txt`), with ETag",
                 "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {
