@@ -872,3 +872,44 @@ proptest! {
         let _ = export::read_zip(&zip);
     }
 }
+
+/// The sample key of the GAEN documentation (`testExport-public.pem`) in every form OpenSSL
+/// reads: as `openssl pkey -pubout` writes it, all on one line (how the documentation and
+/// many health authorities publish keys), CRLF, surrounded by blank lines, and bare base64.
+#[test]
+fn public_keys_are_read_as_openssl_reads_them() {
+    let file = export::read_zip(&vector("testExport-2-records-1-of-1.zip")).expect("reads");
+    let pem = vector_text("testExport-public.pem");
+    let base64: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let forms = [
+        pem.clone(),
+        format!("-----BEGIN PUBLIC KEY-----{base64}-----END PUBLIC KEY-----"),
+        format!("-----BEGIN PUBLIC KEY-----\n{base64}\n-----END PUBLIC KEY-----\n"),
+        pem.replace('\n', "\r\n"),
+        format!("\n\n  {pem}  \n\n"),
+        format!("Google's sample key:\n{pem}\n"),
+        base64.clone(),
+        format!("{}\n{}\n", &base64[..40], &base64[40..]),
+    ];
+    for form in &forms {
+        let key =
+            export::public_key_from_pem(form).unwrap_or_else(|error| panic!("{form:?}: {error}"));
+        assert_eq!(file.verify(&key).expect("valid"), 0, "{form:?}");
+    }
+    let refused = [
+        format!("-----BEGIN PUBLIC KEY-----{base64}"),
+        format!(
+            "-----BEGIN PUBLIC KEY-----{}-----END PUBLIC KEY-----",
+            &base64[..80]
+        ),
+        format!("-----BEGIN CERTIFICATE-----{base64}-----END CERTIFICATE-----"),
+        "x".repeat(export::MAX_PUBLIC_KEY_TEXT + 1),
+        String::new(),
+    ];
+    for form in &refused {
+        assert!(export::public_key_from_pem(form).is_err(), "{form:?}");
+    }
+}

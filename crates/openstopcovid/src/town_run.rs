@@ -387,16 +387,15 @@ fn issue_code(
     let mut response = http
         .post(&format!("{server_url}/v1/authority/codes"))
         .header("Authorization", &format!("Bearer {api_key}"))
-        .send_json(serde_json::json!({ "onsetDate": onset.to_string() }))
+        .send_json(messages::authority::IssueCodeRequest {
+            onset_date: Some(onset.to_string()),
+        })
         .context("the physicians' API did not answer")?;
-    let body: serde_json::Value = response
+    let issued: messages::authority::IssuedCode = response
         .body_mut()
         .read_json()
-        .context("the physicians' API answered nonsense")?;
-    body["code"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("the physicians' API gave no code: {body}"))
+        .context("the physicians' API gave no code")?;
+    Ok(issued.code)
 }
 
 fn venue_type(cwa_type: u32) -> presence::VenueType {

@@ -1,5 +1,8 @@
 //! `openstopcovid keys derive` and `keys match`, run as a user runs them.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -119,3 +119,25 @@ fn help_shows_an_example() {
     assert!(help.contains("--public-key"), "{help}");
     assert!(help.contains("Example"), "{help}");
 }
+
+/// The Google sample key as the GAEN documentation and many health authorities publish
+/// keys — PEM all on one line, or the bare base64 — is read as OpenSSL reads it.
+#[test]
+fn a_one_line_pem_and_a_bare_base64_key_are_accepted() {
+    for text in [
+        format!("-----BEGIN PUBLIC KEY-----{SAMPLE_KEY}-----END PUBLIC KEY-----\n"),
+        format!("-----BEGIN PUBLIC KEY-----\r\n{SAMPLE_KEY}\r\n-----END PUBLIC KEY-----\r\n"),
+        format!("  {SAMPLE_KEY}\n"),
+    ] {
+        let mut key = tempfile::NamedTempFile::new().expect("temp file");
+        key.write_all(text.as_bytes()).expect("write");
+        let output = inspect(&[
+            &sample_zip(),
+            "--public-key",
+            key.path().to_str().expect("path"),
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{text:?}: {output:?}");
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+        assert!(stdout.contains(r#""signature":"valid""#), "{stdout}");
+    }
+}

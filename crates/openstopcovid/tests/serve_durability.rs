@@ -2,6 +2,9 @@
 //! upload is there when the server comes back (SQLite, WAL, synchronous = FULL, and
 //! uploads answered only after their commit), and its token stays spent.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

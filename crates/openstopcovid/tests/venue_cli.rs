@@ -84,9 +84,38 @@ fn crowd_notifier_codes_decode_without_location_ids() {
     assert_eq!(decoded["description"], vector["description"]);
     assert_eq!(decoded["startTimestamp"], vector["startTimestamp"]);
     assert_eq!(decoded["endTimestamp"], vector["endTimestamp"]);
-    assert_eq!(decoded["type"], Value::Null);
+    // SwissCovid's country data: a user's own code, checked out by the app after 12 h.
+    assert_eq!(decoded["type"], 0);
+    assert_eq!(decoded["typeName"], "user QR code");
+    assert_eq!(decoded["automaticCheckOutDelayMinutes"], 720);
+    assert_eq!(decoded["defaultCheckInLengthInMinutes"], Value::Null);
     assert_eq!(decoded["locationId"], Value::Null);
     assert_eq!(decoded["locationIdHash"], Value::Null);
+}
+
+/// A CWA code whose vendor data sets no default length (proto3: field absent) shows 0,
+/// as the CWA app reads it, not null.
+#[test]
+fn a_cwa_code_without_a_default_length_shows_zero() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let vectors = vectors();
+    let friseur = vectors["qr_codes"][1]["url"].as_str().unwrap();
+    let (prefix, fragment) = friseur.split_once('#').unwrap();
+    let payload = URL_SAFE_NO_PAD.decode(fragment).unwrap();
+    // vendorData (field 4, last) = CWALocationData {version 1, type 5, length 120}.
+    let with_length = [0x22, 0x06, 0x08, 0x01, 0x10, 0x05, 0x18, 0x78];
+    assert!(payload.ends_with(&with_length));
+    let mut without_length = payload[..payload.len() - with_length.len()].to_vec();
+    without_length.extend_from_slice(&[0x22, 0x04, 0x08, 0x01, 0x10, 0x05]);
+    let decoded = decode(&format!(
+        "{prefix}#{}",
+        URL_SAFE_NO_PAD.encode(&without_length)
+    ));
+    assert_eq!(decoded["format"], "cwa");
+    assert_eq!(decoded["defaultCheckInLengthInMinutes"], 0);
+    let with = decode(friseur);
+    assert_eq!(with["defaultCheckInLengthInMinutes"], 120);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! A venue owner's command line against a real server: `venue create`, `venue poster`,
 //! `venue warn` with an authority code, and `venue status`, which finds the warning.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;

@@ -6,6 +6,11 @@
 //! seconds) to every call, as the core never reads the clock; randomness comes from the
 //! operating system, as an app has no seed to give. Generating the bindings is described
 //! in `bindings/README.md`.
+//!
+//! The mutex is never held across a request to the server: the key push waits up to 5
+//! minutes and a sync may crawl over a poor network, while Bluetooth callbacks
+//! (`observe`, `broadcast`) must run at once. Network calls read what they need under the
+//! lock, ask the server without it, and write the answer under it again.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,6 +19,7 @@ use exposure::matching::Sighting;
 
 use crate::check_ins::{CheckIn, ScanOutcome};
 use crate::report::ReportOutcome;
+use crate::server_api::ServerApi;
 use crate::status::{ExposureNotification, ExposureStatus, PhoneStatus, VenueWarningStatus};
 use crate::{Advertisement, Phone, PhoneError};
 
@@ -334,7 +340,8 @@ impl MobilePhone {
 
     /// Sets the server and pins its export public key (fetched now, over the network).
     pub fn init(&self, server_url: String, now: u64) -> Result<(), MobileError> {
-        Ok(self.phone().init(&server_url, now)?)
+        let pem = ServerApi::new(&server_url).export_public_key()?;
+        Ok(self.phone().init_with_public_key(&server_url, &pem, now)?)
     }
 
     /// Sets the server and pins the given export public key (PEM), without network: the
@@ -378,12 +385,19 @@ impl MobilePhone {
     /// Waits up to `wait_seconds` (at most 300) until the server says that new keys are
     /// out; true when they are. A background worker loops on this, then syncs.
     pub fn wait_for_new_keys(&self, wait_seconds: u64) -> Result<bool, MobileError> {
-        Ok(self.phone().wait_for_new_keys(wait_seconds)?)
+        let request = self.phone().key_push_request()?;
+        Ok(request.wait(wait_seconds)?)
     }
 
     /// Downloads keys and warnings, uploads what is due, and returns the status.
     pub fn sync(&self, now: u64) -> Result<MobileStatus, MobileError> {
-        Ok(self.phone().sync(now, &mut rand::rng())?.into())
+        let mut rng = rand::rng();
+        let plan = self.phone().plan_sync(now, &mut rng)?;
+        let fetched = plan.fetch(now, &mut rng);
+        Ok(self
+            .phone()
+            .apply_sync(&plan, fetched, now, &mut rng)?
+            .into())
     }
 
     /// The status at `now`, without network.
@@ -462,6 +476,60 @@ mod tests {
     use super::*;
 
     const NOW: u64 = 1_795_176_000;
+
+    /// A P-256 public key, for phones set up without a server.
+    const PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE49JY6kekDgxj3Crm4y6kEHdfoKQF\nSNDM4mV9cgDb+e5nOAw0GeRoRThCu9/wX5wDT2QloFoOjl2pGZHI0f3C3w==\n-----END PUBLIC KEY-----\n";
+
+    /// Runs `network_call` on its own thread against a server that accepts the request and
+    /// never answers, and checks that the phone records a Bluetooth sighting meanwhile.
+    fn sightings_are_recorded_while(network_call: fn(&MobilePhone) -> bool) {
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (_directory, phone) = open();
+        let url = format!("http://{}", server.local_addr().unwrap());
+        phone
+            .init_with_public_key(url, PUBLIC_KEY_PEM.into(), NOW)
+            .unwrap();
+        let calling = Arc::clone(&phone);
+        let call = std::thread::spawn(move || network_call(&calling));
+        // The request has reached the server, which keeps it waiting.
+        let (connection, _) = server.accept().unwrap();
+
+        let (done, finished) = std::sync::mpsc::channel();
+        let observing = Arc::clone(&phone);
+        std::thread::spawn(move || {
+            let heard = MobileSighting {
+                unix_seconds: NOW,
+                rpi: vec![7; 16],
+                aem: vec![1; 4],
+                rssi: -60,
+            };
+            let _ = done.send(
+                observing
+                    .observe(NOW, vec![heard])
+                    .map_err(|e| e.to_string()),
+            );
+        });
+        let recorded = finished.recv_timeout(std::time::Duration::from_secs(20));
+        // Hang up on the waiting request, so that the call ends either way.
+        drop(connection);
+        drop(server);
+        assert_eq!(
+            recorded.ok(),
+            Some(Ok(1)),
+            "a sighting must not wait for a request in flight"
+        );
+        assert!(!call.join().unwrap(), "the unanswered call fails");
+    }
+
+    #[test]
+    fn a_sighting_is_recorded_while_the_key_push_waits() {
+        sightings_are_recorded_while(|phone| phone.wait_for_new_keys(300).is_ok());
+    }
+
+    #[test]
+    fn a_sighting_is_recorded_while_a_sync_waits_for_the_server() {
+        sightings_are_recorded_while(|phone| phone.sync(NOW).is_ok());
+    }
 
     fn open() -> (tempfile::TempDir, Arc<MobilePhone>) {
         let directory = tempfile::tempdir().unwrap();

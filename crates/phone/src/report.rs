@@ -8,22 +8,19 @@
 //! key), and uploads it with the returned next-day token on the first sync after it
 //! expires.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use exposure::interval::EnIntervalNumber;
 use exposure::keys::TemporaryExposureKey;
-use presence::CheckInProtectedReport;
 use presence::upload::{CheckIn as UploadedCheckIn, fake_upload, prepare_upload};
 use rand_core::CryptoRng;
 use rusqlite::params;
 
 use crate::schedule::UploadState;
-use crate::server_api::{
-    CheckInUpload, GaenKey, GaenNextDayUpload, GaenUpload, ProtectedReportJson, ServerApi,
-};
+use crate::server_api::ServerApi;
 use crate::store::{self, NEXT_FAKE_UPLOAD};
 use crate::{Phone, PhoneError};
+use messages::check_ins::{CheckInUploadRequest, ProtectedReportJson};
 use messages::code::{self as verification_code, CODE_DIGITS, check_digit};
+use messages::keys::{GaenKey, GaenNextDayRequest, GaenUploadRequest};
 
 /// Keys in every upload, real and fake together (DP-3T).
 pub const UPLOAD_KEY_COUNT: usize = 30;
@@ -47,32 +44,14 @@ pub struct ReportOutcome {
     pub check_ins_uploaded: usize,
 }
 
-fn gaen_key(key: &TemporaryExposureKey, fake: bool) -> GaenKey {
-    GaenKey {
-        key_data: STANDARD.encode(key.key_data),
-        rolling_start_number: key.rolling_start_interval_number.0,
-        rolling_period: key.rolling_period,
-        fake: u8::from(fake),
-    }
-}
-
 fn fake_keys<R: CryptoRng + ?Sized>(count: usize, now: u64, rng: &mut R) -> Vec<GaenKey> {
     let today = EnIntervalNumber::from_unix_seconds(now).day_start();
     (0..count)
         .map(|index| {
             let day = today.offset(-144 * (1 + index as i64 % 14));
-            gaen_key(&TemporaryExposureKey::generate(rng, day), true)
+            GaenKey::new(&TemporaryExposureKey::generate(rng, day), true)
         })
         .collect()
-}
-
-fn report_json(report: &CheckInProtectedReport) -> ProtectedReportJson {
-    ProtectedReportJson {
-        location_id_hash: STANDARD.encode(&report.location_id_hash),
-        iv: STANDARD.encode(&report.iv),
-        encrypted_check_in_record: STANDARD.encode(&report.encrypted_check_in_record),
-        mac: STANDARD.encode(&report.mac),
-    }
 }
 
 /// An exponentially distributed delay with the given mean.
@@ -108,12 +87,15 @@ impl Phone {
             .rev()
             .take(UPLOAD_KEY_COUNT)
             .collect();
-        let mut gaen_keys: Vec<GaenKey> =
-            to_upload.iter().map(|key| gaen_key(key, false)).collect();
+        let mut gaen_keys: Vec<GaenKey> = to_upload
+            .iter()
+            .map(|key| GaenKey::new(key, false))
+            .collect();
         gaen_keys.extend(fake_keys(UPLOAD_KEY_COUNT - gaen_keys.len(), now, rng));
-        let upload = GaenUpload {
+        let upload = GaenUploadRequest {
             gaen_keys,
-            delayed_key_date: today_key.rolling_start_interval_number.0,
+            delayed_key_date: Some(today_key.rolling_start_interval_number.0),
+            with_federation_gateway: None,
         };
         let next_day_token = api.upload_keys(&token, &upload)?;
 
@@ -130,8 +112,8 @@ impl Phone {
         let reports = prepare_upload(&visits, rng);
         api.upload_check_ins(
             &token,
-            &CheckInUpload {
-                check_in_protected_reports: reports.iter().map(report_json).collect(),
+            &CheckInUploadRequest {
+                check_in_protected_reports: reports.iter().map(ProtectedReportJson::from).collect(),
                 fake: 0,
             },
         )?;
@@ -155,109 +137,145 @@ impl Phone {
         })
     }
 
-    /// Uploads the keys waiting for their next-day upload whose day is over; returns how
-    /// many were uploaded. A token the server refuses is dropped (it will not get better);
-    /// a network failure leaves the upload for the next sync.
-    pub(crate) fn upload_next_day_keys(
-        &mut self,
-        api: &ServerApi,
-        now: u64,
-    ) -> Result<usize, PhoneError> {
+    /// The keys waiting for their next-day upload whose day is over, with their tokens.
+    pub(crate) fn due_next_day_uploads(&self, now: u64) -> Result<Vec<NextDayUpload>, PhoneError> {
         let interval = EnIntervalNumber::from_unix_seconds(now);
-        let pending: Vec<(TemporaryExposureKey, String)> = {
-            let keys = self.own_keys()?;
-            let mut statement = self
-                .db
-                .prepare("SELECT key_data, token FROM next_day_uploads")?;
-            let rows = statement.query_map([], |row| {
-                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
-            })?;
-            let mut pending = Vec::new();
-            for row in rows {
-                let (key_data, token) = row?;
-                if let Some(own) = keys
-                    .iter()
-                    .find(|own| own.key.key_data.as_slice() == key_data)
-                {
-                    // Today's key as a whole day: the server publishes it once the day is over.
-                    let day_end = own
-                        .key
-                        .rolling_start_interval_number
-                        .day_start()
-                        .offset(144);
-                    if interval >= day_end {
-                        pending.push((own.key, token));
-                    }
+        let keys = self.own_keys()?;
+        let mut statement = self
+            .db
+            .prepare("SELECT key_data, token FROM next_day_uploads")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut due = Vec::new();
+        for row in rows {
+            let (key_data, token) = row?;
+            if let Some(own) = keys
+                .iter()
+                .find(|own| own.key.key_data.as_slice() == key_data)
+            {
+                // Today's key as a whole day: the server publishes it once the day is over.
+                let day_end = own
+                    .key
+                    .rolling_start_interval_number
+                    .day_start()
+                    .offset(144);
+                if interval >= day_end {
+                    due.push(NextDayUpload {
+                        key: own.key,
+                        token,
+                    });
                 }
             }
-            pending
-        };
-        let mut uploaded = 0;
-        for (key, token) in pending {
-            let body = GaenNextDayUpload {
-                delayed_key: gaen_key(&key, false),
-            };
-            match api.upload_next_day_key(&token, &body) {
-                Ok(()) => uploaded += 1,
-                Err(PhoneError::Server { .. }) => {}
-                Err(error) => return Err(error),
-            }
-            self.db.execute(
-                "DELETE FROM next_day_uploads WHERE key_data = ?1",
-                params![key.key_data.as_slice()],
-            )?;
-            self.db.execute(
-                "UPDATE own_keys SET upload_state = ?2 WHERE key_data = ?1",
-                params![key.key_data.as_slice(), UploadState::Uploaded.to_db()],
-            )?;
         }
-        Ok(uploaded)
+        Ok(due)
     }
 
-    /// Runs a fake report when one is due (a Poisson schedule, mean
-    /// [`FAKE_UPLOAD_MEAN_SECONDS`]): a fake code check, then an upload of 30 fake keys and
-    /// a padded set of fake visits, the same sizes as a real report. Returns whether one ran.
-    pub fn fake_traffic<R: CryptoRng + ?Sized>(
+    /// Forgets a next-day upload that is done: sent, or refused by the server (a refused
+    /// token will not get better).
+    pub(crate) fn finish_next_day_upload(
+        &mut self,
+        key: &TemporaryExposureKey,
+    ) -> Result<(), PhoneError> {
+        self.db.execute(
+            "DELETE FROM next_day_uploads WHERE key_data = ?1",
+            params![key.key_data.as_slice()],
+        )?;
+        self.db.execute(
+            "UPDATE own_keys SET upload_state = ?2 WHERE key_data = ?1",
+            params![key.key_data.as_slice(), UploadState::Uploaded.to_db()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a fake report is due (a Poisson schedule, mean [`FAKE_UPLOAD_MEAN_SECONDS`]);
+    /// the first call only draws the first date.
+    pub(crate) fn fake_report_due<R: CryptoRng + ?Sized>(
         &mut self,
         now: u64,
         rng: &mut R,
     ) -> Result<bool, PhoneError> {
         let due: Option<u64> =
             store::setting(&self.db, NEXT_FAKE_UPLOAD)?.and_then(|text| text.parse().ok());
-        let Some(due) = due else {
-            let next = now + exponential_delay(FAKE_UPLOAD_MEAN_SECONDS, rng);
-            store::set_setting(&self.db, NEXT_FAKE_UPLOAD, &next.to_string())?;
-            return Ok(false);
-        };
-        if now < due {
-            return Ok(false);
+        match due {
+            Some(due) => Ok(now >= due),
+            None => {
+                self.schedule_next_fake_report(now, rng)?;
+                Ok(false)
+            }
         }
-        let api = ServerApi::new(&self.server_url()?);
-        let mut digits: Vec<u8> = (0..CODE_DIGITS - 1)
-            .map(|_| (rng.next_u32() % 10) as u8)
-            .collect();
-        digits.push(check_digit(&digits));
-        let code: String = digits
-            .iter()
-            .map(|digit| char::from(b'0' + digit))
-            .collect();
-        let token = api.verify_code(&code, true)?;
-        let upload = GaenUpload {
-            gaen_keys: fake_keys(UPLOAD_KEY_COUNT, now, rng),
-            delayed_key_date: EnIntervalNumber::from_unix_seconds(now).day_start().0,
-        };
-        api.upload_keys(&token, &upload)?;
-        api.upload_check_ins(
-            &token,
-            &CheckInUpload {
-                check_in_protected_reports: fake_upload(rng).iter().map(report_json).collect(),
-                fake: 1,
-            },
-        )?;
-        let next = now + exponential_delay(FAKE_UPLOAD_MEAN_SECONDS, rng);
-        store::set_setting(&self.db, NEXT_FAKE_UPLOAD, &next.to_string())?;
-        Ok(true)
     }
+
+    /// Draws the date of the next fake report.
+    pub(crate) fn schedule_next_fake_report<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<(), PhoneError> {
+        let next = now + exponential_delay(FAKE_UPLOAD_MEAN_SECONDS, rng);
+        Ok(store::set_setting(
+            &self.db,
+            NEXT_FAKE_UPLOAD,
+            &next.to_string(),
+        )?)
+    }
+}
+
+/// A key whose day is over, to upload with the next-day token its report got.
+pub(crate) struct NextDayUpload {
+    pub(crate) key: TemporaryExposureKey,
+    pub(crate) token: String,
+}
+
+impl NextDayUpload {
+    /// Sends the key; `Ok(false)` when the server refused it (the token is spent or
+    /// expired), an error when the network failed (the upload waits for the next sync).
+    pub(crate) fn send(&self, api: &ServerApi) -> Result<bool, PhoneError> {
+        let body = GaenNextDayRequest {
+            delayed_key: GaenKey::new(&self.key, false),
+        };
+        match api.upload_next_day_key(&self.token, &body) {
+            Ok(()) => Ok(true),
+            Err(PhoneError::Server { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A fake report, the same requests and sizes as a real one: a fake code check, then an
+/// upload of 30 fake keys and a padded set of fake visits. Network only: the phone's
+/// state is not involved, so it runs without holding the phone.
+pub(crate) fn send_fake_report<R: CryptoRng + ?Sized>(
+    api: &ServerApi,
+    now: u64,
+    rng: &mut R,
+) -> Result<(), PhoneError> {
+    let mut digits: Vec<u8> = (0..CODE_DIGITS - 1)
+        .map(|_| (rng.next_u32() % 10) as u8)
+        .collect();
+    digits.push(check_digit(&digits));
+    let code: String = digits
+        .iter()
+        .map(|digit| char::from(b'0' + digit))
+        .collect();
+    let token = api.verify_code(&code, true)?;
+    let upload = GaenUploadRequest {
+        gaen_keys: fake_keys(UPLOAD_KEY_COUNT, now, rng),
+        delayed_key_date: Some(EnIntervalNumber::from_unix_seconds(now).day_start().0),
+        with_federation_gateway: None,
+    };
+    api.upload_keys(&token, &upload)?;
+    api.upload_check_ins(
+        &token,
+        &CheckInUploadRequest {
+            check_in_protected_reports: fake_upload(rng)
+                .iter()
+                .map(ProtectedReportJson::from)
+                .collect(),
+            fake: 1,
+        },
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,23 +3,21 @@
 //! Every public operation of [`Phone`] calls [`Phone::purge`] first with its `now`. There
 //! is no background task: a phone app is suspended most of the time, and the next thing it
 //! does after waking is an operation, so the purge happens exactly when the data could next
-//! be read. Nothing older than [`RETENTION_SECONDS`] survives: sightings, check-ins,
-//! matched keys and notifications by their time, own keys by their day (today and the 13
-//! days before, see [`KEPT_KEY_DAYS`]).
+//! be read. Nothing older than the retention window ([`messages::retention`], shared with
+//! the server) survives: sightings, check-ins, matched keys and notifications by their
+//! time, own keys by their day (today and the 13 days before, see [`KEPT_KEY_DAYS`]).
 
-use exposure::interval::{EnIntervalNumber, INTERVALS_PER_DAY, RETENTION_DAYS};
+use exposure::interval::{EnIntervalNumber, INTERVALS_PER_DAY};
+use messages::retention;
 use rusqlite::params;
 
 use crate::schedule::KEPT_KEY_DAYS;
 use crate::{Phone, PhoneError};
 
-/// How long the phone keeps what it records.
-pub const RETENTION_SECONDS: u64 = RETENTION_DAYS as u64 * 86_400;
-
 impl Phone {
     /// Deletes everything older than the retention period at `now`.
     pub fn purge(&mut self, now: u64) -> Result<(), PhoneError> {
-        let cutoff_seconds = now.saturating_sub(RETENTION_SECONDS);
+        let cutoff_seconds = now.saturating_sub(retention::SECONDS.unsigned_abs());
         let today = EnIntervalNumber::from_unix_seconds(now).day_start();
         let first_kept_key_start = today
             .0

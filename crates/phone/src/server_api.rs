@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use messages::authority::{AccessToken, FakeFlag, VerifyRequest};
+use messages::check_ins::CheckInUploadRequest;
+use messages::keys::{GaenNextDayRequest, GaenUploadRequest, PushAnswer, UploadAnswer};
 use ureq::Agent;
 use ureq::http::Response;
 
@@ -27,71 +29,6 @@ pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
 
 /// The longest the server holds a push request (`/v1/push/keys`).
 pub const MAX_PUSH_WAIT_SECONDS: u64 = 300;
-
-/// The answer of `/v1/push/keys`.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-struct PushAnswer {
-    new_keys: bool,
-}
-
-/// One key of a DP-3T GAEN v2 upload.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenKey {
-    /// Base64 of the 16 key bytes.
-    pub key_data: String,
-    pub rolling_start_number: u32,
-    pub rolling_period: u32,
-    /// 1 for padding keys, 0 for real ones.
-    pub fake: u8,
-}
-
-/// The body of `POST /v2/gaen/exposed` and `POST /v1/gaen/exposednextday`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenUpload {
-    pub gaen_keys: Vec<GaenKey>,
-    /// Rolling start of today's key, uploaded tomorrow.
-    pub delayed_key_date: u32,
-}
-
-/// The body of `POST /v1/gaen/exposednextday`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenNextDayUpload {
-    pub delayed_key: GaenKey,
-}
-
-/// One protected check-in report as JSON (`POST /v1/checkins`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ProtectedReportJson {
-    pub location_id_hash: String,
-    pub iv: String,
-    pub encrypted_check_in_record: String,
-    pub mac: String,
-}
-
-/// The body of `POST /v1/checkins`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckInUpload {
-    pub check_in_protected_reports: Vec<ProtectedReportJson>,
-    pub fake: u8,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyAnswer {
-    access_token: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UploadAnswer {
-    next_day_token: Option<String>,
-}
 
 /// A key download: the zip and the cursor for the next one. `None` zip: nothing new.
 pub struct KeyDownload {
@@ -146,13 +83,16 @@ impl ServerApi {
         let response = self
             .agent
             .post(self.url("/v1/codes/verify"))
-            .send_json(serde_json::json!({ "code": code, "fake": fake }))
+            .send_json(VerifyRequest {
+                code: code.to_owned(),
+                fake: Some(FakeFlag::Bool(fake)),
+            })
             .map_err(network)?;
         if response.status().as_u16() == 404 && !fake {
             return Err(PhoneError::CodeRejected);
         }
         let body = success_body(response)?;
-        let answer: VerifyAnswer = serde_json::from_slice(&body)
+        let answer: AccessToken = serde_json::from_slice(&body)
             .map_err(|error| PhoneError::Network(format!("unreadable verify answer: {error}")))?;
         Ok(answer.access_token)
     }
@@ -161,7 +101,7 @@ impl ServerApi {
     pub fn upload_keys(
         &self,
         token: &str,
-        upload: &GaenUpload,
+        upload: &GaenUploadRequest,
     ) -> Result<Option<String>, PhoneError> {
         let response = self
             .agent
@@ -186,7 +126,7 @@ impl ServerApi {
     pub fn upload_next_day_key(
         &self,
         token: &str,
-        upload: &GaenNextDayUpload,
+        upload: &GaenNextDayRequest,
     ) -> Result<(), PhoneError> {
         let response = self
             .agent
@@ -198,7 +138,11 @@ impl ServerApi {
     }
 
     /// `POST /v1/checkins`.
-    pub fn upload_check_ins(&self, token: &str, upload: &CheckInUpload) -> Result<(), PhoneError> {
+    pub fn upload_check_ins(
+        &self,
+        token: &str,
+        upload: &CheckInUploadRequest,
+    ) -> Result<(), PhoneError> {
         let response = self
             .agent
             .post(self.url("/v1/checkins"))

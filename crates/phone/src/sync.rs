@@ -7,9 +7,11 @@
 //! notifications of new exposure days, and a fake upload when one is due.
 
 use exposure::export::public_key_from_pem;
+use exposure::keys::TemporaryExposureKey;
 use rand_core::CryptoRng;
 
-use crate::server_api::ServerApi;
+use crate::report::{NextDayUpload, send_fake_report};
+use crate::server_api::{KeyDownload, ServerApi, WarningsDownload};
 use crate::status::PhoneStatus;
 use crate::store::{self, EXPORT_PUBLIC_KEY_PEM, LAST_KEY_BUNDLE_TAG, LAST_SYNC, SERVER_URL};
 use crate::{Phone, PhoneError};
@@ -47,10 +49,17 @@ impl Phone {
     /// brings them. An app calls this in a loop from a background worker to sync within
     /// minutes of new keys, not only at its daily sync.
     pub fn wait_for_new_keys(&self, wait_seconds: u64) -> Result<bool, PhoneError> {
+        self.key_push_request()?.wait(wait_seconds)
+    }
+
+    /// What [`Phone::wait_for_new_keys`] asks the server, to ask without holding the
+    /// phone (the answer may take 5 minutes).
+    pub(crate) fn key_push_request(&self) -> Result<KeyPushRequest, PhoneError> {
         self.ensure_active()?;
-        let api = ServerApi::new(&self.server_url()?);
-        let last_tag = store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?;
-        api.wait_for_keys(last_tag.as_deref(), wait_seconds)
+        Ok(KeyPushRequest {
+            api: ServerApi::new(&self.server_url()?),
+            last_tag: store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?,
+        })
     }
 
     /// Downloads keys and warnings, uploads what is due, and returns the status.
@@ -59,26 +68,136 @@ impl Phone {
         now: u64,
         rng: &mut R,
     ) -> Result<PhoneStatus, PhoneError> {
+        let plan = self.plan_sync(now, rng)?;
+        let fetched = plan.fetch(now, rng);
+        self.apply_sync(&plan, fetched, now, rng)
+    }
+
+    /// The first step of a sync: what to ask the server, read from the phone.
+    pub(crate) fn plan_sync<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<SyncPlan, PhoneError> {
         self.purge(now)?;
         self.ensure_active()?;
-        let api = ServerApi::new(&self.server_url()?);
-        self.upload_next_day_keys(&api, now)?;
+        Ok(SyncPlan {
+            server_url: self.server_url()?,
+            next_day_uploads: self.due_next_day_uploads(now)?,
+            last_key_bundle_tag: store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?,
+            warnings_since: self.warnings_cursor()?,
+            fake_report_due: self.fake_report_due(now, rng)?,
+        })
+    }
 
-        let last_tag = store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?;
-        let download = api.download_keys(last_tag.as_deref())?;
-        if let Some(zip) = &download.zip {
-            self.check_export(zip)?;
+    /// The last step of a sync: what the network brought, written to the phone. Parts that
+    /// were fetched before a failure are kept (an upload done is not redone), then the
+    /// failure is returned. A cursor moves only once what it covers was matched.
+    pub(crate) fn apply_sync<R: CryptoRng + ?Sized>(
+        &mut self,
+        plan: &SyncPlan,
+        fetched: SyncFetched,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<PhoneStatus, PhoneError> {
+        self.ensure_active()?;
+        if self.server_url()? != plan.server_url {
+            // Set up anew (or restored from a backup) while the requests ran: what came
+            // back belongs to another state.
+            return self.status(now);
         }
-        // The cursor moves only once the keys it covers were matched.
-        if let Some(tag) = &download.next_tag {
-            store::set_setting(&self.db, LAST_KEY_BUNDLE_TAG, tag)?;
+        for key in &fetched.next_day_done {
+            self.finish_next_day_upload(key)?;
         }
-
-        self.sync_venue_warnings(&api, now)?;
+        if let Some(download) = &fetched.keys {
+            if let Some(zip) = &download.zip {
+                self.check_export(zip)?;
+            }
+            if let Some(tag) = &download.next_tag {
+                store::set_setting(&self.db, LAST_KEY_BUNDLE_TAG, tag)?;
+            }
+        }
+        if let Some(download) = &fetched.warnings {
+            self.apply_venue_warnings(download, now)?;
+        }
+        if fetched.fake_report_sent {
+            self.schedule_next_fake_report(now, rng)?;
+        }
+        if let Some(failure) = fetched.failure {
+            return Err(failure);
+        }
         let assessment = self.assess_exposure()?;
         self.record_exposure_notifications(&assessment, now)?;
-        self.fake_traffic(now, rng)?;
         store::set_setting(&self.db, LAST_SYNC, &now.to_string())?;
         self.status(now)
+    }
+}
+
+/// A key push long poll, ready to send.
+pub(crate) struct KeyPushRequest {
+    api: ServerApi,
+    last_tag: Option<String>,
+}
+
+impl KeyPushRequest {
+    /// Sends it and waits for the answer: true when new keys are out.
+    pub(crate) fn wait(&self, wait_seconds: u64) -> Result<bool, PhoneError> {
+        self.api
+            .wait_for_keys(self.last_tag.as_deref(), wait_seconds)
+    }
+}
+
+/// What a sync asks the server, read from the phone before any request.
+pub(crate) struct SyncPlan {
+    server_url: String,
+    next_day_uploads: Vec<NextDayUpload>,
+    last_key_bundle_tag: Option<String>,
+    warnings_since: Option<String>,
+    fake_report_due: bool,
+}
+
+/// What the server answered, to write to the phone. After a failed request nothing more
+/// is asked.
+#[derive(Default)]
+pub(crate) struct SyncFetched {
+    /// Next-day uploads sent or refused: either way, done.
+    next_day_done: Vec<TemporaryExposureKey>,
+    keys: Option<KeyDownload>,
+    warnings: Option<WarningsDownload>,
+    fake_report_sent: bool,
+    failure: Option<PhoneError>,
+}
+
+impl SyncPlan {
+    /// Every request of the sync, in order: next-day uploads, the key download, the
+    /// warnings download, a fake report when one is due. Network only, so that it runs
+    /// without holding the phone: a sync over a slow network must not block Bluetooth.
+    pub(crate) fn fetch<R: CryptoRng + ?Sized>(&self, now: u64, rng: &mut R) -> SyncFetched {
+        let api = ServerApi::new(&self.server_url);
+        let mut fetched = SyncFetched::default();
+        if let Err(failure) = self.fetch_into(&api, &mut fetched, now, rng) {
+            fetched.failure = Some(failure);
+        }
+        fetched
+    }
+
+    fn fetch_into<R: CryptoRng + ?Sized>(
+        &self,
+        api: &ServerApi,
+        fetched: &mut SyncFetched,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<(), PhoneError> {
+        for upload in &self.next_day_uploads {
+            upload.send(api)?;
+            fetched.next_day_done.push(upload.key);
+        }
+        fetched.keys = Some(api.download_keys(self.last_key_bundle_tag.as_deref())?);
+        fetched.warnings = Some(api.download_warnings(self.warnings_since.as_deref())?);
+        if self.fake_report_due {
+            send_fake_report(api, now, rng)?;
+            fetched.fake_report_sent = true;
+        }
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use presence::{CheckInProtectedReport, TraceWarningPackage};
 use prost::Message;
 use rusqlite::params;
 
-use crate::server_api::ServerApi;
+use crate::server_api::WarningsDownload;
 use crate::store::{self, WARNINGS_CURSOR};
 use crate::{Phone, PhoneError};
 
@@ -15,20 +15,23 @@ use crate::{Phone, PhoneError};
 pub const VENUE_NOTIFICATION: &str = "venue";
 
 impl Phone {
-    /// Downloads the warnings published since the last cursor and records those that
-    /// concern own check-ins; returns how many are new.
-    pub(crate) fn sync_venue_warnings(
+    /// The cursor of the next warnings download.
+    pub(crate) fn warnings_cursor(&self) -> Result<Option<String>, PhoneError> {
+        Ok(store::setting(&self.db, WARNINGS_CURSOR)?)
+    }
+
+    /// Records the downloaded warnings that concern own check-ins and moves the cursor;
+    /// returns how many are new.
+    pub(crate) fn apply_venue_warnings(
         &mut self,
-        api: &ServerApi,
+        download: &WarningsDownload,
         now: u64,
     ) -> Result<usize, PhoneError> {
-        let since = store::setting(&self.db, WARNINGS_CURSOR)?;
-        let download = api.download_warnings(since.as_deref())?;
         let package = TraceWarningPackage::decode(download.package.as_slice())
             .map_err(|error| PhoneError::Network(format!("unreadable warning package: {error}")))?;
         let new = self.match_venue_reports(&package.check_in_protected_reports, now)?;
-        if let Some(cursor) = download.next_cursor {
-            store::set_setting(&self.db, WARNINGS_CURSOR, &cursor)?;
+        if let Some(cursor) = &download.next_cursor {
+            store::set_setting(&self.db, WARNINGS_CURSOR, cursor)?;
         }
         Ok(new)
     }

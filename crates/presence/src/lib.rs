@@ -24,6 +24,8 @@
 //! - [`upload`]: what a positive visitor's phone uploads (derived, split, encrypted,
 //!   padded, shuffled) and a venue owner's warning on behalf of their venue.
 //! - [`matching`]: guests' and owners' matching of downloaded reports, risk scores.
+//! - [`venue_file`]: the venue owner's venue file (JSON): a new venue's rooms and their QR
+//!   codes, reading a file back and checking every room against its code.
 
 pub mod check_in_report;
 pub mod location_id;
@@ -33,6 +35,7 @@ pub mod time_derivation;
 pub mod upload;
 pub mod venue;
 pub mod venue_code;
+pub mod venue_file;
 pub mod venue_type;
 
 pub use check_in_report::{
@@ -54,8 +57,9 @@ pub use upload::{
 };
 pub use venue::{CWA_CROWD_NOTIFIER_PUBLIC_KEY, Venue};
 pub use venue_code::{
-    CWA_QR_CODE_PREFIX, CodeFormat, DEFAULT_QR_CODE_PREFIX, MAX_QR_PAYLOAD_BYTES,
-    MAX_QR_URL_LENGTH, VenueCode, VenueCodeError, decode_payload, decode_qr_url,
-    decode_qr_url_with_prefix,
+    CWA_QR_CODE_PREFIX, CodeFormat, CrowdNotifierDetails, DEFAULT_QR_CODE_PREFIX,
+    MAX_QR_PAYLOAD_BYTES, MAX_QR_URL_LENGTH, VenueCode, VenueCodeError, decode_payload,
+    decode_qr_url, decode_qr_url_with_prefix,
 };
+pub use venue_file::{NewVenue, Room, VenueFile, VenueFileError, parse_venue_type};
 pub use venue_type::VenueType;

@@ -78,6 +78,32 @@ pub struct CrowdNotifierQRCodePayload {
     pub country_data: Vec<u8>,
 }
 
+/// The `countryData` of CrowdNotifier codes: NotifyMe's `NotifyMeLocationData` (v3: fields
+/// 1 to 3) and SwissCovid's `SwissCovidLocationData` (v4: all fields), which extends it
+/// (DP-3T/swisscovid-app documentation, `crowdnotifier_v4` proto).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CrowdNotifierCountryData {
+    #[prost(uint32, tag = "1")]
+    pub version: u32,
+    /// An enum on the wire. SwissCovid: 0 a user's own code (`USER_QR_CODE`), 1 a code of
+    /// the health authority's contact tracing (`CONTACT_TRACING_QR_CODE`); NotifyMe: 0
+    /// other, 1 meeting room, 2 cafeteria, 3 private event, 4 canteen, 5 library, 6
+    /// lecture room, 7 shop, 8 gym, 9 kitchen area, 10 office space.
+    #[prost(int32, tag = "2")]
+    pub r#type: i32,
+    #[prost(string, tag = "3")]
+    pub room: String,
+    /// SwissCovid: when the app reminds a guest who has not checked out.
+    #[prost(int64, tag = "4")]
+    pub checkout_warning_delay_ms: i64,
+    /// SwissCovid: when the app checks a guest out by itself (the field's name is spelt
+    /// `automaticCheckoutDelaylMs` there).
+    #[prost(int64, tag = "5")]
+    pub automatic_checkout_delay_ms: i64,
+    #[prost(int64, repeated, tag = "6")]
+    pub reminder_delay_options_ms: Vec<i64>,
+}
+
 /// CrowdNotifier's `TraceLocation`: the timestamps are fields 4 and 5.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct CrowdNotifierTraceLocation {

@@ -10,7 +10,9 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use prost::Message as _;
 
 use crate::location_id::{LocationId, LocationIdHash};
-use crate::messages::{CWALocationData, CrowdNotifierQRCodePayload, QRCodePayload};
+use crate::messages::{
+    CWALocationData, CrowdNotifierCountryData, CrowdNotifierQRCodePayload, QRCodePayload,
+};
 use crate::venue_type::VenueType;
 
 /// Where OpenStopCovid's own codes point unless an operator configures another prefix.
@@ -162,9 +164,48 @@ pub struct VenueCode {
     pub location_id: LocationId,
 }
 
+/// What a CrowdNotifier code says beyond the fields every format has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrowdNotifierDetails {
+    /// `CrowdNotifierData.type` (its meaning was never specified; 0 in most codes).
+    pub crowd_notifier_type: u32,
+    /// The venue type of the `countryData` (see [`crate::messages::CrowdNotifierCountryData`]),
+    /// when the code carries country data.
+    pub venue_type: Option<i32>,
+    /// The room, when the country data names one.
+    pub room: Option<String>,
+    /// SwissCovid (v4): minutes after which the app checks a guest out by itself, when set.
+    pub automatic_check_out_delay_minutes: Option<u64>,
+}
+
 impl VenueCode {
     pub fn location_id_hash(&self) -> LocationIdHash {
         self.location_id.hash()
+    }
+
+    /// The CrowdNotifier-specific fields of a CrowdNotifier code (`None` for other
+    /// formats). Country data that does not parse is left out, as the SwissCovid app does.
+    pub fn crowd_notifier_details(&self) -> Option<CrowdNotifierDetails> {
+        if self.format != CodeFormat::CrowdNotifier {
+            return None;
+        }
+        let payload = CrowdNotifierQRCodePayload::decode(self.raw_payload.as_slice()).ok()?;
+        let country = (!payload.country_data.is_empty())
+            .then(|| CrowdNotifierCountryData::decode(payload.country_data.as_slice()).ok())
+            .flatten();
+        Some(CrowdNotifierDetails {
+            crowd_notifier_type: payload.crowd_notifier_data.map_or(0, |data| data.r#type),
+            venue_type: country.as_ref().map(|country| country.r#type),
+            room: country
+                .as_ref()
+                .map(|country| country.room.clone())
+                .filter(|room| !room.is_empty()),
+            automatic_check_out_delay_minutes: country
+                .as_ref()
+                .and_then(|country| u64::try_from(country.automatic_checkout_delay_ms).ok())
+                .filter(|ms| *ms > 0)
+                .map(|ms| ms / 60_000),
+        })
     }
 
     /// A place without a time window (start and end both 0).

@@ -2,6 +2,9 @@
 //! project: QR codes with their fields and location ids, protected reports with the
 //! records they decrypt to, the ten time-derivation cases and a CrowdNotifier v4 code.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use presence::{

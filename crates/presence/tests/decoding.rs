@@ -2,6 +2,9 @@
 //! padding, the classic base64 alphabet, stray whitespace, and codes of one family put
 //! behind another family's prefix.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use presence::{
     CodeFormat, MAX_QR_URL_LENGTH, VenueCodeError, decode_qr_url, decode_qr_url_with_prefix,
 };

@@ -81,7 +81,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .layer(CompressionLayer::new())
 }
 
-async fn index(headers: HeaderMap) -> Response {
+#[utoipa::path(
+    get, path = "/app/", tag = "citizen app",
+    summary = "The citizen web app (static files in the binary); `{public_url}/app/?v=1#<venue payload>` is the URL in our venue QR codes",
+    responses(
+        (status = 200, description = "the app's page", content_type = "text/html"),
+        (status = 304, description = "not modified (ETag)"),
+    )
+)]
+pub(crate) async fn index(headers: HeaderMap) -> Response {
     serve("index.html", &headers)
 }
 

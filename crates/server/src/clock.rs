@@ -4,10 +4,12 @@
 //! Nothing in the server reads the wall clock directly. Expiry of codes and tokens, the
 //! embargo of still-valid keys, release buckets and the 14-day retention purge all ask
 //! the clock, so a test can move time fifteen days forward and watch the purge happen
-//! without sleeping.
+//! without sleeping. Also the calendar days (`YYYY-MM-DD`, UTC) of onset dates.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+
+use time::{Date, OffsetDateTime};
 
 /// A source of the current time, in whole unix seconds (UTC).
 ///
@@ -66,6 +68,34 @@ impl Clock for MockClock {
 
 /// The clock the server runs with, shared by every handler and job.
 pub type SharedClock = Arc<dyn Clock>;
+
+// Calendar days, as codes and upload tokens carry the date of onset.
+
+/// Formats a date as `YYYY-MM-DD`.
+pub(crate) fn format_date(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// Parses `YYYY-MM-DD`.
+pub(crate) fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
+/// The UTC date of a unix time.
+pub(crate) fn date_of(unix_seconds: i64) -> Date {
+    OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .date()
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,11 +4,32 @@
 //! The TOML keys are the field names below (`data_dir`, `listen`, `database_url`,
 //! `release_bucket_seconds`, ...); the environment variable for a key is its name in
 //! upper case with the `OPENSTOPCOVID_` prefix, e.g. `OPENSTOPCOVID_RELEASE_BUCKET_SECONDS`.
+//! The layers are merged by `figment`.
+//!
+//! A misspelt key is an error, in the file and in the environment alike: an operator who
+//! writes `OPENSTOPCOVID_RELEASE_BUKET_SECONDS=0` must learn it at start, not find out
+//! weeks later that keys were published in the default buckets. The only variables with
+//! the prefix that the server leaves alone are those of the project's own tools
+//! ([`TOOL_VARIABLES`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that configure the server.
+pub const ENVIRONMENT_PREFIX: &str = "OPENSTOPCOVID_";
+
+/// Variables with [`ENVIRONMENT_PREFIX`] that belong to the project's tests and tools, not to
+/// `serve` (a name ending in `_` matches every variable that starts with it). They are in the
+/// environment of servers that tests start, so they are skipped rather than refused.
+pub const TOOL_VARIABLES: &[&str] = &[
+    "OPENSTOPCOVID_TEST_",
+    "OPENSTOPCOVID_BIN",
+    "OPENSTOPCOVID_JANUS_BIN",
+];
 
 /// Default release bucket: keys become downloadable in 2-hour steps.
 pub const DEFAULT_RELEASE_BUCKET_SECONDS: u64 = 7200;
@@ -18,9 +39,12 @@ pub const DEFAULT_CODE_LIFETIME_SECONDS: u64 = 24 * 3600;
 pub const MAX_TOKEN_LIFETIME_SECONDS: u64 = 3600;
 /// Default overlap during which a rotated-out signing key still verifies.
 pub const DEFAULT_KEY_OVERLAP_SECONDS: u64 = 7 * 86_400;
+/// Default days before the onset date whose keys are published: people are infectious
+/// about two days before their symptoms start (PROTOCOLS.md §4).
+pub const DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET: u32 = 2;
 
 /// Everything `serve` needs.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where signing keys, the code secret, the SQLite database and local export files live.
@@ -37,6 +61,7 @@ pub struct Config {
     /// How long an upload token stays valid (at most [`MAX_TOKEN_LIFETIME_SECONDS`]).
     pub token_lifetime_seconds: u64,
     /// Region written in export files (ISO 3166 code or the operator's own).
+    #[serde(deserialize_with = "text")]
     pub region: String,
     /// Where daily export files go: unset means `<data_dir>/exports` on the local disk;
     /// `file:///abs/dir`, `memory:///`, or `s3://bucket/prefix` (needs the `s3` feature).
@@ -59,6 +84,9 @@ pub struct Config {
     /// localhost and 127.0.0.1). When set, venue codes open the citizen web app:
     /// `{public_url}/app/?v=1#<payload>`, and the physician's code QR opens its report screen.
     pub public_url: Option<String>,
+    /// Uploaded keys dated more than this many days before the token's onset date are
+    /// dropped: the person was not yet infectious then.
+    pub infectious_days_before_onset: u32,
 }
 
 impl Default for Config {
@@ -79,6 +107,7 @@ impl Default for Config {
             pad_exports: true,
             max_body_bytes: 64 * 1024,
             public_url: None,
+            infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
         }
     }
 }
@@ -86,84 +115,36 @@ impl Default for Config {
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the configuration file {path} is not valid: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-    #[error("environment variable {name} is not valid: {reason}")]
-    Environment { name: String, reason: String },
+    /// The file cannot be read, a value has the wrong type or a key is unknown; the
+    /// message names the key and where it came from (file or variable).
+    #[error("configuration: {0}")]
+    Load(Box<figment::Error>),
     #[error("{0}")]
     Invalid(String),
 }
 
 impl Config {
-    /// Defaults, overridden by the TOML file at `path` (if any), then by `OPENSTOPCOVID_*`
-    /// variables in `environment` (pass `std::env::vars()`).
-    pub fn load(
-        path: Option<&Path>,
-        environment: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut config = match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                    path: path.to_owned(),
-                    source: Box::new(source),
-                })?
+    /// Defaults, overridden by the TOML file at `path` (if any), then by the process's
+    /// `OPENSTOPCOVID_*` environment variables.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut layers = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = path {
+            if !path.is_file() {
+                return Err(ConfigError::Invalid(format!(
+                    "the configuration file {} does not exist",
+                    path.display()
+                )));
             }
-            None => Config::default(),
-        };
-        for (name, value) in environment {
-            if let Some(key) = name.strip_prefix("OPENSTOPCOVID_") {
-                config.apply_environment(&name, key, &value)?;
-            }
+            layers = layers.merge(Toml::file_exact(path));
         }
-        Ok(config)
-    }
-
-    fn apply_environment(&mut self, name: &str, key: &str, value: &str) -> Result<(), ConfigError> {
-        fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            value
-                .parse()
-                .map_err(|error: T::Err| ConfigError::Environment {
-                    name: name.to_owned(),
-                    reason: error.to_string(),
-                })
-        }
-        match key {
-            "DATA_DIR" => self.data_dir = PathBuf::from(value),
-            "LISTEN" => self.listen = parse(name, value)?,
-            "DATABASE_URL" => self.database_url = Some(value.to_owned()),
-            "RELEASE_BUCKET_SECONDS" => self.release_bucket_seconds = parse(name, value)?,
-            "CODE_LIFETIME_SECONDS" => self.code_lifetime_seconds = parse(name, value)?,
-            "TOKEN_LIFETIME_SECONDS" => self.token_lifetime_seconds = parse(name, value)?,
-            "REGION" => self.region = value.to_owned(),
-            "EXPORT_STORE_URL" => self.export_store_url = Some(value.to_owned()),
-            "MIN_RESPONSE_MILLIS" => self.min_response_millis = parse(name, value)?,
-            "VERIFY_PER_CLIENT_PER_MINUTE" => {
-                self.verify_per_client_per_minute = parse(name, value)?
-            }
-            "VERIFY_FAILURES_PER_HOUR" => self.verify_failures_per_hour = parse(name, value)?,
-            "JOBS_INTERVAL_SECONDS" => self.jobs_interval_seconds = parse(name, value)?,
-            "PAD_EXPORTS" => self.pad_exports = parse(name, value)?,
-            "MAX_BODY_BYTES" => self.max_body_bytes = parse(name, value)?,
-            "PUBLIC_URL" => self.public_url = Some(value.to_owned()),
-            // Other tools share the prefix (e.g. OPENSTOPCOVID_TEST_DATABASE_URL); ignore them.
-            _ => {}
-        }
-        Ok(())
+        let environment = Env::prefixed(ENVIRONMENT_PREFIX).filter(|key| {
+            let name = format!("{ENVIRONMENT_PREFIX}{}", key.as_str().to_ascii_uppercase());
+            !is_tool_variable(&name)
+        });
+        layers
+            .merge(environment)
+            .extract()
+            .map_err(|error| ConfigError::Load(Box::new(error)))
     }
 
     /// Checks the values that could make the server unsafe or useless.
@@ -175,10 +156,15 @@ impl Config {
                 "token_lifetime_seconds must be between 1 and {MAX_TOKEN_LIFETIME_SECONDS}"
             )));
         }
-        if self.code_lifetime_seconds == 0 || self.code_lifetime_seconds > 14 * 86_400 {
-            return Err(ConfigError::Invalid(
-                "code_lifetime_seconds must be between 1 and 14 days".to_owned(),
-            ));
+        // A code lives at most as long as it is kept: the purge deletes it after the
+        // retention window.
+        if self.code_lifetime_seconds == 0
+            || self.code_lifetime_seconds > messages::retention::SECONDS.unsigned_abs()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "code_lifetime_seconds must be between 1 and {} days",
+                messages::retention::DAYS
+            )));
         }
         if self.release_bucket_seconds > 86_400 {
             return Err(ConfigError::Invalid(
@@ -189,6 +175,12 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "region must have 1 to 32 characters".to_owned(),
             ));
+        }
+        if self.infectious_days_before_onset > messages::retention::DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "infectious_days_before_onset must be at most {} (the retention window)",
+                messages::retention::DAYS
+            )));
         }
         if self.jobs_interval_seconds == 0 {
             return Err(ConfigError::Invalid(
@@ -263,42 +255,100 @@ pub fn check_public_url(url: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A string field that the environment layer may hand over as a number: figment reads
+/// `OPENSTOPCOVID_REGION=250` as the integer 250 (its issue #42), and a numeric ISO 3166
+/// region code is a legitimate value.
+fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Text::deserialize(deserializer)? {
+        Text::Text(text) => text,
+        Text::Number(number) => number.to_string(),
+    })
+}
+
+/// Whether `name` is one of [`TOOL_VARIABLES`].
+fn is_tool_variable(name: &str) -> bool {
+    TOOL_VARIABLES
+        .iter()
+        .any(|tool| match tool.strip_suffix('_') {
+            Some(_) => name.starts_with(tool),
+            None => name == *tool,
+        })
+}
+
 #[cfg(test)]
+// figment's `Jail` closures return its own (large) error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn file_then_environment_override_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.toml");
-        std::fs::write(&path, "release_bucket_seconds = 600\nregion = \"FR\"\n").unwrap();
-        let config = Config::load(
-            Some(&path),
-            [
-                ("OPENSTOPCOVID_REGION".to_owned(), "CH".to_owned()),
-                ("HOME".to_owned(), "/root".to_owned()),
-            ],
-        )
-        .unwrap();
-        assert_eq!(config.release_bucket_seconds, 600);
-        assert_eq!(config.region, "CH");
-        assert_eq!(config.code_lifetime_seconds, DEFAULT_CODE_LIFETIME_SECONDS);
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "server.toml",
+                "release_bucket_seconds = 600\nregion = \"FR\"\n",
+            )?;
+            jail.set_env("OPENSTOPCOVID_REGION", "CH");
+            jail.set_env("OPENSTOPCOVID_PAD_EXPORTS", "false");
+            jail.set_env("OPENSTOPCOVID_LISTEN", "0.0.0.0:9000");
+            let config = Config::load(Some(Path::new("server.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.release_bucket_seconds, 600);
+            assert_eq!(config.region, "CH");
+            assert!(!config.pad_exports);
+            assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+            assert_eq!(config.code_lifetime_seconds, DEFAULT_CODE_LIFETIME_SECONDS);
+            Ok(())
+        });
     }
 
     #[test]
-    fn unknown_file_keys_and_bad_environment_values_are_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.toml");
-        std::fs::write(&path, "relase_bucket_seconds = 600\n").unwrap();
-        assert!(matches!(
-            Config::load(Some(&path), []),
-            Err(ConfigError::Parse { .. })
-        ));
-        let bad = [("OPENSTOPCOVID_LISTEN".to_owned(), "nowhere".to_owned())];
-        assert!(matches!(
-            Config::load(None, bad),
-            Err(ConfigError::Environment { .. })
-        ));
+    fn a_numeric_region_from_the_environment_stays_a_region() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("OPENSTOPCOVID_REGION", "250");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.region, "250");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn misspelt_keys_in_the_file_or_the_environment_are_refused_by_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("server.toml", "relase_bucket_seconds = 600\n")?;
+            let error = Config::load(Some(Path::new("server.toml"))).unwrap_err();
+            assert!(
+                error.to_string().contains("relase_bucket_seconds"),
+                "{error}"
+            );
+
+            jail.clear_env();
+            jail.set_env("OPENSTOPCOVID_RELEASE_BUKET_SECONDS", "0");
+            let error = Config::load(None).unwrap_err();
+            assert!(
+                error.to_string().contains("release_buket_seconds"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_and_missing_files_are_errors_but_tool_variables_are_not() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("OPENSTOPCOVID_TEST_DATABASE_URL", "postgres://x/y");
+            jail.set_env("OPENSTOPCOVID_BIN", "/bin/true");
+            assert!(Config::load(None).is_ok());
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            jail.set_env("OPENSTOPCOVID_LISTEN", "nowhere");
+            assert!(matches!(Config::load(None), Err(ConfigError::Load(_))));
+            Ok(())
+        });
     }
 
     #[test]

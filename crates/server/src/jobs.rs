@@ -8,28 +8,32 @@
 //! - **Daily export files**: for every UTC day that is over and has no file yet, the keys
 //!   released that day go into one signed export zip written to the object store as
 //!   `exports/<day>.zip` (`day` = days since 1970-01-01), and `exports/index.txt` lists the
-//!   files, oldest first. A database lease makes sure only one instance builds them, and
-//!   the `export_files` row (inserted once per day) makes sure no day is published twice.
+//!   files, oldest first. A database lease makes sure only one instance builds them (it is
+//!   given back whether the building succeeds or fails), and the `export_files` row
+//!   (inserted once per day) makes sure no day is published twice.
 //!   `GET /v1/exports/index.txt` and `GET /v1/exports/{file}` serve them with an ETag and
 //!   cache headers, for a CDN in front.
 //! - **Retention purge**: keys whose validity ended more than 14 days ago, codes issued
-//!   more than 14 days ago, used tokens past their expiry, and export files older than
-//!   14 days are deleted.
+//!   more than 14 days ago, check-in reports and audit log entries older than 14 days,
+//!   used tokens past their expiry, and export files older than 14 days are deleted.
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use exposure::interval::INTERVAL_SECONDS;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::keys::{RETENTION_SECONDS, build_export, released_keys};
-use crate::problem::Problem;
-use crate::service::AppState;
+use messages::retention;
+
+use crate::datastore::DatastoreError;
+use crate::datastore::exports::ExportFile;
+use crate::keys::{build_export, released_keys};
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
 
 /// Name of the lease that guards export building.
 pub const EXPORT_LEASE: &str = "daily-export-files";
@@ -39,8 +43,8 @@ const EXPORT_LEASE_SECONDS: i64 = 600;
 /// A job failed; the next run tries again.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Database(#[from] DatastoreError),
     #[error("object store: {0}")]
     ObjectStore(#[from] object_store::Error),
     #[error("export: {0}")]
@@ -58,6 +62,10 @@ pub struct JobReport {
     pub codes_purged: u64,
     /// Token uses deleted by the purge.
     pub tokens_purged: u64,
+    /// Check-in reports deleted by the purge.
+    pub check_in_reports_purged: u64,
+    /// Audit log entries deleted by the purge.
+    pub audit_entries_purged: u64,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -85,6 +93,7 @@ pub async fn run_once(state: &AppState) -> Result<JobReport, JobError> {
     let mut report = JobReport::default();
     write_daily_exports(state, &mut report).await?;
     purge(state, &mut report).await?;
+    state.verify_limiter.forget_idle_clients();
     // Time has passed: keys may have come out of their release bucket.
     state.news.announce();
     Ok(report)
@@ -94,6 +103,9 @@ fn object_path(day: i64) -> ObjectPath {
     ObjectPath::from(format!("exports/{day}.zip"))
 }
 
+/// Builds the missing daily files under the export lease, and gives the lease back
+/// whatever happened: a failed run must not keep every instance (this one included)
+/// from trying again until the lease runs out.
 async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
     let now = state.now();
     if !state
@@ -103,17 +115,38 @@ async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result
     {
         return Ok(());
     }
+    let written = write_missing_exports(state, report, now).await;
+    let released = state
+        .store
+        .release_lease(EXPORT_LEASE, &state.instance_id)
+        .await;
+    // The building's error, if any, says more than the release's.
+    written?;
+    released?;
+    Ok(())
+}
+
+/// The work done under the export lease.
+async fn write_missing_exports(
+    state: &AppState,
+    report: &mut JobReport,
+    now: i64,
+) -> Result<(), JobError> {
     let today = now.div_euclid(86_400);
-    let first_day = (now - RETENTION_SECONDS).div_euclid(86_400);
-    let written: Vec<i64> = sqlx::query_scalar("SELECT day FROM export_files WHERE day >= $1")
-        .bind(first_day)
-        .fetch_all(state.store.pool())
-        .await?;
+    let first_day = (now - retention::SECONDS).div_euclid(86_400);
+    let written = state.store.export_days_from(first_day).await?;
     for day in first_day..today {
         if written.contains(&day) {
             continue;
         }
-        let keys = released_keys(state, day * 86_400, (day + 1) * 86_400, now).await?;
+        // The keys downloads served during that day, in the window as it was then.
+        let keys = released_keys(
+            state,
+            day * 86_400,
+            (day + 1) * 86_400,
+            (day + 1) * 86_400 - 1,
+        )
+        .await?;
         let key_count = keys.len();
         let zip = if keys.is_empty() {
             None
@@ -131,36 +164,29 @@ async fn write_daily_exports(state: &AppState, report: &mut JobReport) -> Result
                 .await?;
         }
         // Recorded even when empty, so that the day is not looked at again.
-        sqlx::query(
-            "INSERT INTO export_files (day, object_name, key_count, byte_count, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (day) DO NOTHING",
-        )
-        .bind(day)
-        .bind(if zip.is_some() { format!("{day}.zip") } else { String::new() })
-        .bind(i64::try_from(key_count).unwrap_or(i64::MAX))
-        .bind(zip.as_ref().map_or(0, |zip| i64::try_from(zip.len()).unwrap_or(i64::MAX)))
-        .bind(now)
-        .execute(state.store.pool())
-        .await?;
+        let file = ExportFile {
+            day,
+            object_name: if zip.is_some() {
+                format!("{day}.zip")
+            } else {
+                String::new()
+            },
+            key_count: i64::try_from(key_count).unwrap_or(i64::MAX),
+            byte_count: zip
+                .as_ref()
+                .map_or(0, |zip| i64::try_from(zip.len()).unwrap_or(i64::MAX)),
+        };
+        state.store.record_export_file(&file, now).await?;
         report.export_days_written.push(day);
     }
     if !report.export_days_written.is_empty() {
         write_index(state, first_day).await?;
     }
-    state
-        .store
-        .release_lease(EXPORT_LEASE, &state.instance_id)
-        .await?;
     Ok(())
 }
 
 async fn write_index(state: &AppState, first_day: i64) -> Result<(), JobError> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT object_name FROM export_files WHERE day >= $1 AND object_name <> '' ORDER BY day",
-    )
-    .bind(first_day)
-    .fetch_all(state.store.pool())
-    .await?;
+    let names = state.store.export_names_from(first_day).await?;
     let mut index = names.join("\n");
     if !index.is_empty() {
         index.push('\n');
@@ -177,32 +203,19 @@ async fn write_index(state: &AppState, first_day: i64) -> Result<(), JobError> {
 
 async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError> {
     let now = state.now();
-    let cutoff = now - RETENTION_SECONDS;
-    let cutoff_interval = cutoff.div_euclid(INTERVAL_SECONDS as i64);
-    let pool = state.store.pool();
-    report.keys_purged =
-        sqlx::query("DELETE FROM exposed_keys WHERE rolling_start + rolling_period < $1")
-            .bind(cutoff_interval)
-            .execute(pool)
-            .await?
-            .rows_affected();
-    report.codes_purged = sqlx::query("DELETE FROM codes WHERE created_hour < $1")
-        .bind(cutoff)
-        .execute(pool)
-        .await?
-        .rows_affected();
+    let cutoff = now - retention::SECONDS;
+    let store = &state.store;
+    // The window that upload and download use: a key is purged the moment it can no
+    // longer be published.
+    report.keys_purged = store
+        .purge_keys(retention::first_kept_interval(now))
+        .await?;
+    report.codes_purged = store.purge_codes(cutoff).await?;
     // Venue check-in reports: 14 days after the hour they arrived.
-    crate::presence::purge_expired(state, now).await?;
-    report.tokens_purged = sqlx::query("DELETE FROM token_uses WHERE expires_at < $1")
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    let old_days: Vec<(i64, String)> =
-        sqlx::query_as("SELECT day, object_name FROM export_files WHERE day < $1")
-            .bind(cutoff.div_euclid(86_400))
-            .fetch_all(pool)
-            .await?;
+    report.check_in_reports_purged = store.purge_check_in_reports(cutoff).await?;
+    report.tokens_purged = store.purge_token_uses(now).await?;
+    report.audit_entries_purged = store.purge_audit(cutoff).await?;
+    let old_days = store.export_files_before(cutoff.div_euclid(86_400)).await?;
     for (day, name) in &old_days {
         if !name.is_empty() {
             match state.exports.delete(&object_path(*day)).await {
@@ -210,10 +223,7 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
                 Err(error) => return Err(error.into()),
             }
         }
-        sqlx::query("DELETE FROM export_files WHERE day = $1")
-            .bind(day)
-            .execute(pool)
-            .await?;
+        store.delete_export_file(*day).await?;
     }
     if !old_days.is_empty() {
         write_index(state, cutoff.div_euclid(86_400)).await?;
@@ -233,11 +243,31 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
         .purged_rows
         .get_or_create(&[("table", "token_uses")])
         .inc_by(report.tokens_purged);
+    state
+        .metrics
+        .purged_rows
+        .get_or_create(&[("table", "check_in_reports")])
+        .inc_by(report.check_in_reports_purged);
+    state
+        .metrics
+        .purged_rows
+        .get_or_create(&[("table", "authority_audit_log")])
+        .inc_by(report.audit_entries_purged);
     Ok(())
 }
 
 /// Serves `index.txt` or `<day>.zip` from the object store, with a strong ETag and
 /// `If-None-Match` support, so that a CDN and phones revalidate cheaply.
+#[utoipa::path(
+    get, path = "/v1/exports/{file}", tag = "keys",
+    summary = "Daily export files (`<day>.zip`) and their list (`index.txt`), with ETag",
+    params(("file" = String, Path, description = "`index.txt` or `<day>.zip`")),
+    responses(
+        (status = 200, description = "the file", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 304, description = "not modified"),
+        (status = 404, description = "no such file", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn serve_export_file(
     State(state): State<AppState>,
     UrlPath(file): UrlPath<String>,
@@ -248,7 +278,7 @@ async fn serve_export_file(
         !day.is_empty() && day.len() <= 12 && day.bytes().all(|b| b.is_ascii_digit())
     });
     if !is_index && !is_day_file {
-        return Err(Problem::not_found("no such export file"));
+        return Err(Problem::new(ProblemKind::NotFound, "no such export file"));
     }
     let bytes = match state
         .exports
@@ -261,7 +291,7 @@ async fn serve_export_file(
             .map_err(|error| Problem::internal(&error))?,
         Err(object_store::Error::NotFound { .. }) if is_index => axum::body::Bytes::new(),
         Err(object_store::Error::NotFound { .. }) => {
-            return Err(Problem::not_found("no such export file"));
+            return Err(Problem::new(ProblemKind::NotFound, "no such export file"));
         }
         Err(error) => return Err(Problem::internal(&error)),
     };

@@ -1,9 +1,20 @@
 //! Diagnosis keys (PROTOCOLS.md §4, DP-3T GAEN v2): upload, next-day upload, download.
 //!
-//! - `POST /v2/gaen/exposed`: exactly 30 keys, real ones and `fake: 1` padding. Real keys
-//!   older than 14 days or starting in the future are dropped; malformed keys, duplicate
-//!   keys and overlapping keys reject the whole upload. The answer carries the next-day
-//!   token in the `Authorization` header (DP-3T) and in the body.
+//! The rules follow the DP-3T reference backend (`dp3t-sdk-backend`, module
+//! `dpppt-backend-sdk-ws`), so that apps built on the DP-3T iOS and Android SDKs work
+//! unchanged; each rule below names the reference file it follows.
+//!
+//! - `POST /v2/gaen/exposed`: exactly 30 keys, real ones and `fake: 1` padding
+//!   (`fake` absent means 0). A malformed key (not base64 of 16 bytes, `fake` not 0 or 1)
+//!   rejects the whole upload; a key out of range is dropped and the rest is stored: a
+//!   fake key, a rolling period outside 1..=144, a key dated before the retention window
+//!   ([`messages::retention`]), after tomorrow, or more than
+//!   `infectious_days_before_onset` days before the token's onset date. Duplicates are
+//!   stored once; overlapping keys (a phone whose key rotated mid-day) are all kept.
+//!   `delayedKeyDate` (older Android SDKs) is optional; when present it must be the
+//!   midnight of yesterday, today or tomorrow, and the answer carries the next-day token in
+//!   the `Authorization` header (DP-3T) and in the body. `withFederationGateway` (`true`,
+//!   `false`, or the iOS SDK's `1`/`0`) is accepted; this server has no gateway.
 //! - Every stored key gets `release_at`: the hour after the later of "now" and the key's
 //!   end, so still-valid keys are embargoed until they expire and no stored time is finer
 //!   than the hour.
@@ -11,7 +22,8 @@
 //!   of the last complete release bucket, as a signed GAEN export zip, padded with fake
 //!   keys; the bucket end (milliseconds, DP-3T) is the `x-key-bundle-tag`. When nothing
 //!   new is there the answer is **204 No Content** with the tag header (as DP-3T does):
-//!   phones skip an empty download.
+//!   phones skip an empty download. A tag off a bucket boundary is a 400, a tag later than
+//!   now a 404 (the reference's `isValidBatchReleaseTime`).
 
 use std::collections::HashSet;
 
@@ -24,27 +36,23 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use exposure::export::{ExportBatch, pad_with_fake_keys, write_signed_zip};
-use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY, RETENTION_DAYS};
+use exposure::interval::{EnIntervalNumber, INTERVAL_SECONDS, INTERVALS_PER_DAY};
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
-use serde::{Deserialize, Serialize};
+use messages::keys::{GaenKey, GaenNextDayRequest, GaenUploadRequest, UploadAnswer};
+use messages::{Purpose, retention};
+use serde::Deserialize;
 
-use crate::group_commit::{KeyRow, WriteOutcome};
+use crate::datastore::{DatastoreError, KeyRow, WriteOutcome, floor_to_hour};
 use crate::metrics::Metrics;
-use crate::problem::Problem;
-use crate::service::{AppState, with_minimum_duration};
-use crate::store::floor_to_hour;
+
+use crate::problem::{Problem, ProblemKind};
+use crate::state::{AppState, with_minimum_duration};
 use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
 
 /// Keys in every upload: real keys padded with fake ones (DP-3T v2).
 pub const KEYS_PER_UPLOAD: usize = 30;
 
-/// Keys and tokens are kept this long.
-pub const RETENTION_SECONDS: i64 = RETENTION_DAYS as i64 * 86_400;
-
-/// Purpose recorded when a token authorises a key upload.
-pub const PURPOSE_KEYS: &str = "exposed";
-/// Purpose recorded when a next-day token is used.
-pub const PURPOSE_NEXT_DAY: &str = "exposednextday";
+const DAY_SECONDS: i64 = 86_400;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -53,113 +61,170 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/export-public-key", get(export_public_key))
 }
 
-/// One key as DP-3T apps send it.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenKey {
-    /// Base64 of the 16 key bytes.
-    pub key_data: String,
-    pub rolling_start_number: u32,
-    pub rolling_period: u32,
-    /// 1 for padding, 0 for a real key.
-    pub fake: u8,
-}
-
-/// The body of `POST /v2/gaen/exposed`.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenUploadRequest {
-    pub gaen_keys: Vec<GaenKey>,
-    /// Rolling start (interval number) of today's key, to be uploaded tomorrow.
-    pub delayed_key_date: u32,
-}
-
-/// The body of `POST /v1/gaen/exposednextday`.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct GaenNextDayRequest {
-    pub delayed_key: GaenKey,
-}
-
-/// The answer to an upload.
-#[derive(Serialize, Deserialize, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadAnswer {
-    /// The token for `/v1/gaen/exposednextday` (also in the `Authorization` header).
-    pub next_day_token: String,
-}
-
-/// A key that passed the checks, ready to store.
+/// A key that is well formed (else the upload is refused), not yet checked for range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct AcceptedKey {
-    key: TemporaryExposureKey,
+struct DecodedKey {
+    key_data: [u8; KEY_LENGTH],
+    rolling_start_number: u32,
+    rolling_period: i64,
     fake: bool,
 }
 
-fn decode_key(key: &GaenKey) -> Result<AcceptedKey, Problem> {
+/// Reference `AssertKeyFormat` (every key base64 of 16 bytes, else the whole upload is
+/// refused) and the `@Min(0) @Max(1)` on `GaenKey.fake`.
+fn decode_key(key: &GaenKey) -> Result<DecodedKey, Problem> {
     let bytes = STANDARD
         .decode(key.key_data.as_bytes())
-        .map_err(|_| Problem::bad_request("keyData must be base64"))?;
+        .map_err(|_| Problem::new(ProblemKind::InvalidKeys, "keyData must be base64"))?;
     let key_data: [u8; KEY_LENGTH] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-        Problem::bad_request(format!("keyData must be 16 bytes, not {}", bytes.len()))
+        Problem::new(
+            ProblemKind::InvalidKeys,
+            format!("keyData must be 16 bytes, not {}", bytes.len()),
+        )
     })?;
-    if !(1..=INTERVALS_PER_DAY).contains(&key.rolling_period) {
-        return Err(Problem::bad_request(
-            "rollingPeriod must be between 1 and 144",
-        ));
-    }
     let fake = match key.fake {
         0 => false,
         1 => true,
-        _ => return Err(Problem::bad_request("fake must be 0 or 1")),
+        _ => {
+            return Err(Problem::new(
+                ProblemKind::InvalidKeys,
+                "fake must be 0 or 1",
+            ));
+        }
     };
-    Ok(AcceptedKey {
-        key: TemporaryExposureKey {
-            key_data,
-            rolling_start_interval_number: EnIntervalNumber(key.rolling_start_number),
-            rolling_period: key.rolling_period,
-        },
+    Ok(DecodedKey {
+        key_data,
+        rolling_start_number: key.rolling_start_number,
+        rolling_period: key.rolling_period,
         fake,
     })
 }
 
-/// Checks an upload against the rules of the module docs and returns the real keys to
-/// store. Pure, so that every rule is unit-tested.
-fn validate_upload(keys: &[GaenKey], now: i64) -> Result<Vec<TemporaryExposureKey>, Problem> {
-    if keys.len() != KEYS_PER_UPLOAD {
-        return Err(Problem::bad_request(format!(
-            "an upload holds exactly {KEYS_PER_UPLOAD} keys (pad with fake keys), not {}",
-            keys.len()
-        )));
-    }
-    let decoded = keys.iter().map(decode_key).collect::<Result<Vec<_>, _>>()?;
-    let mut real: Vec<TemporaryExposureKey> = decoded
-        .into_iter()
-        .filter(|accepted| !accepted.fake)
-        .map(|accepted| accepted.key)
-        .filter(|key| is_within_retention_and_not_future(key, now))
-        .collect();
-    let mut seen = HashSet::new();
-    if !real.iter().all(|key| seen.insert(key.key_data)) {
-        return Err(Problem::bad_request("the same key appears twice"));
-    }
-    real.sort_by_key(|key| key.rolling_start_interval_number);
-    if real
-        .windows(2)
-        .any(|pair| pair[0].end_interval_number() > pair[1].rolling_start_interval_number)
-    {
-        return Err(Problem::bad_request("two keys cover the same time"));
-    }
-    Ok(real)
+/// The interval numbers a real key may start in: from `first` (included) to `end`
+/// (excluded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KeyWindow {
+    first: i64,
+    end: i64,
 }
 
-fn is_within_retention_and_not_future(key: &TemporaryExposureKey, now: i64) -> bool {
-    let now_interval = EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0));
-    let oldest_day_start = now_interval
-        .day_start()
-        .offset(-i64::from(RETENTION_DAYS * INTERVALS_PER_DAY));
-    key.rolling_start_interval_number <= now_interval
-        && key.rolling_start_interval_number >= oldest_day_start
+impl KeyWindow {
+    /// The window at `now` for a token whose onset day starts at `onset_day_start` (unix
+    /// seconds):
+    /// - reference `EnforceRetentionPeriod`: not before the retention window's first day
+    ///   (and see [`KeyWindow::for_claims`]);
+    /// - reference `EnforceMatchingJWTClaimsForExposed`: not before the onset, moved back
+    ///   by `infectious_days_before_onset` (the reference's onset claim already is);
+    /// - reference `RemoveKeysFromFuture`: dated before the day after tomorrow, so that a
+    ///   phone whose clock is a little ahead at midnight keeps its key (still-valid keys
+    ///   are embargoed until they expire anyway).
+    fn new(now: i64, onset_day_start: i64, infectious_days_before_onset: u32) -> Self {
+        let intervals = |seconds: i64| seconds.div_euclid(INTERVAL_SECONDS as i64);
+        let infectious_from =
+            onset_day_start - i64::from(infectious_days_before_onset) * DAY_SECONDS;
+        let today_start = now - now.rem_euclid(DAY_SECONDS);
+        KeyWindow {
+            first: retention::first_kept_interval(now).max(intervals(infectious_from)),
+            end: intervals(today_start + 2 * DAY_SECONDS),
+        }
+    }
+
+    /// The window of an upload at `now` with `claims`. Its first day is also the window's
+    /// when the keys come out ([`published_at`]), so that every key accepted is published:
+    /// a key of day −14 uploaded in the day's last hour would otherwise come out after
+    /// midnight, when downloads no longer serve it.
+    fn for_claims(state: &AppState, claims: &UploadClaims, now: i64) -> Result<Self, Problem> {
+        let onset = claims.onset_date().ok_or_else(|| {
+            Problem::new(ProblemKind::InvalidToken, "the upload token is not valid")
+        })?;
+        let onset_day_start = onset.midnight().assume_utc().unix_timestamp();
+        let mut window = Self::new(
+            now,
+            onset_day_start,
+            state.config.infectious_days_before_onset,
+        );
+        let published = published_at(now, state.config.release_bucket_seconds);
+        window.first = window.first.max(retention::first_kept_interval(published));
+        Ok(window)
+    }
+
+    /// The key to store, or `None` when it is dropped: fake (reference `RemoveFakeKeys`),
+    /// a rolling period outside 1..=144 (reference `EnforceValidRollingPeriod`), or dated
+    /// outside the window.
+    fn keep(&self, key: &DecodedKey) -> Option<TemporaryExposureKey> {
+        let rolling_period = u32::try_from(key.rolling_period)
+            .ok()
+            .filter(|period| (1..=INTERVALS_PER_DAY).contains(period))?;
+        let start = i64::from(key.rolling_start_number);
+        if key.fake || start < self.first || start >= self.end {
+            return None;
+        }
+        Some(TemporaryExposureKey {
+            key_data: key.key_data,
+            rolling_start_interval_number: EnIntervalNumber(key.rolling_start_number),
+            rolling_period,
+        })
+    }
+}
+
+/// Checks an upload against the rules of the module docs and returns the real keys to
+/// store. Pure, so that every rule is unit-tested.
+fn validate_upload(
+    keys: &[GaenKey],
+    window: KeyWindow,
+) -> Result<Vec<TemporaryExposureKey>, Problem> {
+    // Reference `GaenV2UploadKeysRequest`: `@Size(min = 30, max = 30)`.
+    if keys.len() != KEYS_PER_UPLOAD {
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
+            format!(
+                "an upload holds exactly {KEYS_PER_UPLOAD} keys (pad with fake keys), not {}",
+                keys.len()
+            ),
+        ));
+    }
+    let decoded = keys.iter().map(decode_key).collect::<Result<Vec<_>, _>>()?;
+    // The same key twice is stored once (the reference upserts); overlapping keys are all
+    // kept: a phone whose key rotated mid-day broadcast both.
+    let mut seen = HashSet::new();
+    Ok(decoded
+        .iter()
+        .filter_map(|key| window.keep(key))
+        .filter(|key| seen.insert(key.key_data))
+        .collect())
+}
+
+/// Reference `ValidationUtils.assertDelayedKeyDate` (a 400 otherwise): a midnight, of
+/// yesterday, today or tomorrow (a phone clock a little ahead at midnight).
+fn check_delayed_key_date(delayed_key_date: u32, now: i64) -> Result<(), Problem> {
+    let today = i64::from(
+        EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0))
+            .day_start()
+            .0,
+    );
+    let per_day = i64::from(INTERVALS_PER_DAY);
+    let date = i64::from(delayed_key_date);
+    if date % per_day != 0 || !(today - per_day..=today + per_day).contains(&date) {
+        return Err(Problem::new(
+            ProblemKind::InvalidKeys,
+            "delayedKeyDate must be the rolling start of yesterday's, today's or tomorrow's key",
+        ));
+    }
+    Ok(())
+}
+
+/// When an expired key stored at `now` first comes out of a download: its [`release_at`],
+/// rounded up to the end of its release bucket.
+fn published_at(now: i64, bucket_seconds: u64) -> i64 {
+    let released = if bucket_seconds == 0 {
+        now + 1
+    } else {
+        floor_to_hour(now) + 3600
+    };
+    match i64::try_from(bucket_seconds) {
+        Ok(bucket) if bucket > 0 => released + (bucket - released.rem_euclid(bucket)) % bucket,
+        _ => released,
+    }
 }
 
 /// The release time of a key stored at `now`, always strictly after now (so that a
@@ -182,7 +247,7 @@ fn release_at(key: &TemporaryExposureKey, now: i64, bucket_seconds: u64) -> i64 
 async fn store_keys(
     state: &AppState,
     claims: &UploadClaims,
-    purpose: &'static str,
+    purpose: Purpose,
     keys: &[TemporaryExposureKey],
     now: i64,
 ) -> Result<(), Problem> {
@@ -205,31 +270,46 @@ async fn store_keys(
         .collect();
     // Durable when this returns: the writer answers after its commit.
     let outcome = state
-        .upload_writer
-        .write(&state.store, &claims.jti, purpose, claims.exp, rows)
+        .store
+        .write_keys(tokens::use_for(claims, purpose), rows)
         .await?;
     match outcome {
-        WriteOutcome::Stored => {
+        WriteOutcome::Stored { new_keys } => {
+            state.metrics.keys_stored.inc_by(new_keys);
             state.news.announce();
             Ok(())
         }
-        WriteOutcome::TokenAlreadyUsed => Err(Problem::forbidden(
+        WriteOutcome::TokenAlreadyUsed => Err(Problem::new(
+            ProblemKind::TokenUsed,
             "this upload token has already been used",
         )),
     }
 }
 
-fn upload_answer(token: String) -> Response {
-    let mut response = Json(UploadAnswer {
-        next_day_token: token.clone(),
-    })
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+fn upload_answer(next_day_token: Option<String>) -> Response {
+    let header_value = next_day_token
+        .as_deref()
+        .and_then(|token| HeaderValue::from_str(&format!("Bearer {token}")).ok());
+    let mut response = Json(UploadAnswer { next_day_token }).into_response();
+    if let Some(value) = header_value {
         response.headers_mut().insert(header::AUTHORIZATION, value);
     }
     response
 }
 
+#[utoipa::path(
+    post, path = "/v2/gaen/exposed", tag = "keys",
+    summary = "Upload exactly 30 keys (real and fake: 1 padding)",
+    request_body = GaenUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored; the next-day token is in the Authorization header and the body", body = UploadAnswer),
+        (status = 400, description = "invalid keys, or a malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used or of another scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -240,31 +320,37 @@ async fn upload(
         let claims = tokens::authorize(&state, &headers, SCOPE_EXPOSED)?;
         let Json(request) = body?;
         let now = state.now();
-        let keys = validate_upload(&request.gaen_keys, now)?;
-        let today =
-            EnIntervalNumber::from_unix_seconds(u64::try_from(now).unwrap_or(0)).day_start();
-        let delayed = request.delayed_key_date;
-        if delayed % INTERVALS_PER_DAY != 0
-            || !(today.0.saturating_sub(INTERVALS_PER_DAY)..=today.0).contains(&delayed)
-        {
-            return Err(Problem::bad_request(
-                "delayedKeyDate must be the rolling start of today's or yesterday's key",
-            ));
+        let window = KeyWindow::for_claims(&state, &claims, now)?;
+        let keys = validate_upload(&request.gaen_keys, window)?;
+        if let Some(delayed) = request.delayed_key_date {
+            check_delayed_key_date(delayed, now)?;
         }
         if claims.is_fake() {
             // Same checks, no writes: a fake upload changes nothing.
             Metrics::count(&state.metrics.key_uploads, "kind", "fake");
         } else {
-            store_keys(&state, &claims, PURPOSE_KEYS, &keys, now).await?;
+            store_keys(&state, &claims, Purpose::Keys, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "real");
         }
-        Ok(upload_answer(tokens::issue_next_day_token(
-            &state, &claims, delayed, now,
-        )))
+        Ok(upload_answer(request.delayed_key_date.map(|delayed| {
+            tokens::issue_next_day_token(&state, &claims, delayed, now)
+        })))
     })
     .await
 }
 
+#[utoipa::path(
+    post, path = "/v1/gaen/exposednextday", tag = "keys",
+    summary = "Upload yesterday's key with the next-day token",
+    request_body = GaenNextDayRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored", body = Object),
+        (status = 400, description = "invalid key, or a malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used or of another scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn upload_next_day(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -275,23 +361,25 @@ async fn upload_next_day(
         let claims = tokens::authorize(&state, &headers, SCOPE_NEXT_DAY)?;
         let Json(request) = body?;
         let now = state.now();
-        let accepted = decode_key(&request.delayed_key)?;
+        let decoded = decode_key(&request.delayed_key)?;
         let expected_start = claims
             .delayed_key_date
             .as_deref()
             .and_then(|text| text.parse::<u32>().ok())
-            .ok_or_else(|| Problem::unauthorized("the next-day token is not valid"))?;
-        if !accepted.fake && accepted.key.rolling_start_interval_number.0 != expected_start {
-            return Err(Problem::bad_request(
-                "the delayed key does not start at the token's delayedKeyDate",
-            ));
-        }
-        let keep = !accepted.fake && is_within_retention_and_not_future(&accepted.key, now);
+            .ok_or_else(|| {
+                Problem::new(ProblemKind::InvalidToken, "the next-day token is not valid")
+            })?;
+        // Reference `EnforceMatchingJWTClaimsForExposedNextDay`: a key that does not start
+        // at the token's `delayedKeyDate` is dropped, like any other key out of range.
+        let keys: Vec<TemporaryExposureKey> = KeyWindow::for_claims(&state, &claims, now)?
+            .keep(&decoded)
+            .filter(|key| key.rolling_start_interval_number.0 == expected_start)
+            .into_iter()
+            .collect();
         if claims.is_fake() {
             Metrics::count(&state.metrics.key_uploads, "kind", "next_day_fake");
         } else {
-            let keys = if keep { vec![accepted.key] } else { Vec::new() };
-            store_keys(&state, &claims, PURPOSE_NEXT_DAY, &keys, now).await?;
+            store_keys(&state, &claims, Purpose::NextDayKeys, &keys, now).await?;
             Metrics::count(&state.metrics.key_uploads, "kind", "next_day");
         }
         Ok(Json(serde_json::json!({})).into_response())
@@ -313,9 +401,11 @@ pub(crate) fn bucket_end(now: i64, bucket_seconds: u64) -> i64 {
     }
 }
 
-/// A row of `exposed_keys`: key bytes, rolling start, rolling period, risk level,
-/// report type, days since onset.
-type StoredKeyRow = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
+/// The interval number before which a key's start is outside the retention window at
+/// `now`.
+pub(crate) fn oldest_key_start(now: i64) -> i64 {
+    retention::first_kept_interval(now)
+}
 
 /// Reads the keys released in `(after, until]` still inside the retention window.
 pub(crate) async fn released_keys(
@@ -323,29 +413,27 @@ pub(crate) async fn released_keys(
     after: i64,
     until: i64,
     now: i64,
-) -> Result<Vec<DiagnosisKey>, sqlx::Error> {
-    let oldest_start = (now - RETENTION_SECONDS).div_euclid(INTERVAL_SECONDS as i64);
-    let rows: Vec<StoredKeyRow> = sqlx::query_as(
-        "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
-         FROM exposed_keys WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 ORDER BY key_data",
-    )
-    .bind(after)
-    .bind(until)
-    .bind(oldest_start)
-    .fetch_all(state.store.pool())
-    .await?;
+) -> Result<Vec<DiagnosisKey>, DatastoreError> {
+    let rows = state
+        .store
+        .released_keys(after, until, oldest_key_start(now))
+        .await?;
     let mut keys: Vec<DiagnosisKey> = rows
         .into_iter()
-        .filter_map(|(key_data, start, period, risk, report, onset)| {
+        .filter_map(|row| {
             Some(DiagnosisKey {
                 key: TemporaryExposureKey {
-                    key_data: key_data.try_into().ok()?,
-                    rolling_start_interval_number: EnIntervalNumber(u32::try_from(start).ok()?),
-                    rolling_period: u32::try_from(period).ok()?,
+                    key_data: row.key_data.try_into().ok()?,
+                    rolling_start_interval_number: EnIntervalNumber(
+                        u32::try_from(row.rolling_start).ok()?,
+                    ),
+                    rolling_period: u32::try_from(row.rolling_period).ok()?,
                 },
-                transmission_risk_level: i32::try_from(risk).ok()?,
-                report_type: ReportType::from_wire(i32::try_from(report).ok()?)?,
-                days_since_onset_of_symptoms: onset.and_then(|days| i32::try_from(days).ok()),
+                transmission_risk_level: i32::try_from(row.transmission_risk_level).ok()?,
+                report_type: ReportType::from_wire(i32::try_from(row.report_type).ok()?)?,
+                days_since_onset_of_symptoms: row
+                    .days_since_onset
+                    .and_then(|days| i32::try_from(days).ok()),
             })
         })
         .collect();
@@ -396,23 +484,65 @@ pub(crate) fn parse_bundle_tag(text: Option<&str>) -> Result<i64, Problem> {
             .ok()
             .and_then(|tag| i64::try_from(tag).ok())
             .ok_or_else(|| {
-                Problem::bad_request(
+                Problem::new(
+                    ProblemKind::InvalidQuery,
                     "lastKeyBundleTag must be a non-negative number (milliseconds)",
                 )
             }),
     }
 }
 
+/// Reference `ValidationUtils.isValidBatchReleaseTime` and `GaenV2Controller.getExposedKeys`:
+/// a tag this server can have given falls on a release bucket boundary (whole seconds when
+/// keys are released without buckets), else 400; a tag later than now is a 404, not an
+/// empty answer with a lower tag that would send the phone back in time.
+fn check_bundle_tag(tag_ms: i64, now: i64, bucket_seconds: u64) -> Result<(), Problem> {
+    let boundary_ms = i64::try_from(bucket_seconds.max(1))
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    if tag_ms % boundary_ms != 0 {
+        return Err(Problem::new(
+            ProblemKind::InvalidQuery,
+            "lastKeyBundleTag is not a tag this server gave (not on a release bucket boundary)",
+        ));
+    }
+    if tag_ms > now.saturating_mul(1000) {
+        return Err(Problem::new(
+            ProblemKind::FutureBundleTag,
+            "lastKeyBundleTag is in the future",
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    get, path = "/v2/gaen/exposed", tag = "keys",
+    summary = "Signed GAEN export zip of the keys released since lastKeyBundleTag",
+    params(("lastKeyBundleTag" = Option<u64>, Query, description = "the x-key-bundle-tag of the last download (milliseconds)")),
+    responses(
+        (status = 200, description = "export zip; new tag in x-key-bundle-tag", body = Vec<u8>, content_type = "application/zip",
+            headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
+        (status = 204, description = "nothing new; new tag in x-key-bundle-tag",
+            headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
+        (status = 400, description = "bad tag (not on a release bucket boundary)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "tag in the future", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn download(
     State(state): State<AppState>,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(query) =
-        query.map_err(|_| Problem::bad_request("lastKeyBundleTag must be a number"))?;
+    let Query(query) = query.map_err(|_| {
+        Problem::new(
+            ProblemKind::InvalidQuery,
+            "lastKeyBundleTag must be a number",
+        )
+    })?;
     let now = state.now();
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
+    check_bundle_tag(last_tag_ms, now, state.config.release_bucket_seconds)?;
     let until = bucket_end(now, state.config.release_bucket_seconds);
-    let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
+    let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
     let keys = if after < until {
         released_keys(&state, after, until, now).await?
     } else {
@@ -445,6 +575,11 @@ async fn download(
     Ok(response)
 }
 
+#[utoipa::path(
+    get, path = "/v1/export-public-key", tag = "keys",
+    summary = "PEM (SubjectPublicKeyInfo) of the key that signs export files and responses",
+    responses((status = 200, description = "PEM", body = String, content_type = "application/x-pem-file"))
+)]
 async fn export_public_key(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],
@@ -464,7 +599,7 @@ mod tests {
             .0
     }
 
-    fn key(byte: u8, start: u32, period: u32, fake: u8) -> GaenKey {
+    fn key(byte: u8, start: u32, period: i64, fake: u8) -> GaenKey {
         GaenKey {
             key_data: STANDARD.encode([byte; 16]),
             rolling_start_number: start,
@@ -480,51 +615,189 @@ mod tests {
         real
     }
 
-    #[test]
-    fn fake_keys_and_out_of_window_keys_are_dropped() {
-        let keys = padded(vec![
-            key(1, today() - 144, 144, 0),
-            key(2, today() - 15 * 144, 144, 0),
-            key(3, today() + 144, 144, 0),
-        ]);
-        let real = validate_upload(&keys, NOW).unwrap();
-        assert_eq!(real.len(), 1);
-        assert_eq!(real[0].key_data, [1; 16]);
+    /// The window of a token whose onset was long ago (only retention and the future
+    /// limit apply).
+    fn window() -> KeyWindow {
+        KeyWindow::new(NOW, NOW - 30 * DAY_SECONDS, 2)
+    }
+
+    fn kept(keys: Vec<GaenKey>, window: KeyWindow) -> Vec<[u8; 16]> {
+        validate_upload(&padded(keys), window)
+            .unwrap()
+            .iter()
+            .map(|key| key.key_data)
+            .collect()
     }
 
     #[test]
-    fn wrong_counts_lengths_periods_duplicates_and_overlaps_are_rejected() {
-        assert!(validate_upload(&padded(vec![])[..29], NOW).is_err());
+    fn the_key_of_day_minus_14_is_kept_and_day_minus_15_dropped() {
+        let keys = vec![
+            key(1, today() - 14 * 144, 144, 0),
+            key(2, today() - 15 * 144, 144, 0),
+            // One interval before day −14 starts.
+            key(3, today() - 14 * 144 - 1, 144, 0),
+        ];
+        assert_eq!(kept(keys, window()), vec![[1; 16]]);
+        // Whatever the hour: at the last second of the day, day −14 is still in.
+        let late = KeyWindow::new(NOW - NOW.rem_euclid(DAY_SECONDS) + DAY_SECONDS - 1, 0, 2);
+        assert_eq!(
+            kept(vec![key(1, today() - 14 * 144, 144, 0)], late),
+            vec![[1; 16]]
+        );
+        // And it is what downloads and purges use.
+        assert_eq!(window().first, retention::first_kept_interval(NOW));
+    }
+
+    #[test]
+    fn a_key_leaving_the_window_before_it_comes_out_is_not_accepted() {
+        let midnight = NOW - NOW.rem_euclid(DAY_SECONDS) + DAY_SECONDS;
+        // 23:30 with 2-hour buckets: released at 00:00, out at 00:00 (a bucket end).
+        assert_eq!(published_at(midnight - 1800, 7200), midnight);
+        // 12:26: released at 13:00, out at the next bucket end: 14:00, or 16:00 with
+        // 4-hour buckets.
+        assert_eq!(published_at(NOW, 7200), floor_to_hour(NOW) + 2 * 3600);
+        assert_eq!(published_at(NOW, 4 * 3600), floor_to_hour(NOW) + 4 * 3600);
+        assert_eq!(published_at(NOW, 0), NOW + 1);
+        let day_minus_14 = vec![key(1, today() - 14 * 144, 144, 0)];
+        let late = KeyWindow::new(published_at(midnight - 1800, 7200), 0, 2);
+        assert!(kept(day_minus_14.clone(), late).is_empty());
+        let early = KeyWindow::new(published_at(midnight - 4 * 3600, 7200), 0, 2);
+        assert_eq!(kept(day_minus_14, early), vec![[1; 16]]);
+    }
+
+    #[test]
+    fn keys_up_to_tomorrow_are_kept_and_later_ones_dropped() {
+        let keys = vec![
+            key(1, today(), 144, 0),
+            key(2, today() + 144, 144, 0),
+            key(3, today() + 2 * 144, 144, 0),
+        ];
+        assert_eq!(kept(keys, window()), vec![[1; 16], [2; 16]]);
+    }
+
+    #[test]
+    fn out_of_range_rolling_periods_drop_the_key_not_the_upload() {
+        let keys = vec![
+            key(1, today() - 144, 0, 0),
+            key(2, today() - 2 * 144, -1, 0),
+            key(3, today() - 3 * 144, 145, 0),
+            key(4, today() - 4 * 144, 1, 0),
+            key(5, today() - 5 * 144, 144, 0),
+            // A fake key with a zero period (padding) is simply dropped too.
+            key(6, today() - 6 * 144, 0, 1),
+        ];
+        assert_eq!(kept(keys, window()), vec![[4; 16], [5; 16]]);
+    }
+
+    #[test]
+    fn keys_more_than_the_configured_days_before_the_onset_are_dropped() {
+        let onset_day_start = i64::from(today() - 5 * 144) * 600;
+        let keys = || {
+            vec![
+                key(1, today() - 5 * 144, 144, 0), // the onset day
+                key(2, today() - 7 * 144, 144, 0), // two days before: infectious
+                key(3, today() - 8 * 144, 144, 0), // three days before
+            ]
+        };
+        let two_days = KeyWindow::new(NOW, onset_day_start, 2);
+        assert_eq!(kept(keys(), two_days), vec![[1; 16], [2; 16]]);
+        let none_before = KeyWindow::new(NOW, onset_day_start, 0);
+        assert_eq!(kept(keys(), none_before), vec![[1; 16]]);
+        // The retention window still bounds an onset long ago.
+        assert_eq!(
+            KeyWindow::new(NOW, 0, 2).first,
+            retention::first_kept_interval(NOW)
+        );
+    }
+
+    #[test]
+    fn duplicates_are_stored_once_and_overlapping_keys_all_kept() {
+        let keys = vec![
+            key(1, today() - 144, 144, 0),
+            key(1, today() - 144, 144, 0),
+            key(2, today() - 100, 50, 0),
+        ];
+        assert_eq!(kept(keys, window()), vec![[1; 16], [2; 16]]);
+    }
+
+    #[test]
+    fn malformed_keys_and_wrong_counts_refuse_the_upload() {
+        assert!(validate_upload(&padded(vec![])[..29], window()).is_err());
         let mut short = padded(vec![]);
         short[0].key_data = STANDARD.encode([1u8; 15]);
         assert!(
-            validate_upload(&short, NOW)
+            validate_upload(&short, window())
                 .unwrap_err()
                 .detail
                 .contains("16 bytes")
         );
-        assert!(validate_upload(&padded(vec![key(1, today() - 144, 0, 0)]), NOW).is_err());
-        assert!(validate_upload(&padded(vec![key(1, today() - 144, 145, 0)]), NOW).is_err());
-        assert!(validate_upload(&padded(vec![key(1, today() - 144, 144, 2)]), NOW).is_err());
-        let duplicate = padded(vec![
-            key(1, today() - 144, 144, 0),
-            key(1, today() - 288, 144, 0),
-        ]);
-        assert!(
-            validate_upload(&duplicate, NOW)
-                .unwrap_err()
-                .detail
-                .contains("twice")
+        let mut not_base64 = padded(vec![]);
+        not_base64[3].key_data = "not base64!".to_owned();
+        assert!(validate_upload(&not_base64, window()).is_err());
+        assert!(validate_upload(&padded(vec![key(1, today() - 144, 144, 2)]), window()).is_err());
+    }
+
+    #[test]
+    fn bodies_as_each_sdk_sends_them_are_read() {
+        // iOS SDK: no delayedKeyDate, withFederationGateway and fake as numbers, a
+        // transmissionRiskLevel on each key.
+        let ios: GaenUploadRequest = serde_json::from_str(
+            r#"{"gaenKeys":[{"keyData":"AQEBAQEBAQEBAQEBAQEBAQ==","rollingPeriod":144,
+                "rollingStartNumber":2666736,"transmissionRiskLevel":0,"fake":0}],
+                "withFederationGateway":1,"fake":0}"#,
+        )
+        .unwrap();
+        assert_eq!(ios.delayed_key_date, None);
+        assert_eq!(
+            ios.with_federation_gateway,
+            Some(messages::keys::FederationGatewayChoice::Number(1))
         );
-        let overlap = padded(vec![
-            key(1, today() - 144, 144, 0),
-            key(2, today() - 100, 50, 0),
-        ]);
-        assert!(
-            validate_upload(&overlap, NOW)
+        // Reference backend v2: a boolean, and a key without `fake`.
+        let reference: GaenUploadRequest = serde_json::from_str(
+            r#"{"gaenKeys":[{"keyData":"AQEBAQEBAQEBAQEBAQEBAQ==","rollingStartNumber":2666736,
+                "rollingPeriod":144}],"withFederationGateway":false}"#,
+        )
+        .unwrap();
+        assert_eq!(reference.gaen_keys[0].fake, 0);
+        // Older Android SDK: delayedKeyDate.
+        let android: GaenUploadRequest =
+            serde_json::from_str(r#"{"gaenKeys":[],"delayedKeyDate":2666736,"fake":1}"#).unwrap();
+        assert_eq!(android.delayed_key_date, Some(2_666_736));
+    }
+
+    #[test]
+    fn delayed_key_dates_from_yesterday_to_tomorrow_are_accepted() {
+        for date in [today() - 144, today(), today() + 144] {
+            assert!(check_delayed_key_date(date, NOW).is_ok(), "{date}");
+        }
+        for date in [today() - 288, today() + 288, today() + 1] {
+            assert!(check_delayed_key_date(date, NOW).is_err(), "{date}");
+        }
+    }
+
+    #[test]
+    fn bundle_tags_must_be_on_a_bucket_boundary_and_not_in_the_future() {
+        let bucket = 7200;
+        let last_bucket_ms = bucket_end(NOW, bucket) * 1000;
+        assert!(check_bundle_tag(last_bucket_ms, NOW, bucket).is_ok());
+        assert!(check_bundle_tag(0, NOW, bucket).is_ok());
+        let off = check_bundle_tag(last_bucket_ms - 1000, NOW, bucket).unwrap_err();
+        assert_eq!(off.status(), StatusCode::BAD_REQUEST);
+        let future = check_bundle_tag(last_bucket_ms + 7_200_000, NOW, bucket).unwrap_err();
+        assert_eq!(future.status(), StatusCode::NOT_FOUND);
+        // Without buckets, whole seconds up to now.
+        assert!(check_bundle_tag(NOW * 1000, NOW, 0).is_ok());
+        assert_eq!(
+            check_bundle_tag(NOW * 1000 + 1000, NOW, 0)
                 .unwrap_err()
-                .detail
-                .contains("same time")
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            check_bundle_tag(NOW * 1000 - 1, NOW, 0)
+                .unwrap_err()
+                .status(),
+            StatusCode::BAD_REQUEST
         );
     }
 

@@ -1,128 +1,267 @@
 //! Every error answer, in one place: RFC 9457 `application/problem+json` documents.
 //!
-//! Handlers return `Result<_, Problem>`; a `Problem` carries the status, a short title
-//! and a human-readable `detail`. Details never carry codes, tokens or keys, and
-//! problems are never logged with request data.
+//! Handlers return `Result<_, Problem>`; a `Problem` carries its [`ProblemKind`], which
+//! gives the `type` URI, the status and the title, and a human-readable `detail`. Clients
+//! (and tests) tell problems apart by `type`, never by the prose of `detail`, which may be
+//! reworded. Details never carry codes, tokens or keys, and problems are never logged with
+//! request data.
+//!
+//! # Problem type URIs
+//!
+//! Each kind a client can act on has its own absolute URI,
+//! `https://openstopcovid.org/problems/<name>` ([`PROBLEM_TYPE_BASE`]), listed with its
+//! meaning in `/openapi.json` (`components.schemas.Problem`). An absolute URI names the
+//! kind the same way whichever server answered. Where the status says it all (no such
+//! route, body too large, not JSON, server error, store down) the type is `about:blank`,
+//! as RFC 9457 §4.2.1 intends.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// Media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What every problem type URI of this server starts with.
+pub const PROBLEM_TYPE_BASE: &str = "https://openstopcovid.org/problems/";
+
+/// The kinds of problem the server answers with. Each has one `type` URI, status and title.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// 400: the body is not JSON of the route's shape (syntax, types, unknown fields).
+    MalformedBody,
+    /// 400: a query parameter (cursor, tag, wait, format) is out of range or unreadable.
+    InvalidQuery,
+    /// 400: the keys of an upload break a rule of PROTOCOLS.md §4 (count, size, period,
+    /// duplicates, overlaps, delayed key date).
+    InvalidKeys,
+    /// 400: the check-in reports of an upload break a rule (count, base64, sizes, `fake`).
+    InvalidReports,
+    /// 400: the onset date of a code to issue is unreadable, in the future or too old.
+    InvalidOnsetDate,
+    /// 401: an authority route without a valid authority API key.
+    InvalidApiKey,
+    /// 401: an upload route without a valid, unexpired upload token.
+    InvalidToken,
+    /// 403: a valid upload token that does not allow this route.
+    TokenScope,
+    /// 403: a valid upload token already used for this purpose.
+    TokenUsed,
+    /// 404: the code to verify is unknown, already used or expired (indistinguishable on
+    /// purpose).
+    CodeRejected,
+    /// 404: no issued code has this id.
+    UnknownCodeId,
+    /// 404: a `lastKeyBundleTag` later than now (the reference backend's answer too).
+    FutureBundleTag,
+    /// 429: too many code checks from this client, or too many failed ones overall.
+    TooManyCodeChecks,
+    /// 404: no such route or file (`about:blank`).
+    NotFound,
+    /// 413: the body is larger than the route accepts (`about:blank`).
+    PayloadTooLarge,
+    /// 415: the body is not JSON (`about:blank`).
+    UnsupportedMediaType,
+    /// 500: our fault (`about:blank`).
+    Internal,
+    /// 503: the store does not answer or the server is stopping (`about:blank`).
+    Unavailable,
+}
+
+impl ProblemKind {
+    /// Every kind, in the order `/openapi.json` lists them.
+    pub const ALL: [ProblemKind; 18] = [
+        ProblemKind::MalformedBody,
+        ProblemKind::InvalidQuery,
+        ProblemKind::InvalidKeys,
+        ProblemKind::InvalidReports,
+        ProblemKind::InvalidOnsetDate,
+        ProblemKind::InvalidApiKey,
+        ProblemKind::InvalidToken,
+        ProblemKind::TokenScope,
+        ProblemKind::TokenUsed,
+        ProblemKind::CodeRejected,
+        ProblemKind::UnknownCodeId,
+        ProblemKind::FutureBundleTag,
+        ProblemKind::TooManyCodeChecks,
+        ProblemKind::NotFound,
+        ProblemKind::PayloadTooLarge,
+        ProblemKind::UnsupportedMediaType,
+        ProblemKind::Internal,
+        ProblemKind::Unavailable,
+    ];
+
+    /// The last segment of the type URI; `None` for `about:blank` kinds.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            ProblemKind::MalformedBody => "malformed-body",
+            ProblemKind::InvalidQuery => "invalid-query",
+            ProblemKind::InvalidKeys => "invalid-keys",
+            ProblemKind::InvalidReports => "invalid-reports",
+            ProblemKind::InvalidOnsetDate => "invalid-onset-date",
+            ProblemKind::InvalidApiKey => "invalid-api-key",
+            ProblemKind::InvalidToken => "invalid-token",
+            ProblemKind::TokenScope => "token-scope",
+            ProblemKind::TokenUsed => "token-used",
+            ProblemKind::CodeRejected => "code-rejected",
+            ProblemKind::UnknownCodeId => "unknown-code-id",
+            ProblemKind::FutureBundleTag => "future-bundle-tag",
+            ProblemKind::TooManyCodeChecks => "too-many-code-checks",
+            ProblemKind::NotFound
+            | ProblemKind::PayloadTooLarge
+            | ProblemKind::UnsupportedMediaType
+            | ProblemKind::Internal
+            | ProblemKind::Unavailable => return None,
+        })
+    }
+
+    /// The `type` URI.
+    pub fn type_uri(self) -> String {
+        match self.name() {
+            Some(name) => format!("{PROBLEM_TYPE_BASE}{name}"),
+            None => "about:blank".to_owned(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ProblemKind::MalformedBody
+            | ProblemKind::InvalidQuery
+            | ProblemKind::InvalidKeys
+            | ProblemKind::InvalidReports
+            | ProblemKind::InvalidOnsetDate => StatusCode::BAD_REQUEST,
+            ProblemKind::InvalidApiKey | ProblemKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            ProblemKind::TokenScope | ProblemKind::TokenUsed => StatusCode::FORBIDDEN,
+            ProblemKind::CodeRejected
+            | ProblemKind::UnknownCodeId
+            | ProblemKind::FutureBundleTag
+            | ProblemKind::NotFound => StatusCode::NOT_FOUND,
+            ProblemKind::TooManyCodeChecks => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The short, fixed summary of the kind (RFC 9457 `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemKind::MalformedBody => "Malformed body",
+            ProblemKind::InvalidQuery => "Invalid query parameter",
+            ProblemKind::InvalidKeys => "Invalid diagnosis keys",
+            ProblemKind::InvalidReports => "Invalid check-in reports",
+            ProblemKind::InvalidOnsetDate => "Invalid onset date",
+            ProblemKind::InvalidApiKey => "Missing or unknown authority API key",
+            ProblemKind::InvalidToken => "Missing, invalid or expired upload token",
+            ProblemKind::TokenScope => "Upload token of another scope",
+            ProblemKind::TokenUsed => "Upload token already used",
+            ProblemKind::CodeRejected => "Unknown, used or expired code",
+            ProblemKind::UnknownCodeId => "No code with this id",
+            ProblemKind::FutureBundleTag => "Bundle tag in the future",
+            ProblemKind::TooManyCodeChecks => "Too many code checks",
+            ProblemKind::NotFound => "Not Found",
+            ProblemKind::PayloadTooLarge => "Payload Too Large",
+            ProblemKind::UnsupportedMediaType => "Unsupported Media Type",
+            ProblemKind::Internal => "Internal Server Error",
+            ProblemKind::Unavailable => "Service Unavailable",
+        }
+    }
+}
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     /// A URI naming the kind of problem; `about:blank` means "see the status code".
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub type_uri: String,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    #[serde(skip)]
+    kind: ProblemKind,
 }
 
 impl Problem {
-    fn new(
-        status: StatusCode,
-        kind: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    /// A problem of `kind`, with a `detail` that tells the client what to fix.
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self {
-            kind,
-            title,
-            status: status.as_u16(),
+            type_uri: kind.type_uri(),
+            title: kind.title(),
+            status: kind.status().as_u16(),
             detail: detail.into(),
+            kind,
         }
-    }
-
-    /// 400: the request is malformed or breaks a rule of the protocol.
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "about:blank",
-            "Bad Request",
-            detail,
-        )
-    }
-
-    /// 401: missing or invalid credentials (API key or upload token).
-    pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "about:blank",
-            "Unauthorized",
-            detail,
-        )
-    }
-
-    /// 403: valid credentials that do not allow this request (wrong scope, reused token).
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "about:blank", "Forbidden", detail)
-    }
-
-    /// 404: nothing here (also: unknown, used or expired code).
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "about:blank", "Not Found", detail)
-    }
-
-    /// 413: the body is larger than the route accepts.
-    pub fn payload_too_large(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "about:blank",
-            "Payload Too Large",
-            detail,
-        )
-    }
-
-    /// 415: the body is not JSON.
-    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "about:blank",
-            "Unsupported Media Type",
-            detail,
-        )
-    }
-
-    /// 429: too many requests from this client, or too many failures overall.
-    pub fn too_many_requests(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "about:blank",
-            "Too Many Requests",
-            detail,
-        )
     }
 
     /// 500: our fault. The cause goes to the log (without request data), not to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "about:blank",
-            "Internal Server Error",
+            ProblemKind::Internal,
             "the server failed to handle the request; it has been logged",
         )
     }
 
-    /// 503: the store is unreachable.
-    pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "about:blank",
-            "Service Unavailable",
-            detail,
-        )
+    /// What kind of problem this is.
+    pub fn kind(&self) -> ProblemKind {
+        self.kind
     }
 
     /// The HTTP status of this problem.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        self.kind.status()
     }
 }
+
+/// The schema of problem documents in `/openapi.json`, listing every `type` URI with its
+/// status and meaning, from [`ProblemKind::ALL`] so that the list cannot fall behind.
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> RefOr<Schema> {
+        let mut types: Vec<String> = ProblemKind::ALL
+            .iter()
+            .filter(|kind| kind.name().is_some())
+            .map(|kind| kind.type_uri())
+            .collect();
+        types.push("about:blank".to_owned());
+        let listing: Vec<String> = ProblemKind::ALL
+            .iter()
+            .map(|kind| {
+                format!(
+                    "- `{}` ({}): {}",
+                    kind.type_uri(),
+                    kind.status().as_u16(),
+                    kind.title()
+                )
+            })
+            .collect();
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        ObjectBuilder::new()
+            .description(Some(
+                "An RFC 9457 problem document. Tell problems apart by `type`; `detail` is prose for people and may change.",
+            ))
+            .property(
+                "type",
+                text().enum_values(Some(types)).description(Some(format!(
+                    "The kind of problem (status in brackets); `about:blank` where the status says it all:\n{}",
+                    listing.join("\n")
+                ))),
+            )
+            .required("type")
+            .property("title", text())
+            .required("title")
+            .property("status", ObjectBuilder::new().schema_type(Type::Integer))
+            .required("status")
+            .property("detail", text())
+            .required("detail")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Problem {}
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
@@ -135,9 +274,17 @@ impl IntoResponse for Problem {
     }
 }
 
-impl From<sqlx::Error> for Problem {
-    fn from(error: sqlx::Error) -> Self {
-        Problem::internal(&error)
+/// The one place a datastore failure becomes an answer: the cause is logged (it never
+/// carries request data), the client learns only that it was our fault, or that the
+/// server is stopping.
+impl From<crate::datastore::DatastoreError> for Problem {
+    fn from(error: crate::datastore::DatastoreError) -> Self {
+        match error {
+            crate::datastore::DatastoreError::WriterStopped => {
+                Problem::new(ProblemKind::Unavailable, "the server is shutting down")
+            }
+            crate::datastore::DatastoreError::Database(_) => Problem::internal(&error),
+        }
     }
 }
 
@@ -146,24 +293,64 @@ impl From<axum::extract::rejection::JsonRejection> for Problem {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection;
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => Problem::unsupported_media_type(
+            JsonRejection::MissingJsonContentType(_) => Problem::new(
+                ProblemKind::UnsupportedMediaType,
                 "the body must be JSON (Content-Type: application/json)",
             ),
-            JsonRejection::JsonSyntaxError(_) => Problem::bad_request("the body is not valid JSON"),
+            JsonRejection::JsonSyntaxError(_) => {
+                Problem::new(ProblemKind::MalformedBody, "the body is not valid JSON")
+            }
             JsonRejection::JsonDataError(error) => {
                 // serde's message names the field and the expected type; it goes back only to
                 // the sender and is never logged.
-                Problem::bad_request(format!(
-                    "the JSON does not have the expected shape: {}",
-                    error.body_text()
-                ))
+                Problem::new(
+                    ProblemKind::MalformedBody,
+                    format!(
+                        "the JSON does not have the expected shape: {}",
+                        error.body_text()
+                    ),
+                )
             }
             JsonRejection::BytesRejection(error)
                 if error.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                Problem::payload_too_large("the body is larger than this route accepts")
+                Problem::new(
+                    ProblemKind::PayloadTooLarge,
+                    "the body is larger than this route accepts",
+                )
             }
-            other => Problem::bad_request(format!("unreadable body: {}", other.body_text())),
+            other => Problem::new(
+                ProblemKind::MalformedBody,
+                format!("unreadable body: {}", other.body_text()),
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_type_uri_and_blank_ones_say_so_by_status_alone() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ProblemKind::ALL {
+            let uri = kind.type_uri();
+            match kind.name() {
+                Some(name) => {
+                    assert_eq!(uri, format!("{PROBLEM_TYPE_BASE}{name}"));
+                    assert!(seen.insert(uri), "{kind:?} shares its type");
+                }
+                None => assert_eq!(uri, "about:blank"),
+            }
+        }
+        let problem = Problem::new(ProblemKind::TokenUsed, "again");
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(
+            json["type"],
+            "https://openstopcovid.org/problems/token-used"
+        );
+        assert_eq!(json["status"], 403);
+        assert_eq!(json.as_object().unwrap().len(), 4, "{json}");
     }
 }

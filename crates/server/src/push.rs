@@ -18,59 +18,25 @@
 //! `Cache-Control: max-age` (which ends at the next release bucket); this route is what
 //! such a relay would long-poll itself.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use messages::keys::PushAnswer;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use tokio::sync::watch;
 
-use crate::keys::{RETENTION_SECONDS, bucket_end, parse_bundle_tag};
-use crate::problem::Problem;
-use crate::service::AppState;
+use messages::retention;
+
+use crate::datastore::DatastoreError;
+use crate::keys::{bucket_end, oldest_key_start, parse_bundle_tag};
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
 
 /// How long a push request waits when it does not say.
 pub const DEFAULT_WAIT_SECONDS: u64 = 60;
 /// The longest a push request may wait.
 pub const MAX_WAIT_SECONDS: u64 = 300;
-
-/// Wakes waiting push requests.
-#[derive(Debug)]
-pub struct News {
-    generation: watch::Sender<u64>,
-    closing: AtomicBool,
-}
-
-impl Default for News {
-    fn default() -> Self {
-        Self {
-            generation: watch::Sender::new(0),
-            closing: AtomicBool::new(false),
-        }
-    }
-}
-
-impl News {
-    /// Something may have changed: waiting requests look again.
-    pub fn announce(&self) {
-        self.generation
-            .send_modify(|generation| *generation = generation.wrapping_add(1));
-    }
-
-    /// The server is stopping: waiting requests answer now, so that shutdown need not
-    /// wait for them.
-    pub fn close(&self) {
-        self.closing.store(true, Ordering::SeqCst);
-        self.announce();
-    }
-
-    fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::SeqCst)
-    }
-}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/push/keys", get(wait_for_keys))
@@ -84,12 +50,27 @@ struct PushQuery {
     wait_seconds: Option<u64>,
 }
 
+#[utoipa::path(
+    get, path = "/v1/push/keys", tag = "keys",
+    summary = "Long poll: answers as soon as a download from lastKeyBundleTag would bring keys, or after waitSeconds (default 60, at most 300)",
+    params(
+        ("lastKeyBundleTag" = Option<u64>, Query, description = "the x-key-bundle-tag of the last download"),
+        ("waitSeconds" = Option<u64>, Query, maximum = 300, description = "how long to wait at most"),
+    ),
+    responses(
+        (status = 200, description = "whether new keys are out", body = PushAnswer),
+        (status = 400, description = "bad tag or wait", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn wait_for_keys(
     State(state): State<AppState>,
     query: Result<Query<PushQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<PushAnswer>, Problem> {
     let Query(query) = query.map_err(|_| {
-        Problem::bad_request("lastKeyBundleTag and waitSeconds must be non-negative numbers")
+        Problem::new(
+            ProblemKind::InvalidQuery,
+            "lastKeyBundleTag and waitSeconds must be non-negative numbers",
+        )
     })?;
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
     let wait = Duration::from_secs(
@@ -100,17 +81,23 @@ async fn wait_for_keys(
     );
     let deadline = tokio::time::Instant::now() + wait;
     // Subscribed before looking, so that news between the look and the wait is not lost.
-    let mut news = state.news.generation.subscribe();
+    let mut news = state.news.subscribe();
     loop {
         let now = state.now();
         let until = bucket_end(now, state.config.release_bucket_seconds);
-        let after = (last_tag_ms / 1000).max(now - RETENTION_SECONDS);
+        let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
         let tag = until.saturating_mul(1000);
         if after < until && any_released(&state, after, until).await? {
-            return Ok(Json(json!({"newKeys": true, "keyBundleTag": tag})));
+            return Ok(Json(PushAnswer {
+                new_keys: true,
+                key_bundle_tag: tag,
+            }));
         }
         if state.news.is_closing() {
-            return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
+            return Ok(Json(PushAnswer {
+                new_keys: false,
+                key_bundle_tag: tag,
+            }));
         }
         // Keys already stored but not yet out wake the request when they come out.
         let release_in = next_release(&state, until)
@@ -124,11 +111,17 @@ async fn wait_for_keys(
             () = tokio::time::sleep_until(wake), if wake < deadline => {}
             changed = news.changed() => {
                 if changed.is_err() {
-                    return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
+                    return Ok(Json(PushAnswer {
+                new_keys: false,
+                key_bundle_tag: tag,
+            }));
                 }
             }
             () = tokio::time::sleep_until(deadline) => {
-                return Ok(Json(json!({"newKeys": false, "keyBundleTag": tag})));
+                return Ok(Json(PushAnswer {
+                new_keys: false,
+                key_bundle_tag: tag,
+            }));
             }
         }
     }
@@ -136,13 +129,8 @@ async fn wait_for_keys(
 
 /// When the next stored key not yet out (released after `until`) comes out: its release
 /// time, rounded up to the end of its release bucket.
-async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, sqlx::Error> {
-    let next: Option<(Option<i64>,)> =
-        sqlx::query_as("SELECT MIN(release_at) FROM exposed_keys WHERE release_at > $1")
-            .bind(until)
-            .fetch_optional(state.store.pool())
-            .await?;
-    let Some(release_at) = next.and_then(|(at,)| at) else {
+async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, DatastoreError> {
+    let Some(release_at) = state.store.next_key_release(until).await? else {
         return Ok(None);
     };
     Ok(Some(
@@ -157,17 +145,9 @@ async fn next_release(state: &AppState, until: i64) -> Result<Option<i64>, sqlx:
 }
 
 /// Whether any key is released in `(after, until]` (what a download would return).
-async fn any_released(state: &AppState, after: i64, until: i64) -> Result<bool, sqlx::Error> {
-    let oldest_start =
-        (state.now() - RETENTION_SECONDS).div_euclid(exposure::interval::INTERVAL_SECONDS as i64);
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT rolling_start FROM exposed_keys \
-         WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 LIMIT 1",
-    )
-    .bind(after)
-    .bind(until)
-    .bind(oldest_start)
-    .fetch_optional(state.store.pool())
-    .await?;
-    Ok(found.is_some())
+async fn any_released(state: &AppState, after: i64, until: i64) -> Result<bool, DatastoreError> {
+    state
+        .store
+        .any_key_released(after, until, oldest_key_start(state.now()))
+        .await
 }

@@ -1,162 +1,34 @@
-//! The HTTP application: shared state, router assembly, response signing, timing
-//! normalisation, serving with graceful shutdown.
+//! The HTTP application at the top of the server: the router assembled from every
+//! service's and UI's routes, response signing, serving with graceful shutdown. Nothing
+//! imports this module but `lib.rs`.
 //!
 //! # Adding a service
 //!
 //! Write a module with `pub(crate) fn routes() -> Router<AppState>` whose handlers take
-//! `State<AppState>` (the store, clock, keys, metrics and config are on it) and return
-//! `Result<_, Problem>`; then merge it in [`app`]. Every route then gets the body limit,
-//! the `Signature` header, problem+json errors, and appears in `/openapi.json` once added
-//! to [`crate::openapi`].
+//! `State<AppState>` (from [`crate::state`]: the store, clock, keys, metrics and config
+//! are on it) and return `Result<_, Problem>`; then merge it in [`app`]. Every route then
+//! gets the body limit, the `Signature` header, problem+json errors, and appears in
+//! `/openapi.json` once added to [`crate::openapi`]. A page of a web UI goes through
+//! [`crate::web`] instead (see there).
 
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use object_store::ObjectStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
-use crate::codes::VerifyLimiter;
-use crate::config::{Config, ConfigError};
-use crate::group_commit::UploadWriter;
+use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::problem::Problem;
-use crate::push::News;
-use crate::signing::{KeyError, KeyRing};
-use crate::store::{Store, StoreError};
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Keys(#[from] KeyError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("export store: {0}")]
-    ExportStore(String),
-    #[error("cannot create the data directory or listen: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// What every handler and job shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<SharedState>,
-}
-
-/// The contents of [`AppState`].
-pub struct SharedState {
-    pub config: Config,
-    pub store: Store,
-    pub keys: KeyRing,
-    pub clock: SharedClock,
-    pub metrics: Metrics,
-    /// Where daily export files are written (local directory, memory or S3).
-    pub exports: Arc<dyn ObjectStore>,
-    /// Identifies this process in database leases.
-    pub instance_id: String,
-    pub(crate) verify_limiter: VerifyLimiter,
-    /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
-    pub news: News,
-    /// Group commit of key uploads (see [`crate::group_commit`]).
-    pub(crate) upload_writer: UploadWriter,
-}
-
-impl Deref for AppState {
-    type Target = SharedState;
-    fn deref(&self) -> &SharedState {
-        &self.inner
-    }
-}
-
-impl AppState {
-    /// Opens the store, loads or creates the keys and the export store.
-    pub async fn open(config: Config, clock: SharedClock) -> Result<Self, StartError> {
-        config.validate()?;
-        std::fs::create_dir_all(&config.data_dir)?;
-        let now = clock.now_unix_seconds();
-        let keys = KeyRing::load_or_create(&config.data_dir, now, &config.region)?;
-        let store = Store::connect(&config.effective_database_url()).await?;
-        Self::with_store(config, clock, store, keys)
-    }
-
-    /// Builds the state around an already opened store (tests pick their own schema).
-    pub fn with_store(
-        config: Config,
-        clock: SharedClock,
-        store: Store,
-        keys: KeyRing,
-    ) -> Result<Self, StartError> {
-        let exports = open_export_store(&config)?;
-        let metrics = Metrics::default();
-        Ok(Self {
-            inner: Arc::new(SharedState {
-                verify_limiter: VerifyLimiter::new(
-                    config.verify_per_client_per_minute,
-                    config.verify_failures_per_hour,
-                ),
-                config,
-                store,
-                keys,
-                clock,
-                upload_writer: UploadWriter::new(metrics.keys_stored.clone()),
-                news: News::default(),
-                metrics,
-                exports,
-                instance_id: uuid::Uuid::new_v4().to_string(),
-            }),
-        })
-    }
-
-    /// The current time, unix seconds.
-    pub fn now(&self) -> i64 {
-        self.clock.now_unix_seconds()
-    }
-}
-
-fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError> {
-    let failed = |error: &dyn std::fmt::Display| StartError::ExportStore(error.to_string());
-    let local = |dir: std::path::PathBuf| -> Result<Arc<dyn ObjectStore>, StartError> {
-        std::fs::create_dir_all(&dir)?;
-        let store =
-            object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(|e| failed(&e))?;
-        Ok(Arc::new(store))
-    };
-    match config.export_store_url.as_deref() {
-        None => local(config.data_dir.join("exports")),
-        Some(url) if url.starts_with("memory:") => {
-            Ok(Arc::new(object_store::memory::InMemory::new()))
-        }
-        Some(url) if url.starts_with("file://") => {
-            local(std::path::PathBuf::from(&url["file://".len()..]))
-        }
-        #[cfg(feature = "s3")]
-        Some(url) if url.starts_with("s3://") => {
-            let store = object_store::aws::AmazonS3Builder::from_env()
-                .with_url(url)
-                .build()
-                .map_err(|e| failed(&e))?;
-            Ok(Arc::new(store))
-        }
-        Some(_) => Err(StartError::ExportStore(
-            "export_store_url must be file:///dir, memory:/// or (with the s3 feature) s3://bucket"
-                .to_owned(),
-        )),
-    }
-}
+use crate::problem::{Problem, ProblemKind};
+use crate::state::{AppState, StartError};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -165,15 +37,16 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(crate::openapi::serve))
+        .merge(crate::web::routes())
         .merge(crate::codes::routes())
-        .merge(crate::authority_ui::routes())
+        .merge(crate::authority_ui::routes(state.clone()))
         .merge(crate::keys::routes())
         .merge(crate::presence::routes())
         .merge(crate::venue_ui::routes())
         .merge(crate::citizen_app::routes())
         .merge(crate::jobs::routes())
         .merge(crate::push::routes())
-        .fallback(|| async { Problem::not_found("no such route") })
+        .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             sign_and_count,
@@ -182,14 +55,30 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    summary = "200 when the store is reachable",
+    responses(
+        (status = 200, description = "healthy", body = String, content_type = "text/plain"),
+        (status = 503, description = "the database does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn healthz(State(state): State<AppState>) -> Result<&'static str, Problem> {
     if state.store.is_reachable().await {
         Ok("ok\n")
     } else {
-        Err(Problem::unavailable("the database does not answer"))
+        Err(Problem::new(
+            ProblemKind::Unavailable,
+            "the database does not answer",
+        ))
     }
 }
 
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    summary = "Prometheus metrics (never tells fake traffic from real)",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
@@ -228,30 +117,25 @@ async fn sign_and_count(State(state): State<AppState>, request: Request, next: N
     if let Ok(value) = HeaderValue::from_str(&signature) {
         parts.headers.insert("signature", value);
     }
+    // `Date` from the server's clock (hyper would write the wall clock's, which a test's
+    // mock clock does not move): the DP-3T SDKs refuse answers whose `Date` is more than
+    // 10 minutes off the phone's time, and the signature's `iat` is from this clock too.
+    if let Some(value) = http_date(state.now()) {
+        parts.headers.insert(header::DATE, value);
+    }
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// The bearer credential of a request, if any.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
+/// An HTTP date (RFC 9110 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(unix_seconds: i64) -> Option<HeaderValue> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let text = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
         .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
-/// Runs `work`, then waits until `config.min_response_millis` have passed since `start`, so
-/// that fake and real requests (which do different amounts of work) answer alike in time.
-pub(crate) async fn with_minimum_duration<T>(
-    state: &AppState,
-    start: tokio::time::Instant,
-    work: impl Future<Output = T>,
-) -> T {
-    let result = work.await;
-    let minimum = Duration::from_millis(state.config.min_response_millis);
-    tokio::time::sleep_until(start + minimum).await;
-    result
+        .format(&format)
+        .ok()?;
+    HeaderValue::from_str(&text).ok()
 }
 
 /// A running server: its address, its state, and the way to stop it.
@@ -338,4 +222,17 @@ pub async fn run(
     tracing::info!("shutting down");
     handle.shutdown().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_http_wants_them() {
+        assert_eq!(
+            http_date(784_111_777).unwrap(),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
 }

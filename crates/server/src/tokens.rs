@@ -10,14 +10,16 @@
 //! and `delayedKeyDate` (the interval number of the day whose key comes tomorrow); it
 //! lives until the end of the following day.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use exposure::interval::{INTERVAL_SECONDS, INTERVALS_PER_DAY};
+use messages::Purpose;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::codes::{date_of, format_date, parse_date};
-use crate::problem::Problem;
-use crate::service::{AppState, bearer};
+use crate::clock::{date_of, format_date, parse_date};
+use crate::datastore::TokenUse;
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
 
 /// Scope of tokens from `/v1/codes/verify`.
 pub const SCOPE_EXPOSED: &str = "exposed";
@@ -95,6 +97,16 @@ pub(crate) fn issue_next_day_token(
     })
 }
 
+/// The bearer credential of a request, if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 /// Checks the bearer token of a request: signature, expiry and scope.
 pub fn authorize(
     state: &AppState,
@@ -102,42 +114,44 @@ pub fn authorize(
     scope: &str,
 ) -> Result<UploadClaims, Problem> {
     let token = bearer(headers).ok_or_else(|| {
-        Problem::unauthorized("an upload token is required (Authorization: Bearer …)")
+        Problem::new(
+            ProblemKind::InvalidToken,
+            "an upload token is required (Authorization: Bearer …)",
+        )
     })?;
     let claims: UploadClaims = state
         .keys
         .verify_token(token)
-        .map_err(|_| Problem::unauthorized("the upload token is not valid"))?;
+        .map_err(|_| Problem::new(ProblemKind::InvalidToken, "the upload token is not valid"))?;
     if claims.exp <= state.now() {
-        return Err(Problem::unauthorized("the upload token has expired"));
+        return Err(Problem::new(
+            ProblemKind::InvalidToken,
+            "the upload token has expired",
+        ));
     }
     if claims.scope != scope {
-        return Err(Problem::forbidden(
+        return Err(Problem::new(
+            ProblemKind::TokenScope,
             "the upload token does not allow this request",
         ));
     }
     if claims.onset_date().is_none() || !matches!(claims.fake.as_str(), "0" | "1") {
-        return Err(Problem::unauthorized("the upload token is not valid"));
+        return Err(Problem::new(
+            ProblemKind::InvalidToken,
+            "the upload token is not valid",
+        ));
     }
     Ok(claims)
 }
 
-/// Records the use of `claims` for `purpose` inside `transaction`; false when the token
-/// was already used for it. Call first in the transaction that stores the upload.
-pub async fn consume(
-    transaction: &mut sqlx::AnyConnection,
-    claims: &UploadClaims,
-    purpose: &str,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO token_uses (jti, purpose, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti, purpose) DO NOTHING",
-    )
-    .bind(&claims.jti)
-    .bind(purpose)
-    .bind(claims.exp)
-    .execute(&mut *transaction)
-    .await?;
-    Ok(result.rows_affected() == 1)
+/// The use of `claims` for `purpose`, to record in the transaction that stores the upload
+/// (see `crate::datastore::tokens`): a token is spent once per purpose.
+pub fn use_for(claims: &UploadClaims, purpose: Purpose) -> TokenUse {
+    TokenUse {
+        jti: claims.jti.clone(),
+        purpose,
+        expires_at: claims.exp,
+    }
 }
 
 /// Days from the onset date to a key's day (negative before the onset).

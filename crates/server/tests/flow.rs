@@ -4,6 +4,9 @@
 //! Every test runs on SQLite, and also on PostgreSQL when `OPENSTOPCOVID_TEST_DATABASE_URL`
 //! is set (each test in its own schema, so they run in parallel).
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 mod common;
@@ -13,6 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use exposure::interval::EnIntervalNumber;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use server::problem::ProblemKind;
 use server::{Config, MockClock, ServerHandle};
 
 /// 2023-11-14T22:13:20Z.
@@ -72,12 +76,17 @@ impl TestServer {
         format!("{}{path}", self.handle.base_url())
     }
 
+    /// A code whose onset lies 10 days back, so that the 10 days of keys of
+    /// [`upload_body`] are all in the infectious period.
     async fn issue_code(&self) -> Value {
+        let onset = time::OffsetDateTime::from_unix_timestamp(self.clock_now() - 10 * 86_400)
+            .unwrap()
+            .date();
         let response = self
             .http
             .post(self.url("/v1/authority/codes"))
             .bearer_auth(&self.api_key)
-            .json(&json!({}))
+            .json(&json!({"onsetDate": onset.to_string()}))
             .send()
             .await
             .unwrap();
@@ -151,6 +160,13 @@ fn upload_body(today: u32) -> Value {
     json!({"gaenKeys": keys, "delayedKeyDate": today})
 }
 
+/// The `type` of a problem document: what clients (and these tests) tell problems apart by.
+async fn problem_type(response: reqwest::Response) -> String {
+    assert!(problem_of(&response));
+    let problem: Value = response.json().await.unwrap();
+    problem["type"].as_str().unwrap_or_default().to_owned()
+}
+
 fn problem_of(response: &reqwest::Response) -> bool {
     response
         .headers()
@@ -198,9 +214,11 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
             .await
             .unwrap();
         assert_eq!(status["status"], "used");
+        let reused = server.verify(code_text, false).await;
+        assert_eq!(reused.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            server.verify(code_text, false).await.status(),
-            StatusCode::NOT_FOUND
+            problem_type(reused).await,
+            ProblemKind::CodeRejected.type_uri()
         );
 
         let today = server.today();
@@ -210,7 +228,10 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         // A token authorises one upload.
         let replay = server.upload(&token, &upload_body(today)).await;
         assert_eq!(replay.status(), StatusCode::FORBIDDEN);
-        assert!(problem_of(&replay));
+        assert_eq!(
+            problem_type(replay).await,
+            ProblemKind::TokenUsed.type_uri()
+        );
 
         // Nothing is released before the hour after the upload.
         let nothing = server.download(0).await;
@@ -565,14 +586,19 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
             )
             .await;
         assert_eq!(wrong_types.status(), StatusCode::BAD_REQUEST);
-        assert!(problem_of(&wrong_types));
+        assert_eq!(
+            problem_type(wrong_types).await,
+            ProblemKind::MalformedBody.type_uri()
+        );
 
         let mut short_key = upload_body(today);
         short_key["gaenKeys"][0]["keyData"] = json!(STANDARD.encode([1u8; 15]));
         let response = server.upload(&token, &short_key).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        let problem: Value = response.json().await.unwrap();
-        assert!(problem["detail"].as_str().unwrap().contains("16 bytes"));
+        assert_eq!(
+            problem_type(response).await,
+            ProblemKind::InvalidKeys.type_uri()
+        );
 
         let mut too_few = upload_body(today);
         too_few["gaenKeys"].as_array_mut().unwrap().pop();
@@ -609,7 +635,10 @@ async fn bad_input_is_refused_with_a_problem_and_stores_nothing() {
         server.clock.advance(2 * 3600);
         let expired = server.upload(&token, &upload_body(today)).await;
         assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
-        assert!(problem_of(&expired));
+        assert_eq!(
+            problem_type(expired).await,
+            ProblemKind::InvalidToken.type_uri()
+        );
 
         server.clock.advance(3 * 86_400);
         assert_eq!(
@@ -639,12 +668,77 @@ async fn everything_is_purged_after_fourteen_days() {
         let report = server.handle.run_jobs_now().await.unwrap();
         assert_eq!(report.keys_purged, 11);
         assert_eq!(report.codes_purged, 1);
-        let token_uses: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM token_uses")
-            .fetch_one(server.handle.state.store.pool())
+        // Counted in the store, not in a report: the background run may purge first.
+        assert_eq!(
+            server.handle.state.store.token_uses_kept().await.unwrap(),
+            0,
+            "used tokens are forgotten once expired"
+        );
+        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT);
+    }
+}
+
+/// Who did what in the authority UI is kept for the retention window, like everything
+/// else, and then forgotten.
+#[tokio::test]
+async fn the_audit_log_is_purged_after_fourteen_days() {
+    for backend in common::backends() {
+        let server = start(backend.as_deref()).await;
+        let store = &server.handle.state.store;
+        store
+            .record_audit(START, "admin@example.org", "api-key-created", "test lab")
             .await
             .unwrap();
-        assert_eq!(token_uses, 0, "used tokens are forgotten once expired");
-        assert_eq!(server.download(0).await.status(), StatusCode::NO_CONTENT);
+        server.clock.advance(13 * 86_400);
+        let report = server.handle.run_jobs_now().await.unwrap();
+        assert_eq!(report.audit_entries_purged, 0);
+        assert_eq!(store.latest_audit(10).await.unwrap().len(), 1);
+
+        server.clock.advance(2 * 86_400);
+        let report = server.handle.run_jobs_now().await.unwrap();
+        assert_eq!(report.audit_entries_purged, 1);
+        assert!(store.latest_audit(10).await.unwrap().is_empty());
+    }
+}
+
+/// A run that fails while writing export files gives the export lease back, so that
+/// another instance (or this one, on its next run) can build them at once instead of
+/// waiting for the lease to run out.
+#[tokio::test]
+async fn a_failed_export_run_gives_the_export_lease_back() {
+    for backend in common::backends() {
+        let server = start(backend.as_deref()).await;
+        let token = server.token().await;
+        let today = server.today();
+        assert_eq!(
+            server.upload(&token, &upload_body(today)).await.status(),
+            StatusCode::OK
+        );
+        server.clock.advance(2 * 86_400);
+        // The injected failure: a file where the object store puts its `exports/` folder.
+        let data_dir = server._dir.as_ref().unwrap().path();
+        std::fs::create_dir_all(data_dir.join("exports")).unwrap();
+        std::fs::write(data_dir.join("exports").join("exports"), b"in the way").unwrap();
+        assert!(
+            matches!(
+                server.handle.run_jobs_now().await,
+                Err(server::jobs::JobError::ObjectStore(_))
+            ),
+            "the export file cannot be written"
+        );
+        let taken = server
+            .handle
+            .state
+            .store
+            .try_lease(
+                server::jobs::EXPORT_LEASE,
+                "another instance",
+                server.clock_now(),
+                600,
+            )
+            .await
+            .unwrap();
+        assert!(taken, "the failed run gave the lease back");
     }
 }
 
@@ -674,13 +768,40 @@ async fn health_metrics_and_openapi_answer() {
         .json()
         .await
         .unwrap();
-    for path in [
-        "/v1/codes/verify",
-        "/v2/gaen/exposed",
-        "/v1/gaen/exposednextday",
-        "/v1/authority/codes",
-        "/v1/push/keys",
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+        ("/v1/export-public-key", "get"),
+        ("/v1/authority/codes", "post"),
+        ("/v1/authority/codes/{id}", "get"),
+        ("/v1/codes/verify", "post"),
+        ("/v2/gaen/exposed", "post"),
+        ("/v2/gaen/exposed", "get"),
+        ("/v1/gaen/exposednextday", "post"),
+        ("/v1/checkins", "post"),
+        ("/v1/venues/warnings", "post"),
+        ("/v1/warnings", "get"),
+        ("/v1/push/keys", "get"),
+        ("/v1/exports/{file}", "get"),
     ] {
-        assert!(openapi["paths"].get(path).is_some(), "{path}");
+        assert!(
+            openapi["paths"][path].get(method).is_some(),
+            "{method} {path}"
+        );
+    }
+    // Bodies are described by the shared wire types, problems by their type URIs.
+    let upload = &openapi["paths"]["/v2/gaen/exposed"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(upload, "#/components/schemas/GaenUploadRequest");
+    let problem_types = &openapi["components"]["schemas"]["Problem"]["properties"]["type"]["enum"];
+    for kind in ProblemKind::ALL {
+        assert!(
+            problem_types
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(kind.type_uri())),
+            "{kind:?} missing from {problem_types}"
+        );
     }
 }

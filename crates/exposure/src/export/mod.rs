@@ -60,7 +60,7 @@ mod writer;
 pub use padding::{PADDING_MIN_KEYS, pad_with_fake_keys, padded_key_count};
 pub use reader::{ExportArchive, SignedExport, decode_export_bin, read_export_file, read_zip};
 pub use signature::{
-    ExportSigner, TekSignature, decode_signature_list, encode_signature_list,
+    ExportSigner, MAX_PUBLIC_KEY_TEXT, TekSignature, decode_signature_list, encode_signature_list,
     public_key_from_base64_der, public_key_from_pem, verify, verify_digest,
 };
 pub use stream::{KeyStream, StreamedExport};

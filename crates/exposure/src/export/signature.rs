@@ -140,18 +140,53 @@ pub fn verify_digest(
         .ok_or(ExportError::SignatureInvalid)
 }
 
-/// A public key from PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo), as
-/// `GET /v1/export-public-key` serves it.
+/// The armour of a SubjectPublicKeyInfo in PEM, as `openssl pkey -pubout` writes it.
+const PEM_BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
+const PEM_END: &str = "-----END PUBLIC KEY-----";
+/// Longest key text read: a P-256 key is under 200 characters of PEM; anything much longer
+/// is not one, and is refused before any decoding.
+pub const MAX_PUBLIC_KEY_TEXT: usize = 4096;
+
+/// A public key (SubjectPublicKeyInfo) as OpenSSL reads it: PEM whose base64 has lines of
+/// any length — 64 characters as `GET /v1/export-public-key` serves it, or all on one
+/// line, even on the armour's lines, as the GAEN documentation and many health
+/// authorities publish their keys — with CRLF or LF line ends and anything around the
+/// armour; or, without armour, the bare base64 of the DER (see
+/// [`public_key_from_base64_der`]).
+///
+/// Strict PEM parsers (RFC 7468's, which `p256` uses) refuse the one-line form that
+/// OpenSSL and Python accept, so the base64 between the armour lines is read here, with
+/// all whitespace ignored, and handed to the DER parser.
 pub fn public_key_from_pem(pem: &str) -> Result<VerifyingKey, ExportError> {
-    VerifyingKey::from_public_key_pem(pem.trim())
-        .map_err(|error| ExportError::InvalidPublicKey(error.to_string()))
+    if pem.len() > MAX_PUBLIC_KEY_TEXT {
+        return Err(ExportError::InvalidPublicKey(format!(
+            "longer than {MAX_PUBLIC_KEY_TEXT} characters: not a public key"
+        )));
+    }
+    let Some(begin) = pem.find(PEM_BEGIN) else {
+        return public_key_from_base64_der(pem);
+    };
+    let body = &pem[begin + PEM_BEGIN.len()..];
+    let end = body
+        .find(PEM_END)
+        .ok_or_else(|| ExportError::InvalidPublicKey(format!("{PEM_BEGIN} without {PEM_END}")))?;
+    public_key_from_base64_der(&body[..end])
 }
 
 /// A public key from the base64 of its DER SubjectPublicKeyInfo, the form Apple and
-/// Google publish in their key registries.
+/// Google publish in their key registries (whitespace anywhere is ignored).
 pub fn public_key_from_base64_der(base64_der: &str) -> Result<VerifyingKey, ExportError> {
+    if base64_der.len() > MAX_PUBLIC_KEY_TEXT {
+        return Err(ExportError::InvalidPublicKey(format!(
+            "longer than {MAX_PUBLIC_KEY_TEXT} characters: not a public key"
+        )));
+    }
+    let compact: String = base64_der
+        .chars()
+        .filter(|character| !character.is_ascii_whitespace())
+        .collect();
     let der = base64::engine::general_purpose::STANDARD
-        .decode(base64_der.trim())
+        .decode(compact)
         .map_err(|error| ExportError::InvalidPublicKey(error.to_string()))?;
     VerifyingKey::from_public_key_der(&der)
         .map_err(|error| ExportError::InvalidPublicKey(error.to_string()))

@@ -16,6 +16,10 @@
 //! The CPU is asked at run time (`is_x86_feature_detected!`, cached by std). Tests below
 //! compare every path this CPU supports with the `sha2` crate.
 
+// Intrinsics are `unsafe` to call; each call site states why it is sound (the CPU
+// feature was detected at run time, the slices have the lengths the intrinsics read).
+#![allow(unsafe_code)]
+
 use sha2::block_api::compress256;
 
 /// Messages compressed together (see the figures above; more lanes no longer fit the

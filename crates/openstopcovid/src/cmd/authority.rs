@@ -77,13 +77,13 @@ fn now() -> i64 {
 fn open_store(
     config: Option<&std::path::Path>,
     data_dir: PathBuf,
-) -> anyhow::Result<(tokio::runtime::Runtime, server::store::Store)> {
+) -> anyhow::Result<(tokio::runtime::Runtime, server::datastore::Store)> {
     let config = super::serve::load_config(config, Some(data_dir))?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     let store = runtime
-        .block_on(server::store::Store::connect(
+        .block_on(server::datastore::Store::connect(
             &config.effective_database_url(),
         ))
         .context("cannot open the database")?;

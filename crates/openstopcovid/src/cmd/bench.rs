@@ -23,10 +23,11 @@ use base64::engine::general_purpose::STANDARD;
 use clap::{Args, Subcommand};
 use exposure::interval::{EnIntervalNumber, INTERVALS_PER_DAY};
 use indicatif::{ProgressBar, ProgressStyle};
+use messages::keys::{GaenKey, GaenUploadRequest};
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::json;
+use server::datastore::Store;
 use server::signing::KeyRing;
-use server::store::Store;
 use server::{AppState, Config, RealClock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -80,23 +81,31 @@ pub fn run(command: BenchCommand) -> anyhow::Result<std::process::ExitCode> {
 }
 
 fn upload_body(today: u32, rng: &mut impl Rng) -> String {
-    let key = |start: u32, fake: u8, rng: &mut dyn FnMut() -> [u8; 16]| {
-        json!({"keyData": STANDARD.encode(rng()), "rollingStartNumber": start,
-               "rollingPeriod": INTERVALS_PER_DAY, "fake": fake})
+    let key = |start: u32, fake: u8, rng: &mut dyn FnMut() -> [u8; 16]| GaenKey {
+        key_data: STANDARD.encode(rng()),
+        rolling_start_number: start,
+        rolling_period: i64::from(INTERVALS_PER_DAY),
+        fake,
     };
     let mut random = || {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
         bytes
     };
-    let mut keys: Vec<Value> = (1..REAL_KEYS_PER_UPLOAD as u32)
+    let mut gaen_keys: Vec<GaenKey> = (1..REAL_KEYS_PER_UPLOAD as u32)
         .map(|day| key(today - day * INTERVALS_PER_DAY, 0, &mut random))
         .collect();
-    keys.push(key(today, 0, &mut random));
-    while keys.len() < KEYS_PER_UPLOAD {
-        keys.push(key(today, 1, &mut random));
+    gaen_keys.push(key(today, 0, &mut random));
+    while gaen_keys.len() < KEYS_PER_UPLOAD {
+        gaen_keys.push(key(today, 1, &mut random));
     }
-    json!({"gaenKeys": keys, "delayedKeyDate": today}).to_string()
+    let upload = GaenUploadRequest {
+        gaen_keys,
+        delayed_key_date: Some(today),
+        with_federation_gateway: None,
+    };
+    // A struct of strings and numbers always serializes.
+    serde_json::to_string(&upload).unwrap_or_default()
 }
 
 async fn upload(args: UploadArgs) -> anyhow::Result<()> {

@@ -44,7 +44,7 @@ pub(crate) fn load_config(
     config: Option<&std::path::Path>,
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<server::Config> {
-    let mut loaded = server::Config::load(config, std::env::vars())?;
+    let mut loaded = server::Config::load(config)?;
     if let Some(data_dir) = data_dir {
         loaded.data_dir = data_dir;
     }

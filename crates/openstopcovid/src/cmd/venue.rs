@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use server::venue_ui::venue_file::VenueFile;
+use presence::VenueFile;
 
 mod create;
 mod decode;

@@ -10,7 +10,7 @@ cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 # A debug build: the tests only need the flow to work, and CI builds debug for the tests
 # anyway (dependencies are optimised by the workspace's dev profile).
-cargo build --locked -p phone --lib --bin uniffi-bindgen
+cargo build --locked -p phone --features bindgen --lib --bin uniffi-bindgen
 cargo build --locked -p openstopcovid
 
 case "$(uname -s)" in

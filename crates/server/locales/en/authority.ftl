@@ -1,17 +1,12 @@
 # The physicians' web UI (/authority), English.
-app-name = OpenStopCovid
 app-tagline = Health authority
-skip-to-content = Skip to content
 nav-issue = Issue a code
 nav-codes = My codes
 nav-statistics = Statistics
 nav-users = Accounts
 nav-api-keys = API keys
 nav-audit = Audit log
-nav-sign-out = Sign out
 nav-label = Main menu
-language-switch = Français
-signed-in-as = Signed in as { $email }
 
 sign-in-title = Sign in
 sign-in-intro = For physicians and test-centre staff of the health authority.
@@ -20,7 +15,6 @@ password-label = Password
 sign-in-button = Sign in
 sign-in-failed = Wrong email address or password.
 sign-in-locked = Too many failed attempts: this account is locked until { $time }.
-form-forged = This form has expired or did not come from this site. Please try again.
 signed-out = You are signed out.
 
 issue-title = Issue a validation code
@@ -126,5 +120,4 @@ audit-action-sign-in-locked = locked out after failed sign-ins
 
 error-not-found = This page does not exist.
 error-forbidden = Your account may not see this page.
-error-internal = Something went wrong on our side. Please try again.
 back-home = Back to the start page

@@ -1,6 +1,6 @@
 # The venue owners' pages (/venues), English.
 venues-title = Venue check-in
-venues-language-switch = Français
+venues-tagline = Venue owners
 venues-create-heading = Create a venue
 venues-create-intro = Replace the paper guest list with a QR code at the door. No account, no names: visitors scan when they arrive and when they leave, and are warned if someone who was there at the same time tests positive.
 venues-name = Name (shown to visitors)

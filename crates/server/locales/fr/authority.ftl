@@ -1,17 +1,12 @@
 # L'interface web des médecins (/authority), français.
-app-name = OpenStopCovid
 app-tagline = Autorité de santé
-skip-to-content = Aller au contenu
 nav-issue = Délivrer un code
 nav-codes = Mes codes
 nav-statistics = Statistiques
 nav-users = Comptes
 nav-api-keys = Clés d’API
 nav-audit = Journal d’audit
-nav-sign-out = Se déconnecter
 nav-label = Menu principal
-language-switch = English
-signed-in-as = Connecté·e : { $email }
 
 sign-in-title = Connexion
 sign-in-intro = Réservé aux médecins et au personnel des centres de dépistage de l’autorité de santé.
@@ -20,7 +15,6 @@ password-label = Mot de passe
 sign-in-button = Se connecter
 sign-in-failed = Adresse e-mail ou mot de passe incorrect.
 sign-in-locked = Trop d’essais infructueux : ce compte est bloqué jusqu’à { $time }.
-form-forged = Ce formulaire a expiré ou ne provient pas de ce site. Veuillez réessayer.
 signed-out = Vous êtes déconnecté·e.
 
 issue-title = Délivrer un code de validation
@@ -126,5 +120,4 @@ audit-action-sign-in-locked = a été bloqué·e après des échecs de connexion
 
 error-not-found = Cette page n’existe pas.
 error-forbidden = Votre compte ne peut pas voir cette page.
-error-internal = Un problème est survenu de notre côté. Veuillez réessayer.
 back-home = Retour à la page d’accueil

@@ -1,6 +1,6 @@
 # Les pages des lieux (/venues), français.
 venues-title = Enregistrement dans les lieux
-venues-language-switch = English
+venues-tagline = Établissements
 venues-create-heading = Créer un lieu
 venues-create-intro = Remplacez le cahier de rappel par un QR code à l'entrée. Ni compte, ni noms : les visiteurs scannent en arrivant et en partant, et sont prévenus si une personne présente en même temps est testée positive.
 venues-name = Nom (affiché aux visiteurs)

@@ -3,8 +3,8 @@
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
-use super::views::{Role, UserRow};
-use crate::store::Store;
+use crate::datastore::accounts::NewUserRow;
+use crate::datastore::{DatastoreError, Role, Store};
 
 /// Shortest password an account may get.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -30,8 +30,8 @@ pub enum AccountError {
     AlreadyExists,
     #[error("could not hash the password")]
     Hashing,
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Database(#[from] DatastoreError),
 }
 
 /// The outcome of a sign-in attempt. Unknown email and wrong password are one outcome, so
@@ -106,18 +106,16 @@ pub async fn add_user(
         .await
         .map_err(|_| AccountError::Hashing)??;
     let id = uuid::Uuid::new_v4().to_string();
-    let inserted = sqlx::query(
-        "INSERT INTO authority_users (id, email, role, password_hash, created_at, failed_sign_ins) \
-         VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (email) DO NOTHING",
-    )
-    .bind(&id)
-    .bind(&email)
-    .bind(role.as_str())
-    .bind(&hash)
-    .bind(now)
-    .execute(store.pool())
-    .await?;
-    if inserted.rows_affected() == 0 {
+    let inserted = store
+        .insert_user(&NewUserRow {
+            id: &id,
+            email: &email,
+            role,
+            password_hash: &hash,
+            created_at: now,
+        })
+        .await?;
+    if !inserted {
         return Err(AccountError::AlreadyExists);
     }
     Ok(id)
@@ -130,18 +128,13 @@ pub(crate) async fn sign_in(
     email: &str,
     password: &str,
     now: i64,
-) -> Result<SignIn, sqlx::Error> {
+) -> Result<SignIn, DatastoreError> {
     let email = normalize_email(email).unwrap_or_default();
-    let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, password_hash, failed_sign_ins, locked_until FROM authority_users \
-         WHERE email = $1 AND disabled_at IS NULL",
-    )
-    .bind(&email)
-    .fetch_optional(store.pool())
-    .await?;
-    let stored_hash = row
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |(_, hash, _, _)| hash.clone());
+    let row = store.user_for_sign_in(&email).await?;
+    let stored_hash = row.as_ref().map_or_else(
+        || decoy_hash().to_owned(),
+        |account| account.password_hash.clone(),
+    );
     let candidate = password
         .get(..MAX_PASSWORD_BYTES.min(password.len()))
         .unwrap_or_default()
@@ -150,9 +143,10 @@ pub(crate) async fn sign_in(
     let matches = tokio::task::spawn_blocking(move || password_matches(&candidate, &stored_hash))
         .await
         .unwrap_or(false);
-    let Some((id, _, failures, locked_until)) = row else {
+    let Some(account) = row else {
         return Ok(SignIn::Refused);
     };
+    let (id, failures, locked_until) = (account.id, account.failed_sign_ins, account.locked_until);
     if let Some(until) = locked_until
         && until > now
     {
@@ -162,12 +156,7 @@ pub(crate) async fn sign_in(
         });
     }
     if matches {
-        sqlx::query(
-            "UPDATE authority_users SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1",
-        )
-        .bind(&id)
-        .execute(store.pool())
-        .await?;
+        store.set_sign_in_failures(&id, 0, None).await?;
         return Ok(SignIn::Accepted { user_id: id });
     }
     // A lock that has run out starts a fresh count.
@@ -178,60 +167,14 @@ pub(crate) async fn sign_in(
     };
     if failures >= MAX_FAILED_SIGN_INS {
         let until = now + LOCKOUT_SECONDS;
-        sqlx::query(
-            "UPDATE authority_users SET failed_sign_ins = 0, locked_until = $1 WHERE id = $2",
-        )
-        .bind(until)
-        .bind(&id)
-        .execute(store.pool())
-        .await?;
+        store.set_sign_in_failures(&id, 0, Some(until)).await?;
         return Ok(SignIn::Locked {
             until,
             just_now: true,
         });
     }
-    sqlx::query(
-        "UPDATE authority_users SET failed_sign_ins = $1, locked_until = NULL WHERE id = $2",
-    )
-    .bind(failures)
-    .bind(&id)
-    .execute(store.pool())
-    .await?;
+    store.set_sign_in_failures(&id, failures, None).await?;
     Ok(SignIn::Refused)
-}
-
-/// One `authority_users` row as the admin page reads it:
-/// id, email, role, created_at, disabled_at, locked_until.
-type StoredUser = (String, String, String, i64, Option<i64>, Option<i64>);
-
-/// Every account, for the admin page.
-pub(crate) async fn list(store: &Store, now: i64) -> Result<Vec<UserRow>, sqlx::Error> {
-    let rows: Vec<StoredUser> = sqlx::query_as(
-        "SELECT id, email, role, created_at, disabled_at, locked_until FROM authority_users ORDER BY email",
-    )
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, email, role, created_at, disabled_at, locked_until)| UserRow {
-                id,
-                email,
-                role: Role::parse(&role).unwrap_or(Role::Physician),
-                created_at,
-                disabled: disabled_at.is_some(),
-                locked_until: locked_until.filter(|until| *until > now),
-            },
-        )
-        .collect())
-}
-
-/// The email of an account, for the audit log.
-pub(crate) async fn email_of(store: &Store, id: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT email FROM authority_users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await
 }
 
 /// What an admin can do to another account.
@@ -268,34 +211,12 @@ pub(crate) async fn change_state(
     id: &str,
     change: StateChange,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    let result =
-        match change {
-            StateChange::Disable => {
-                sqlx::query("DELETE FROM authority_sessions WHERE user_id = $1")
-                    .bind(id)
-                    .execute(store.pool())
-                    .await?;
-                sqlx::query("UPDATE authority_users SET disabled_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(id)
-                    .execute(store.pool())
-                    .await?
-            }
-            StateChange::Enable => {
-                sqlx::query("UPDATE authority_users SET disabled_at = NULL WHERE id = $1")
-                    .bind(id)
-                    .execute(store.pool())
-                    .await?
-            }
-            StateChange::Unlock => sqlx::query(
-                "UPDATE authority_users SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1",
-            )
-            .bind(id)
-            .execute(store.pool())
-            .await?,
-        };
-    Ok(result.rows_affected() == 1)
+) -> Result<bool, DatastoreError> {
+    match change {
+        StateChange::Disable => store.disable_user(id, now).await,
+        StateChange::Enable => store.enable_user(id).await,
+        StateChange::Unlock => store.set_sign_in_failures(id, 0, None).await,
+    }
 }
 
 #[cfg(test)]

@@ -7,33 +7,38 @@
 //! # Layout
 //!
 //! - `pages`: the routes and their handlers (this file's [`routes`] lists them).
-//! - `views`: the maud templates of every page.
-//! - `i18n`: Fluent messages (`locales/{en,fr}/authority.ftl`) and language negotiation.
+//! - `views`: the maud templates of every page, in the site layout of [`crate::web`].
+//! - `signed_in`: the session of each request, looked up once; the `SignedIn` and
+//!   `Admin` extractors; the token forms are checked against.
 //! - `accounts`: argon2id passwords, sign-in with delay and lockout, account admin.
 //! - `sessions`: session cookies and anti-forgery tokens.
-//! - `audit`: the audit log.
-//! - `statistics`: daily counts, their SVG chart and CSV.
+//! - `statistics`: daily counts (from the datastore), their SVG chart and CSV.
+//!
+//! Every table it reads or writes (accounts, sessions, codes, API keys, the audit log) is
+//! reached through `crate::datastore`.
 //! - `deep_link`: the `openstopcovid://report?code=…` link and its QR code.
+//!
+//! Language, layout, stylesheets, protective headers and the anti-forgery check of forms
+//! come from [`crate::web`]; the messages are in `locales/{en,fr}/authority.ftl`.
 //!
 //! # Safety
 //!
-//! Every answer carries a strict Content-Security-Policy (no inline script or style, no
-//! framing, forms post only here), `X-Frame-Options: DENY`, `nosniff`, `no-store` and
-//! `Referrer-Policy: same-origin`. maud escapes all interpolated text. Codes appear only in
+//! Every answer carries the web layer's strict Content-Security-Policy (no inline script
+//! or style, no framing, forms post only here), `X-Frame-Options: DENY`, `nosniff`,
+//! `no-store` and `Referrer-Policy: no-referrer`. Every form is a `CsrfForm`: its token
+//! must be the session's. maud escapes all interpolated text. Codes appear only in
 //! the one answer that shows them; they are never logged (no handler logs a request body,
 //! and errors are logged without request data).
 
 pub mod accounts;
-mod audit;
 pub mod deep_link;
-mod i18n;
 mod pages;
 pub mod sessions;
+mod signed_in;
 mod statistics;
 pub mod views;
 
+pub use crate::datastore::Role;
 pub use accounts::{AccountError, add_user};
-pub use i18n::Language;
-pub use views::Role;
 
 pub(crate) use pages::routes;

@@ -2,27 +2,27 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use cookie::SameSite;
 use maud::Markup;
 use serde::Deserialize;
 
 use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
-use super::audit;
 use super::deep_link::patient_link;
-use super::i18n::{LANGUAGE_COOKIE, Language};
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
-    tokens_match,
 };
+use super::signed_in::{self, Admin, SignedIn};
 use super::statistics;
-use super::views::{self, BASE, Frame, IssuedCode, Notice, Role, Section};
-use crate::service::AppState;
+use super::views::{self, BASE, Frame, IssuedCode, Notice, Section};
+use crate::datastore::{DatastoreError, Role};
+use crate::state::AppState;
+use crate::web::csrf::{CsrfForm, CsrfRefusal};
+use crate::web::{self, Language};
 
 /// Most codes on one printed sheet.
 pub const MAX_CODES_PER_SHEET: u32 = 50;
@@ -31,20 +31,13 @@ pub const MAX_CODES_PER_SHEET: u32 = 50;
 pub const FAILED_SIGN_IN_DELAY: Duration = Duration::from_millis(400);
 /// Most codes listed on "my codes" (newest first).
 pub const MAX_CODES_LISTED: i64 = 500;
+/// How many audit log entries the admin page shows (newest first).
+pub const AUDIT_PAGE_SIZE: i64 = 500;
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const STYLESHEET: &str = include_str!("../../static/authority.css");
-const SCRIPT: &str = include_str!("../../static/authority.js");
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    let router = Router::new()
         .route(BASE, get(home))
         .route("/authority/", get(home))
-        .route("/authority/static/authority.css", get(stylesheet))
-        .route("/authority/static/authority.js", get(script))
-        .route("/authority/language/{tag}", get(choose_language))
         .route("/authority/sign-in", get(sign_in_form).post(sign_in))
         .route("/authority/sign-out", post(sign_out))
         .route("/authority/issue", get(issue_form).post(issue))
@@ -58,28 +51,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/authority/api-keys", get(api_keys).post(create_api_key))
         .route("/authority/api-keys/{id}/revoke", post(revoke_api_key))
         .route("/authority/audit", get(audit_page))
-        .layer(middleware::map_response(protective_headers))
-}
-
-async fn protective_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    response
+        .route_layer(middleware::from_fn_with_state(state, signed_in::identify));
+    web::html_routes(router)
 }
 
 type PageResult = Result<Response, Response>;
@@ -92,20 +65,7 @@ fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// The visitor's language: their explicit choice, else their browser's.
-fn language_of(headers: &HeaderMap) -> Language {
-    sessions::cookie(headers, LANGUAGE_COOKIE)
-        .and_then(|tag| Language::from_tag(&tag))
-        .unwrap_or_else(|| {
-            Language::negotiate(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|value| value.to_str().ok()),
-            )
-        })
-}
-
-fn error_page(
+pub(super) fn error_page(
     language: Language,
     viewer: Option<&views::Viewer>,
     status: StatusCode,
@@ -120,7 +80,7 @@ fn error_page(
 }
 
 /// A database failure: logged without request data, answered with a plain apology.
-fn internal(language: Language) -> impl FnOnce(sqlx::Error) -> Response {
+fn internal(language: Language) -> impl FnOnce(DatastoreError) -> Response {
     move |error| {
         tracing::error!(%error, "authority UI: database error");
         error_page(
@@ -132,47 +92,26 @@ fn internal(language: Language) -> impl FnOnce(sqlx::Error) -> Response {
     }
 }
 
-/// The signed-in user, or a redirect to the sign-in page; a 403 page when `admin` is
-/// required and the user is a physician.
-async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    admin: bool,
-) -> Result<(Language, Session), Response> {
-    let language = language_of(headers);
-    let session = sessions::find(&state.store, headers, state.now())
-        .await
-        .map_err(internal(language))?;
-    let Some(session) = session else {
-        return Err(see_other("/authority/sign-in"));
-    };
-    if admin && session.viewer.role != Role::Admin {
-        return Err(error_page(
-            language,
-            Some(&session.viewer),
-            StatusCode::FORBIDDEN,
-            "error-forbidden",
-        ));
+/// The page for a code that could not be issued. Every cause but a bad onset date is
+/// ours, and is logged (without request data) before the apology: a failure that only
+/// shows as an error page leaves the operator nothing to go on.
+fn issue_failed(
+    language: Language,
+    viewer: &views::Viewer,
+    error: crate::codes::IssueError,
+) -> Response {
+    match error {
+        crate::codes::IssueError::Database(error) => {
+            tracing::error!(%error, "authority UI: database error while issuing a code");
+        }
+        other => tracing::error!(error = %other, "authority UI: no code issued"),
     }
-    Ok((language, session))
-}
-
-/// Rejects a form whose anti-forgery token is not the session's.
-///
-/// The error is the page to answer with; handlers return it through `?` as axum's
-/// `Response`, so boxing it would only be unboxed again at once.
-#[allow(clippy::result_large_err)]
-fn check_form(language: Language, session: &Session, submitted: &str) -> Result<(), Response> {
-    if tokens_match(submitted, &session.viewer.csrf) {
-        Ok(())
-    } else {
-        Err(error_page(
-            language,
-            Some(&session.viewer),
-            StatusCode::FORBIDDEN,
-            "form-forged",
-        ))
-    }
+    error_page(
+        language,
+        Some(viewer),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "error-internal",
+    )
 }
 
 fn frame<'a>(language: Language, session: &'a Session, section: Section) -> Frame<'a> {
@@ -188,58 +127,8 @@ fn issuer_of(session: &Session) -> String {
     format!("user:{}", session.user_id)
 }
 
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    signed_in(&state, &headers, false).await?;
-    Ok(see_other("/authority/issue"))
-}
-
-async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLESHEET,
-    )
-        .into_response()
-}
-
-async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-struct NextPage {
-    next: Option<String>,
-}
-
-/// Remembers the chosen language for a year and goes back to the page the visitor was on.
-async fn choose_language(Path(tag): Path<String>, Query(query): Query<NextPage>) -> Response {
-    let language = Language::from_tag(&tag).unwrap_or(Language::English);
-    // Only our own pages: anything else would make this an open redirect.
-    let next = query
-        .next
-        .filter(|next| {
-            next.starts_with("/authority/")
-                && next
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.'))
-                && !next.contains("//")
-        })
-        .unwrap_or_else(|| "/authority/sign-in".to_owned());
-    let mut response = see_other(&next);
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        sessions::set_cookie(LANGUAGE_COOKIE, language.tag(), 365 * 86_400, SameSite::Lax),
-    );
-    response
+async fn home(_: SignedIn) -> Response {
+    see_other("/authority/issue")
 }
 
 // ----- signing in and out -----
@@ -259,32 +148,20 @@ fn sign_in_page(
     let mut response = page(status, views::sign_in(&frame, &csrf, email, message));
     response.headers_mut().insert(
         header::SET_COOKIE,
-        sessions::set_cookie(
-            SIGN_IN_COOKIE,
-            &csrf,
-            SIGN_IN_FORM_SECONDS,
-            SameSite::Strict,
-        ),
+        sessions::set_cookie(SIGN_IN_COOKIE, &csrf, SIGN_IN_FORM_SECONDS),
     );
     response
 }
 
-async fn sign_in_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let language = language_of(&headers);
-    if sessions::find(&state.store, &headers, state.now())
-        .await
-        .map_err(internal(language))?
-        .is_some()
-    {
-        return Ok(see_other("/authority/issue"));
+async fn sign_in_form(language: Language, signed_in: Option<SignedIn>) -> Response {
+    if signed_in.is_some() {
+        return see_other("/authority/issue");
     }
-    Ok(sign_in_page(language, StatusCode::OK, "", None))
+    sign_in_page(language, StatusCode::OK, "", None)
 }
 
 #[derive(Deserialize)]
 struct SignInForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -293,20 +170,24 @@ struct SignInForm {
 
 async fn sign_in(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SignInForm>,
+    language: Language,
+    form: Result<CsrfForm<SignInForm>, CsrfRefusal<SignInForm>>,
 ) -> PageResult {
-    let language = language_of(&headers);
-    let expected = sessions::cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
-    if !tokens_match(&form.csrf, &expected) {
-        let notice = Notice::Error(language.text("form-forged"));
-        return Ok(sign_in_page(
-            language,
-            StatusCode::FORBIDDEN,
-            &form.email,
-            Some(&notice),
-        ));
-    }
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        // An expired or forged form (or one left open while signing in elsewhere): the
+        // form again, with a fresh token.
+        Err(CsrfRefusal::Forged { form, .. }) => {
+            let notice = Notice::Error(language.text("form-forged"));
+            return Ok(sign_in_page(
+                language,
+                StatusCode::FORBIDDEN,
+                &form.email,
+                Some(&notice),
+            ));
+        }
+        Err(refusal) => return Err(refusal.into_response()),
+    };
     let now = state.now();
     let outcome = accounts::sign_in(&state.store, &form.email, &form.password, now)
         .await
@@ -316,22 +197,26 @@ async fn sign_in(
             let token = sessions::open(&state.store, &user_id, now)
                 .await
                 .map_err(internal(language))?;
-            let email = accounts::email_of(&state.store, &user_id)
+            let email = state
+                .store
+                .user_email(&user_id)
                 .await
                 .map_err(internal(language))?
                 .unwrap_or_default();
-            audit::record(&state.store, now, &email, "signed-in", "")
+            state
+                .store
+                .record_audit(now, &email, "signed-in", "")
                 .await
                 .map_err(internal(language))?;
             let mut response = see_other("/authority/issue");
             let cookies = response.headers_mut();
             cookies.append(
                 header::SET_COOKIE,
-                sessions::set_cookie(SESSION_COOKIE, &token, SESSION_SECONDS, SameSite::Strict),
+                sessions::set_cookie(SESSION_COOKIE, &token, SESSION_SECONDS),
             );
             cookies.append(
                 header::SET_COOKIE,
-                sessions::set_cookie(SIGN_IN_COOKIE, "", 0, SameSite::Strict),
+                sessions::set_cookie(SIGN_IN_COOKIE, "", 0),
             );
             Ok(response)
         }
@@ -348,7 +233,9 @@ async fn sign_in(
         SignIn::Locked { until, just_now } => {
             if just_now {
                 let email = accounts::normalize_email(&form.email).unwrap_or_default();
-                audit::record(&state.store, now, &email, "sign-in-locked", "")
+                state
+                    .store
+                    .record_audit(now, &email, "sign-in-locked", "")
                     .await
                     .map_err(internal(language))?;
             }
@@ -366,19 +253,16 @@ async fn sign_in(
     }
 }
 
+/// A form with nothing but its anti-forgery token (sign out, expire, revoke).
 #[derive(Deserialize)]
-struct PlainForm {
-    #[serde(default)]
-    csrf: String,
-}
+struct Confirmation {}
 
 async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<PlainForm>,
+    SignedIn { language, .. }: SignedIn,
+    CsrfForm(_): CsrfForm<Confirmation>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     sessions::close(&state.store, &headers)
         .await
         .map_err(internal(language))?;
@@ -386,15 +270,14 @@ async fn sign_out(
     let mut response = sign_in_page(language, StatusCode::OK, "", Some(&notice));
     response.headers_mut().append(
         header::SET_COOKIE,
-        sessions::set_cookie(SESSION_COOKIE, "", 0, SameSite::Strict),
+        sessions::set_cookie(SESSION_COOKIE, "", 0),
     );
     Ok(response)
 }
 
 // ----- issuing codes -----
 
-async fn issue_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
+async fn issue_form(SignedIn { language, session }: SignedIn) -> PageResult {
     let frame = frame(language, &session, Section::Issue);
     Ok(page(
         StatusCode::OK,
@@ -405,31 +288,28 @@ async fn issue_form(State(state): State<AppState>, headers: HeaderMap) -> PageRe
 #[derive(Deserialize)]
 struct IssueForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     onset: String,
 }
 
 async fn issue(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<IssueForm>,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<IssueForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     let frame = frame(language, &session, Section::Issue);
     let onset = Some(form.onset.trim()).filter(|onset| !onset.is_empty());
     match crate::codes::issue_code(&state, &issuer_of(&session), onset).await {
         Ok(issued) => {
-            audit::record(
-                &state.store,
-                state.now(),
-                &session.viewer.email,
-                "code-issued",
-                &issued.id,
-            )
-            .await
-            .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(
+                    state.now(),
+                    &session.viewer.email,
+                    "code-issued",
+                    &issued.id,
+                )
+                .await
+                .map_err(internal(language))?;
             let shown = IssuedCode {
                 link: patient_link(state.config.public_url.as_deref(), &issued.code),
                 code: issued.code,
@@ -461,31 +341,21 @@ async fn issue(
                 ),
             ))
         }
-        Err(crate::codes::IssueError::Database(error)) => Err(internal(language)(error)),
-        Err(crate::codes::IssueError::NoFreshCode) => Err(error_page(
-            language,
-            Some(&session.viewer),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error-internal",
-        )),
+        Err(error) => Err(issue_failed(language, &session.viewer, error)),
     }
 }
 
 #[derive(Deserialize)]
 struct SheetForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     count: String,
 }
 
 async fn issue_sheet(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SheetForm>,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<SheetForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     let count = form
         .count
         .trim()
@@ -515,14 +385,7 @@ async fn issue_sheet(
     for _ in 0..count {
         let issued = crate::codes::issue_code(&state, &issuer, None)
             .await
-            .map_err(|_| {
-                error_page(
-                    language,
-                    Some(&session.viewer),
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "error-internal",
-                )
-            })?;
+            .map_err(|error| issue_failed(language, &session.viewer, error))?;
         codes.push(IssuedCode {
             link: patient_link(state.config.public_url.as_deref(), &issued.code),
             code: issued.code,
@@ -530,15 +393,16 @@ async fn issue_sheet(
         });
     }
     let now = state.now();
-    audit::record(
-        &state.store,
-        now,
-        &session.viewer.email,
-        "codes-issued-batch",
-        &count.to_string(),
-    )
-    .await
-    .map_err(internal(language))?;
+    state
+        .store
+        .record_audit(
+            now,
+            &session.viewer.email,
+            "codes-issued-batch",
+            &count.to_string(),
+        )
+        .await
+        .map_err(internal(language))?;
     let frame = frame(language, &session, Section::Issue);
     Ok(page(
         StatusCode::CREATED,
@@ -555,34 +419,22 @@ struct Done {
 
 async fn codes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn { language, session }: SignedIn,
     Query(done): Query<Done>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
     let now = state.now();
-    let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, created_hour, expires_at, used_hour FROM codes WHERE issued_by = $1 \
-         ORDER BY created_hour DESC, expires_at DESC LIMIT $2",
-    )
-    .bind(issuer_of(&session))
-    .bind(MAX_CODES_LISTED)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    let rows: Vec<views::CodeRow> = rows
+    let rows: Vec<views::CodeRow> = state
+        .store
+        .codes_issued_by(&issuer_of(&session), MAX_CODES_LISTED)
+        .await
+        .map_err(internal(language))?
         .into_iter()
-        .map(|(id, issued_hour, expires_at, used_hour)| views::CodeRow {
-            status: if used_hour.is_some() {
-                views::CodeStatus::Used
-            } else if expires_at <= now {
-                views::CodeStatus::Expired
-            } else {
-                views::CodeStatus::Unused
-            },
-            id,
-            issued_hour,
-            expires_at,
-            used_hour,
+        .map(|code| views::CodeRow {
+            status: code.status(now),
+            id: code.id,
+            issued_hour: code.issued_hour,
+            expires_at: code.expires_at,
+            used_hour: code.used_hour,
         })
         .collect();
     let notice = (done.done.as_deref() == Some("expired"))
@@ -596,43 +448,34 @@ async fn codes(
 
 async fn expire_code(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn { language, session }: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<PlainForm>,
+    CsrfForm(_): CsrfForm<Confirmation>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
-    check_form(language, &session, &form.csrf)?;
     let now = state.now();
     // Only one's own unused, unexpired code; expiring sets the expiry to now, so the code
     // keeps its history and is purged with the others.
-    let expired = sqlx::query(
-        "UPDATE codes SET expires_at = $1 WHERE id = $2 AND issued_by = $3 \
-         AND used_hour IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(&id)
-    .bind(issuer_of(&session))
-    .execute(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    if expired.rows_affected() == 1 {
-        audit::record(
-            &state.store,
-            now,
-            &session.viewer.email,
-            "code-expired",
-            &id,
-        )
+    let expired = state
+        .store
+        .expire_code(&id, &issuer_of(&session), now)
         .await
         .map_err(internal(language))?;
+    if expired {
+        state
+            .store
+            .record_audit(now, &session.viewer.email, "code-expired", &id)
+            .await
+            .map_err(internal(language))?;
     }
     Ok(see_other("/authority/codes?done=expired"))
 }
 
 // ----- statistics -----
 
-async fn statistics_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, false).await?;
+async fn statistics_page(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+) -> PageResult {
     let days = statistics::daily(&state.store, state.now())
         .await
         .map_err(internal(language))?;
@@ -647,8 +490,10 @@ async fn statistics_page(State(state): State<AppState>, headers: HeaderMap) -> P
     ))
 }
 
-async fn statistics_csv(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, _) = signed_in(&state, &headers, false).await?;
+async fn statistics_csv(
+    State(state): State<AppState>,
+    SignedIn { language, .. }: SignedIn,
+) -> PageResult {
     let days = statistics::daily(&state.store, state.now())
         .await
         .map_err(internal(language))?;
@@ -675,7 +520,9 @@ async fn users_page(
     form_email: &str,
     notice: Option<&Notice>,
 ) -> PageResult {
-    let rows = accounts::list(&state.store, state.now())
+    let rows = state
+        .store
+        .users(state.now())
         .await
         .map_err(internal(language))?;
     let frame = frame(language, session, Section::Users);
@@ -692,15 +539,15 @@ async fn users_page(
     ))
 }
 
-async fn users(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
+async fn users(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+) -> PageResult {
     users_page(&state, language, &session, StatusCode::OK, "", None).await
 }
 
 #[derive(Deserialize)]
 struct NewUserForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -711,11 +558,9 @@ struct NewUserForm {
 
 async fn add_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<NewUserForm>,
+    Admin(SignedIn { language, session }): Admin,
+    CsrfForm(form): CsrfForm<NewUserForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     let now = state.now();
     let role = Role::parse(&form.role).unwrap_or(Role::Physician);
     let refused = |message: String| Notice::Error(message);
@@ -723,15 +568,11 @@ async fn add_user(
     match accounts::add_user(&state.store, &form.email, role, &form.password, now).await {
         Ok(_) => {
             let email = accounts::normalize_email(&form.email).unwrap_or_default();
-            audit::record(
-                &state.store,
-                now,
-                &session.viewer.email,
-                "user-created",
-                &email,
-            )
-            .await
-            .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(now, &session.viewer.email, "user-created", &email)
+                .await
+                .map_err(internal(language))?;
             let notice = Notice::Success(language.text_with("users-added", &[("email", email)]));
             users_page(
                 &state,
@@ -767,25 +608,23 @@ async fn add_user(
 #[derive(Deserialize)]
 struct StateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     change: String,
 }
 
 async fn change_user_state(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(SignedIn { language, session }): Admin,
     Path(id): Path<String>,
-    Form(form): Form<StateForm>,
+    CsrfForm(form): CsrfForm<StateForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     // An admin cannot lock themselves out by mistake.
     if let Some(change) = StateChange::parse(&form.change)
         && id != session.user_id
     {
         let now = state.now();
-        let email = accounts::email_of(&state.store, &id)
+        let email = state
+            .store
+            .user_email(&id)
             .await
             .map_err(internal(language))?;
         if let Some(email) = email
@@ -793,15 +632,11 @@ async fn change_user_state(
                 .await
                 .map_err(internal(language))?
         {
-            audit::record(
-                &state.store,
-                now,
-                &session.viewer.email,
-                change.audit_action(),
-                &email,
-            )
-            .await
-            .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(now, &session.viewer.email, change.audit_action(), &email)
+                .await
+                .map_err(internal(language))?;
         }
     }
     Ok(see_other("/authority/users"))
@@ -817,21 +652,7 @@ async fn api_keys_page(
     new_key: Option<&str>,
     notice: Option<&Notice>,
 ) -> PageResult {
-    let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, name, created_at, revoked_at FROM authority_api_keys ORDER BY created_at DESC, name",
-    )
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    let rows: Vec<views::ApiKeyRow> = rows
-        .into_iter()
-        .map(|(id, name, created_at, revoked_at)| views::ApiKeyRow {
-            id,
-            name,
-            created_at,
-            revoked: revoked_at.is_some(),
-        })
-        .collect();
+    let rows = state.store.api_keys().await.map_err(internal(language))?;
     let frame = frame(language, session, Section::ApiKeys);
     Ok(page(
         status,
@@ -839,26 +660,24 @@ async fn api_keys_page(
     ))
 }
 
-async fn api_keys(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
+async fn api_keys(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+) -> PageResult {
     api_keys_page(&state, language, &session, StatusCode::OK, None, None).await
 }
 
 #[derive(Deserialize)]
 struct NewApiKeyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
 }
 
 async fn create_api_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<NewApiKeyForm>,
+    Admin(SignedIn { language, session }): Admin,
+    CsrfForm(form): CsrfForm<NewApiKeyForm>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         let notice = Notice::Error(language.text("api-keys-name-invalid"));
@@ -876,15 +695,11 @@ async fn create_api_key(
     let key = crate::codes::create_api_key(&state.store, name, now)
         .await
         .map_err(internal(language))?;
-    audit::record(
-        &state.store,
-        now,
-        &session.viewer.email,
-        "api-key-created",
-        name,
-    )
-    .await
-    .map_err(internal(language))?;
+    state
+        .store
+        .record_audit(now, &session.viewer.email, "api-key-created", name)
+        .await
+        .map_err(internal(language))?;
     api_keys_page(
         &state,
         language,
@@ -898,42 +713,103 @@ async fn create_api_key(
 
 async fn revoke_api_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(SignedIn { language, session }): Admin,
     Path(id): Path<String>,
-    Form(form): Form<PlainForm>,
+    CsrfForm(_): CsrfForm<Confirmation>,
 ) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    check_form(language, &session, &form.csrf)?;
     let now = state.now();
-    let name: Option<String> = sqlx::query_scalar(
-        "UPDATE authority_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING name",
-    )
-    .bind(now)
-    .bind(&id)
-    .fetch_optional(state.store.pool())
-    .await
-    .map_err(internal(language))?;
-    if let Some(name) = name {
-        audit::record(
-            &state.store,
-            now,
-            &session.viewer.email,
-            "api-key-revoked",
-            &name,
-        )
+    let name = state
+        .store
+        .revoke_api_key(&id, now)
         .await
         .map_err(internal(language))?;
+    if let Some(name) = name {
+        state
+            .store
+            .record_audit(now, &session.viewer.email, "api-key-revoked", &name)
+            .await
+            .map_err(internal(language))?;
     }
     Ok(see_other("/authority/api-keys"))
 }
 
 // ----- audit log (admins) -----
 
-async fn audit_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let (language, session) = signed_in(&state, &headers, true).await?;
-    let rows = audit::latest(&state.store)
+async fn audit_page(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+) -> PageResult {
+    let rows = state
+        .store
+        .latest_audit(AUDIT_PAGE_SIZE)
         .await
         .map_err(internal(language))?;
     let frame = frame(language, &session, Section::Audit);
     Ok(page(StatusCode::OK, views::audit(&frame, &rows)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::codes::IssueError;
+    use crate::datastore::DatastoreError;
+
+    /// Collects what the code under test logs, on this thread only.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged_while(work: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, work);
+        let bytes = captured
+            .0
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// A database failure while issuing a sheet of codes was answered with an error page
+    /// and nothing in the log.
+    #[test]
+    fn a_code_not_issued_for_a_database_error_is_logged() {
+        let viewer = views::Viewer {
+            email: "dr@example.org".into(),
+            role: Role::Physician,
+            csrf: "token".into(),
+        };
+        let error = IssueError::Database(DatastoreError::WriterStopped);
+        let mut status = StatusCode::OK;
+        let log = logged_while(|| {
+            status = issue_failed(Language::English, &viewer, error).status();
+        });
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("database error while issuing a code"), "{log}");
+        assert!(
+            log.contains("writer has stopped"),
+            "the cause is in the log: {log}"
+        );
+        assert!(!log.contains("dr@example.org"), "no personal data: {log}");
+    }
 }

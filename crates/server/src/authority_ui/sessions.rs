@@ -6,15 +6,16 @@
 //! and compared in constant time on every POST. Before sign-in, the sign-in form gets the
 //! same protection from a short-lived cookie holding its token (double submit).
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cookie::{Cookie, SameSite};
+use cookie::SameSite;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use super::views::{BASE, Role, Viewer};
-use crate::store::Store;
+use super::views::{BASE, Viewer};
+use crate::datastore::accounts::NewSessionRow;
+use crate::datastore::{DatastoreError, Store};
+use crate::web::cookies::{self, cookie};
 
 /// The session cookie.
 pub(crate) const SESSION_COOKIE: &str = "osc_session";
@@ -36,65 +37,34 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Constant-time comparison of a submitted anti-forgery token with the expected one.
-pub(crate) fn tokens_match(submitted: &str, expected: &str) -> bool {
-    !expected.is_empty() && bool::from(submitted.as_bytes().ct_eq(expected.as_bytes()))
-}
-
-/// The value of cookie `name` in a request, if any.
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
-}
-
-/// A `Set-Cookie` value for one of our cookies; `max_age_seconds` 0 deletes it.
-pub(crate) fn set_cookie(
-    name: &'static str,
-    value: &str,
-    max_age_seconds: i64,
-    same_site: SameSite,
-) -> HeaderValue {
-    let cookie = Cookie::build((name, value.to_owned()))
-        .path(BASE)
-        .http_only(true)
-        .secure(true)
-        .same_site(same_site)
-        .max_age(cookie::time::Duration::seconds(max_age_seconds))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+/// A `Set-Cookie` value for one of this UI's cookies (sent back only under `/authority`,
+/// `SameSite=Strict`); `max_age_seconds` 0 deletes it.
+pub(crate) fn set_cookie(name: &'static str, value: &str, max_age_seconds: i64) -> HeaderValue {
+    cookies::set_cookie(name, value, BASE, max_age_seconds, SameSite::Strict)
 }
 
 /// A signed-in user and their session.
+#[derive(Clone)]
 pub(crate) struct Session {
     pub user_id: String,
     pub viewer: Viewer,
 }
 
 /// Opens a session for `user_id`; returns the cookie value.
-pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<String, sqlx::Error> {
-    // Sessions that ran out are cleared here rather than by a job: sign-ins are rare.
-    sqlx::query("DELETE FROM authority_sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(store.pool())
-        .await?;
+pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<String, DatastoreError> {
     let token = random_token();
-    sqlx::query(
-        "INSERT INTO authority_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(random_token())
-    .bind(now)
-    .bind(now + SESSION_SECONDS)
-    .execute(store.pool())
-    .await?;
+    store
+        .open_session(
+            &NewSessionRow {
+                token_hash: &token_hash(&token),
+                user_id,
+                csrf_token: &random_token(),
+                created_at: now,
+                expires_at: now + SESSION_SECONDS,
+            },
+            now,
+        )
+        .await?;
     Ok(token)
 }
 
@@ -103,38 +73,25 @@ pub(crate) async fn find(
     store: &Store,
     headers: &HeaderMap,
     now: i64,
-) -> Result<Option<Session>, sqlx::Error> {
+) -> Result<Option<Session>, DatastoreError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT u.id, u.email, u.role, s.csrf_token FROM authority_sessions s \
-         JOIN authority_users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
-    )
-    .bind(token_hash(&token))
-    .bind(now)
-    .fetch_optional(store.pool())
-    .await?;
-    Ok(row.and_then(|(user_id, email, role, csrf)| {
-        Some(Session {
-            user_id,
-            viewer: Viewer {
-                email,
-                role: Role::parse(&role)?,
-                csrf,
-            },
-        })
+    let row = store.session(&token_hash(&token), now).await?;
+    Ok(row.map(|row| Session {
+        user_id: row.user_id,
+        viewer: Viewer {
+            email: row.email,
+            role: row.role,
+            csrf: row.csrf_token,
+        },
     }))
 }
 
 /// Ends the request's session.
-pub(crate) async fn close(store: &Store, headers: &HeaderMap) -> Result<(), sqlx::Error> {
+pub(crate) async fn close(store: &Store, headers: &HeaderMap) -> Result<(), DatastoreError> {
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        sqlx::query("DELETE FROM authority_sessions WHERE token_hash = $1")
-            .bind(token_hash(&token))
-            .execute(store.pool())
-            .await?;
+        store.close_session(&token_hash(&token)).await?;
     }
     Ok(())
 }
@@ -144,19 +101,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookies_are_read_from_the_cookie_header() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; osc_session=abc; b=2"),
-        );
-        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
-        assert_eq!(cookie(&headers, SIGN_IN_COOKIE), None);
-    }
-
-    #[test]
     fn session_cookies_are_locked_down() {
-        let value = set_cookie(SESSION_COOKIE, "abc", 60, SameSite::Strict);
+        let value = set_cookie(SESSION_COOKIE, "abc", 60);
         let text = value.to_str().expect("ascii");
         for attribute in [
             "HttpOnly",
@@ -170,11 +116,9 @@ mod tests {
     }
 
     #[test]
-    fn tokens_compare_whole_and_never_empty() {
+    fn tokens_are_long_and_fresh() {
         let token = random_token();
         assert_eq!(token.len(), 43);
-        assert!(tokens_match(&token, &token));
-        assert!(!tokens_match(&token[..42], &token));
-        assert!(!tokens_match("", ""));
+        assert_ne!(token, random_token());
     }
 }

@@ -2,101 +2,19 @@
 //! venue warnings; as a server-rendered SVG chart, a table and a CSV file. Every figure is
 //! a count per day: nothing here can point at a person.
 
-use std::collections::BTreeMap;
-
+use messages::retention;
 use plotters::prelude::*;
 
-use super::i18n::Language;
-use super::views::{DayCounts, format_day};
-use crate::store::Store;
+use super::views::format_day;
+use crate::datastore::{DatastoreError, DayCounts, Store};
+use crate::web::Language;
 
 /// Days shown: the retention period, beyond which the underlying rows are purged anyway.
-pub const STATISTICS_DAYS: i64 = 14;
-
-const DAY: i64 = 86_400;
-
-type PerDay = BTreeMap<i64, i64>;
-
-async fn count_per_day(
-    store: &Store,
-    sql: &'static str,
-    since: i64,
-    now: i64,
-) -> Result<PerDay, sqlx::Error> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(sql)
-        .bind(since)
-        .bind(now)
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Venue warnings per day. The presence service does not store warnings yet; until it does,
-/// this is where their count will come from, and it shows 0.
-async fn venue_warnings_per_day(
-    _store: &Store,
-    _since: i64,
-    _now: i64,
-) -> Result<PerDay, sqlx::Error> {
-    Ok(PerDay::new())
-}
+pub const STATISTICS_DAYS: i64 = retention::DAYS as i64;
 
 /// The last `STATISTICS_DAYS` days, oldest first, today included.
-pub(crate) async fn daily(store: &Store, now: i64) -> Result<Vec<DayCounts>, sqlx::Error> {
-    let today = now - now.rem_euclid(DAY);
-    let since = today - (STATISTICS_DAYS - 1) * DAY;
-    // Codes keep their issue and use times to the hour; grouping by day is coarser still.
-    let issued = count_per_day(
-        store,
-        "SELECT (created_hour / 86400) * 86400, COUNT(*) FROM codes \
-         WHERE created_hour >= $1 AND created_hour <= $2 GROUP BY 1",
-        since,
-        now,
-    )
-    .await?;
-    let used = count_per_day(
-        store,
-        "SELECT (used_hour / 86400) * 86400, COUNT(*) FROM codes \
-         WHERE used_hour >= $1 AND used_hour <= $2 GROUP BY 1",
-        since,
-        now,
-    )
-    .await?;
-    // One spent upload token is one upload. Token uses keep only the token's expiry, at most
-    // an hour after the upload, which puts the few uploads of the last hour before midnight
-    // on the next day: close enough for a daily trend, and no finer time is kept on purpose.
-    let uploads = count_per_day(
-        store,
-        "SELECT (expires_at / 86400) * 86400, COUNT(*) FROM token_uses \
-         WHERE expires_at >= $1 AND expires_at <= $2 + 3600 GROUP BY 1",
-        since,
-        now,
-    )
-    .await?;
-    let published = count_per_day(
-        store,
-        "SELECT (release_at / 86400) * 86400, COUNT(*) FROM exposed_keys \
-         WHERE release_at >= $1 AND release_at <= $2 GROUP BY 1",
-        since,
-        now,
-    )
-    .await?;
-    let warnings = venue_warnings_per_day(store, since, now).await?;
-    let count =
-        |map: &PerDay, day: i64| u64::try_from(map.get(&day).copied().unwrap_or(0)).unwrap_or(0);
-    Ok((0..STATISTICS_DAYS)
-        .map(|index| {
-            let day = since + index * DAY;
-            DayCounts {
-                day,
-                codes_issued: count(&issued, day),
-                codes_used: count(&used, day),
-                uploads: count(&uploads, day),
-                keys_published: count(&published, day),
-                venue_warnings: count(&warnings, day),
-            }
-        })
-        .collect())
+pub(crate) async fn daily(store: &Store, now: i64) -> Result<Vec<DayCounts>, DatastoreError> {
+    store.daily_counts(now, STATISTICS_DAYS).await
 }
 
 /// The statistics as CSV, one line per day, oldest first.
@@ -201,6 +119,8 @@ pub(crate) fn chart_svg(days: &[DayCounts], language: Language) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DAY: i64 = 86_400;
 
     fn sample() -> Vec<DayCounts> {
         (0..STATISTICS_DAYS)

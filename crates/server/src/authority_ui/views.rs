@@ -2,39 +2,19 @@
 //! unescaped output is SVG that this crate generated itself (QR codes and the chart), marked
 //! with `PreEscaped` where it is inserted.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::deep_link::{grouped_for_dictation, report_qr_svg};
-use super::i18n::Language;
+use crate::datastore::{ApiKeyRow, AuditRow, CodeStatus, DayCounts, Role, UserRow};
+use crate::web::Language;
+use crate::web::csrf;
+pub(crate) use crate::web::layout::Notice;
+use crate::web::layout::{self, Chrome, SignedInUser, notice};
 
 /// Where the UI is mounted.
 pub(crate) const BASE: &str = "/authority";
 
-/// What a signed-in user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Physician,
-    Admin,
-}
-
 impl Role {
-    /// The role as stored and as typed on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Physician => "physician",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Reads `physician` or `admin`.
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "physician" => Some(Role::Physician),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
     fn message(self) -> &'static str {
         match self {
             Role::Physician => "role-physician",
@@ -85,13 +65,6 @@ pub(crate) struct Frame<'a> {
     pub section: Section,
 }
 
-/// A message at the top of a page.
-pub(crate) enum Notice {
-    Error(String),
-    Success(String),
-    Info(String),
-}
-
 /// `2026-11-23 21:05 UTC`: unambiguous in both languages.
 pub(crate) fn format_time(unix_seconds: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
@@ -111,23 +84,13 @@ pub(crate) fn format_day(unix_seconds: i64) -> String {
 }
 
 fn csrf_field(viewer: &Viewer) -> Markup {
-    html! { input type="hidden" name="csrf" value=(viewer.csrf); }
+    csrf::hidden_field(&viewer.csrf)
 }
 
-fn notice(notice: &Notice) -> Markup {
-    let (class, role, text) = match notice {
-        Notice::Error(text) => ("notice error", "alert", text),
-        Notice::Success(text) => ("notice success", "status", text),
-        Notice::Info(text) => ("notice", "status", text),
-    };
-    html! { div class=(class) role=(role) { (text) } }
-}
-
-/// The page around every screen: header band, menu, main, footer.
+/// The page around every screen: the site's layout with the menu of this UI.
 pub(crate) fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
     let t = |id: &str| frame.language.text(id);
-    let other = frame.language.other();
-    let menu: &[(Section, &str, &str, bool)] = &[
+    let menu_entries: &[(Section, &str, &str, bool)] = &[
         (Section::Issue, "/issue", "nav-issue", false),
         (Section::Codes, "/codes", "nav-codes", false),
         (Section::Statistics, "/statistics", "nav-statistics", false),
@@ -135,61 +98,39 @@ pub(crate) fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
         (Section::ApiKeys, "/api-keys", "nav-api-keys", true),
         (Section::Audit, "/audit", "nav-audit", true),
     ];
-    html! {
-        (DOCTYPE)
-        html lang=(frame.language.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — " (t("app-name")) }
-                link rel="stylesheet" href={ (BASE) "/static/authority.css" };
-                script src={ (BASE) "/static/authority.js" } defer {}
-            }
-            body {
-                a class="skip-link" href="#content" { (t("skip-to-content")) }
-                header class="band" {
-                    div class="band-inner" {
-                        a class="brand" href={ (BASE) "/" } {
-                            strong { (t("app-name")) }
-                            span { (t("app-tagline")) }
-                        }
-                        div class="band-tools" {
-                            @if let Some(viewer) = frame.viewer {
-                                span { (frame.language.text_with("signed-in-as", &[("email", viewer.email.clone())])) }
-                            }
-                            a href={ (BASE) "/language/" (other.tag()) "?next=" (frame.section.path()) } lang=(other.tag()) hreflang=(other.tag()) {
-                                (t("language-switch"))
-                            }
-                            @if let Some(viewer) = frame.viewer {
-                                form class="inline" method="post" action={ (BASE) "/sign-out" } {
-                                    (csrf_field(viewer))
-                                    button class="link" type="submit" { (t("nav-sign-out")) }
+    let menu = frame.viewer.map(|viewer| {
+        html! {
+            nav class="menu" aria-label=(t("nav-label")) {
+                ul {
+                    @for (section, path, label, admin_only) in menu_entries {
+                        @if !admin_only || viewer.role == Role::Admin {
+                            li {
+                                a href={ (BASE) (path) }
+                                  aria-current=[(*section == frame.section).then_some("page")] {
+                                    (t(label))
                                 }
                             }
                         }
                     }
                 }
-                @if let Some(viewer) = frame.viewer {
-                    nav class="menu" aria-label=(t("nav-label")) {
-                        ul {
-                            @for (section, path, label, admin_only) in menu {
-                                @if !admin_only || viewer.role == Role::Admin {
-                                    li {
-                                        a href={ (BASE) (path) }
-                                          aria-current=[(*section == frame.section).then_some("page")] {
-                                            (t(label))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                main id="content" tabindex="-1" { (body) }
-                footer { (t("app-name")) " · " (t("app-tagline")) }
             }
         }
-    }
+    });
+    let chrome = Chrome {
+        language: frame.language,
+        stylesheet: Some("authority.css"),
+        script: Some("authority.js"),
+        home: Some("/authority/"),
+        tagline: Some("app-tagline"),
+        here: frame.section.path(),
+        user: frame.viewer.map(|viewer| SignedInUser {
+            email: &viewer.email,
+            csrf: &viewer.csrf,
+            sign_out: "/authority/sign-out",
+        }),
+        menu,
+    };
+    layout::page(&chrome, title, body)
 }
 
 /// The sign-in form. `csrf` is the pre-session anti-forgery token.
@@ -210,7 +151,7 @@ pub(crate) fn sign_in(
                 p class="intro" { (t("sign-in-intro")) }
                 @if let Some(message) = message { (notice(message)) }
                 form method="post" action={ (BASE) "/sign-in" } {
-                    input type="hidden" name="csrf" value=(csrf);
+                    (csrf::hidden_field(csrf))
                     label for="email" { (t("email-label")) }
                     input id="email" type="email" name="email" value=(email)
                         autocomplete="username" required autofocus;
@@ -330,14 +271,6 @@ pub(crate) fn sheet(
     )
 }
 
-/// The state of a code, as the physician sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeStatus {
-    Unused,
-    Used,
-    Expired,
-}
-
 impl CodeStatus {
     fn message(self) -> &'static str {
         match self {
@@ -421,18 +354,6 @@ pub(crate) fn codes(
     )
 }
 
-/// One day of statistics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DayCounts {
-    /// Midnight UTC of the day, unix seconds.
-    pub day: i64,
-    pub codes_issued: u64,
-    pub codes_used: u64,
-    pub uploads: u64,
-    pub keys_published: u64,
-    pub venue_warnings: u64,
-}
-
 pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str) -> Markup {
     let language = frame.language;
     let t = |id: &str| language.text(id);
@@ -471,16 +392,6 @@ pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str)
             }
         },
     )
-}
-
-/// One account, for the admin page.
-pub(crate) struct UserRow {
-    pub id: String,
-    pub email: String,
-    pub role: Role,
-    pub created_at: i64,
-    pub disabled: bool,
-    pub locked_until: Option<i64>,
 }
 
 pub(crate) fn users(
@@ -562,14 +473,6 @@ pub(crate) fn users(
     )
 }
 
-/// One authority API key (never the key itself, which is shown once at creation).
-pub(crate) struct ApiKeyRow {
-    pub id: String,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked: bool,
-}
-
 pub(crate) fn api_keys(
     frame: &Frame<'_>,
     viewer: &Viewer,
@@ -630,14 +533,6 @@ pub(crate) fn api_keys(
             }
         },
     )
-}
-
-/// One line of the audit log.
-pub(crate) struct AuditRow {
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
 }
 
 pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {

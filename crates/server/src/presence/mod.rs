@@ -20,15 +20,20 @@ mod warnings;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::service::AppState;
+use crate::state::AppState;
 
-pub use reports::{
-    CheckInUploadRequest, MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, PURPOSE_CHECK_INS,
-    PURPOSE_VENUE_WARNING, ProtectedReportJson, RETENTION_SECONDS, UPLOAD_DAYS,
-};
-pub use warnings::{WARNINGS_UNTIL_HEADER, WarningPackageJson};
+pub use reports::{MAX_CHECK_INS_PER_DAY, MAX_REPORTS_PER_UPLOAD, UPLOAD_DAYS};
+pub use warnings::WARNINGS_UNTIL_HEADER;
 
-pub(crate) use reports::purge_expired;
+/// The OpenAPI description of these routes, merged into `/openapi.json` by
+/// [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    reports::upload_check_ins,
+    reports::upload_venue_warning,
+    warnings::download
+))]
+pub(crate) struct PresenceDocument;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

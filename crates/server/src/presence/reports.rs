@@ -15,15 +15,16 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use messages::Purpose;
+use messages::check_ins::{CheckInUploadRequest, ProtectedReportJson};
 use presence::CheckInProtectedReport;
 use presence::check_in_report::{
     IV_LENGTH, LOCATION_ID_HASH_LENGTH, MAC_LENGTH, MAX_ENCRYPTED_RECORD_LENGTH,
 };
-use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
-use crate::service::{AppState, with_minimum_duration};
-use crate::store::floor_to_hour;
+use crate::datastore::floor_to_hour;
+use crate::problem::{Problem, ProblemKind};
+use crate::state::{AppState, with_minimum_duration};
 use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
 
 /// A phone keeps at most this many check-ins a day (a shop assistant's busy day), so an
@@ -37,44 +38,6 @@ pub const MAX_REPORTS_PER_UPLOAD: usize = MAX_CHECK_INS_PER_DAY * UPLOAD_DAYS;
 /// The most reports a venue warning may carry: a window of at most 14 days split at
 /// midnight gives at most 15 reports, padded to 20.
 pub const MAX_REPORTS_PER_VENUE_WARNING: usize = 20;
-/// Reports are deleted this long after the hour they arrived in.
-pub const RETENTION_SECONDS: i64 = 14 * 86_400;
-
-/// Purpose recorded when a token authorises a check-in upload.
-pub const PURPOSE_CHECK_INS: &str = "checkins";
-/// Purpose recorded when a token authorises a venue owner's warning.
-pub const PURPOSE_VENUE_WARNING: &str = "venue-warning";
-
-/// One protected report as JSON (base64 fields), in uploads and in JSON downloads.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProtectedReportJson {
-    pub location_id_hash: String,
-    pub iv: String,
-    pub encrypted_check_in_record: String,
-    pub mac: String,
-}
-
-impl From<&CheckInProtectedReport> for ProtectedReportJson {
-    fn from(report: &CheckInProtectedReport) -> Self {
-        Self {
-            location_id_hash: STANDARD.encode(&report.location_id_hash),
-            iv: STANDARD.encode(&report.iv),
-            encrypted_check_in_record: STANDARD.encode(&report.encrypted_check_in_record),
-            mac: STANDARD.encode(&report.mac),
-        }
-    }
-}
-
-/// The body of both upload routes.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckInUploadRequest {
-    pub check_in_protected_reports: Vec<ProtectedReportJson>,
-    /// 1 for dummy traffic, 0 for a real upload.
-    #[serde(default)]
-    pub fake: u8,
-}
 
 /// Decodes one base64 field and checks its length, naming the field and the report in
 /// the error so that a client developer knows what to fix.
@@ -85,14 +48,20 @@ fn field(
     valid: impl Fn(usize) -> bool,
     expected: &str,
 ) -> Result<Vec<u8>, Problem> {
-    let bytes = STANDARD
-        .decode(text.as_bytes())
-        .map_err(|_| Problem::bad_request(format!("report {index}: {name} is not valid base64")))?;
+    let bytes = STANDARD.decode(text.as_bytes()).map_err(|_| {
+        Problem::new(
+            ProblemKind::InvalidReports,
+            format!("report {index}: {name} is not valid base64"),
+        )
+    })?;
     if !valid(bytes.len()) {
-        return Err(Problem::bad_request(format!(
-            "report {index}: {name} is {} bytes long; expected {expected}",
-            bytes.len()
-        )));
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
+            format!(
+                "report {index}: {name} is {} bytes long; expected {expected}",
+                bytes.len()
+            ),
+        ));
     }
     Ok(bytes)
 }
@@ -142,17 +111,24 @@ fn validate_upload(
 ) -> Result<Vec<CheckInProtectedReport>, Problem> {
     let count = request.check_in_protected_reports.len();
     if count == 0 {
-        return Err(Problem::bad_request(
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
             "checkInProtectedReports is empty (pad with fake reports)",
         ));
     }
     if count > max_reports {
-        return Err(Problem::bad_request(format!(
-            "an upload holds at most {max_reports} reports ({MAX_CHECK_INS_PER_DAY} a day over {UPLOAD_DAYS} days), not {count}"
-        )));
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
+            format!(
+                "an upload holds at most {max_reports} reports ({MAX_CHECK_INS_PER_DAY} a day over {UPLOAD_DAYS} days), not {count}"
+            ),
+        ));
     }
     if request.fake > 1 {
-        return Err(Problem::bad_request("fake must be 0 or 1"));
+        return Err(Problem::new(
+            ProblemKind::InvalidReports,
+            "fake must be 0 or 1",
+        ));
     }
     request
         .check_in_protected_reports
@@ -165,44 +141,25 @@ fn validate_upload(
 async fn store_reports(
     state: &AppState,
     claims: &UploadClaims,
-    purpose: &str,
+    purpose: Purpose,
     reports: &[CheckInProtectedReport],
     now: i64,
 ) -> Result<u64, Problem> {
-    let mut transaction = state.store.pool().begin().await?;
+    let mut transaction = state.store.begin().await?;
     // First write: a replayed token stops here before anything is stored.
-    if !tokens::consume(&mut transaction, claims, purpose).await? {
-        return Err(Problem::forbidden(
+    if !transaction
+        .record_token_use(&tokens::use_for(claims, purpose))
+        .await?
+    {
+        return Err(Problem::new(
+            ProblemKind::TokenUsed,
             "this upload token has already been used for this",
         ));
     }
-    let mut inserted = 0;
-    if !reports.is_empty() {
-        // The same report uploaded again (a replay with another token) is kept once.
-        let sql = crate::store::multi_row_insert(
-            state.store.backend(),
-            "check_in_reports",
-            &[
-                "location_id_hash",
-                "iv",
-                "encrypted_check_in_record",
-                "mac",
-                "received_hour",
-            ],
-            reports.len(),
-            "ON CONFLICT (mac) DO NOTHING",
-        );
-        let mut insert = sqlx::query(sql);
-        for report in reports {
-            insert = insert
-                .bind(report.location_id_hash.clone())
-                .bind(report.iv.clone())
-                .bind(report.encrypted_check_in_record.clone())
-                .bind(report.mac.clone())
-                .bind(floor_to_hour(now));
-        }
-        inserted = insert.execute(&mut *transaction).await?.rows_affected();
-    }
+    // The same report uploaded again (a replay with another token) is kept once.
+    let inserted = transaction
+        .insert_check_in_reports(reports, floor_to_hour(now))
+        .await?;
     transaction.commit().await?;
     Ok(inserted)
 }
@@ -211,7 +168,7 @@ async fn upload(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Json<CheckInUploadRequest>, JsonRejection>,
-    purpose: &str,
+    purpose: Purpose,
     max_reports: usize,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let claims = tokens::authorize(state, headers, SCOPE_EXPOSED)?;
@@ -219,12 +176,29 @@ async fn upload(
     let reports = validate_upload(&request, max_reports)?;
     if request.fake == 0 && !claims.is_fake() {
         let stored = store_reports(state, &claims, purpose, &reports, state.now()).await?;
-        tracing::info!(purpose, stored, "check-in reports stored");
+        tracing::info!(
+            purpose = purpose.as_str(),
+            stored,
+            "check-in reports stored"
+        );
     }
     // Same answer for fake and real uploads.
     Ok(Json(serde_json::json!({})))
 }
 
+#[utoipa::path(
+    post, path = "/v1/checkins", tag = "presence",
+    summary = "Upload a positive visitor's protected check-in reports (same token as the keys; one use)",
+    request_body = CheckInUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored (nothing for fake: 1)", body = Object),
+        (status = 400, description = "malformed reports: base64, sizes, more than 300 reports", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used for check-ins or of another scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(super) async fn upload_check_ins(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -238,13 +212,25 @@ pub(super) async fn upload_check_ins(
             &state,
             &headers,
             body,
-            PURPOSE_CHECK_INS,
+            Purpose::CheckIns,
             MAX_REPORTS_PER_UPLOAD,
         ),
     )
     .await
 }
 
+#[utoipa::path(
+    post, path = "/v1/venues/warnings", tag = "presence",
+    summary = "A venue owner warns their guests of one time window (reports made by the owner's client with presence::warn_on_behalf; token from an authority code; at most 20 reports)",
+    request_body = CheckInUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored (nothing for fake: 1)", body = Object),
+        (status = 400, description = "malformed reports", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used for a venue warning", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(super) async fn upload_venue_warning(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -258,27 +244,11 @@ pub(super) async fn upload_venue_warning(
             &state,
             &headers,
             body,
-            PURPOSE_VENUE_WARNING,
+            Purpose::VenueWarning,
             MAX_REPORTS_PER_VENUE_WARNING,
         ),
     )
     .await
-}
-
-/// Deletes reports that arrived more than [`RETENTION_SECONDS`] before `now` (called by
-/// the retention job); returns how many.
-pub(crate) async fn purge_expired(state: &AppState, now: i64) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM check_in_reports WHERE received_hour < $1")
-        .bind(now - RETENTION_SECONDS)
-        .execute(state.store.pool())
-        .await?
-        .rows_affected();
-    state
-        .metrics
-        .purged_rows
-        .get_or_create(&[("table", "check_in_reports")])
-        .inc_by(deleted);
-    Ok(deleted)
 }
 
 #[cfg(test)]

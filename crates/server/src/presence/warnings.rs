@@ -17,13 +17,13 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use presence::{CheckInProtectedReport, TraceWarningPackage};
+use messages::check_ins::{ProtectedReportJson, WarningPackageJson};
+use presence::TraceWarningPackage;
 use prost::Message;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::presence::ProtectedReportJson;
-use crate::problem::Problem;
-use crate::service::AppState;
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
 
 /// Header carrying the cursor for the next download.
 pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
@@ -34,21 +34,6 @@ pub(super) struct WarningsQuery {
     format: Option<String>,
 }
 
-/// One stored report: location id hash, IV, encrypted check-in record, MAC.
-type StoredReport = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
-
-/// The JSON form of a warning package.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct WarningPackageJson {
-    /// The cursor the client sent.
-    pub since: i64,
-    /// The last hour covered; the next `since`.
-    pub interval_number: i64,
-    pub region: String,
-    pub check_in_protected_reports: Vec<ProtectedReportJson>,
-}
-
 fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
     query.format.as_deref() == Some("json")
         || headers
@@ -57,22 +42,48 @@ fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
             .is_some_and(|accept| accept.contains("application/json"))
 }
 
+#[utoipa::path(
+    get, path = "/v1/warnings", tag = "presence",
+    summary = "Check-in reports published after the hour `since` (hours since 1970-01-01), up to the last complete hour; keep the `x-warnings-until` header (= intervalNumber) as the next `since`",
+    params(
+        ("since" = Option<u64>, Query, description = "the last x-warnings-until (default 0: everything kept)"),
+        ("format" = Option<String>, Query, description = "`protobuf` (default) or `json`; or send Accept: application/json"),
+    ),
+    responses(
+        (status = 200, description = "a TraceWarningPackage (CWA pt/trace_warning.proto: 1 intervalNumber = until, 2 region, 4 checkInProtectedReports) or its JSON form",
+            content(
+                (Vec<u8> = "application/x-protobuf"),
+                (WarningPackageJson = "application/json"),
+            ),
+            headers(("x-warnings-until" = String, description = "the next since"))),
+        (status = 400, description = "bad cursor or format", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(super) async fn download(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<WarningsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(query) = query.map_err(|_| {
-        Problem::bad_request("since must be an hour number (hours since 1970-01-01)")
+        Problem::new(
+            ProblemKind::InvalidQuery,
+            "since must be an hour number (hours since 1970-01-01)",
+        )
     })?;
     if let Some(format) = query.format.as_deref()
         && !matches!(format, "json" | "protobuf")
     {
-        return Err(Problem::bad_request("format must be json or protobuf"));
+        return Err(Problem::new(
+            ProblemKind::InvalidQuery,
+            "format must be json or protobuf",
+        ));
     }
     let since = query.since.unwrap_or(0);
     if since < 0 {
-        return Err(Problem::bad_request("since must not be negative"));
+        return Err(Problem::new(
+            ProblemKind::InvalidQuery,
+            "since must not be negative",
+        ));
     }
     // With `release_bucket_seconds = 0` (tests and demos, as for keys) the current hour is
     // published as it fills; otherwise only complete hours are.
@@ -84,25 +95,10 @@ pub(super) async fn download(
     };
     // A cursor ahead of the server's clock gets an empty answer that keeps it.
     let until = last_complete_hour.max(since);
-    let rows: Vec<StoredReport> = sqlx::query_as(
-        "SELECT location_id_hash, iv, encrypted_check_in_record, mac FROM check_in_reports \
-         WHERE received_hour > $1 AND received_hour <= $2 ORDER BY location_id_hash, mac",
-    )
-    .bind(since * 3600)
-    .bind(until * 3600)
-    .fetch_all(state.store.pool())
-    .await?;
-    let reports: Vec<CheckInProtectedReport> = rows
-        .into_iter()
-        .map(
-            |(location_id_hash, iv, encrypted_check_in_record, mac)| CheckInProtectedReport {
-                location_id_hash,
-                iv,
-                encrypted_check_in_record,
-                mac,
-            },
-        )
-        .collect();
+    let reports = state
+        .store
+        .check_in_reports_between(since * 3600, until * 3600)
+        .await?;
     let mut response = if wants_json(&headers, &query) {
         Json(WarningPackageJson {
             since,

@@ -8,18 +8,17 @@
 //! The file is never uploaded. Creating a venue does go through the server (it draws the
 //! QR codes and posters); nothing of it is stored or logged.
 //!
-//! French and English, with the physicians' UI's Fluent messages
-//! (`locales/{en,fr}/venues.ftl`); `?lang=fr|en` overrides `Accept-Language`. Strict
-//! Content-Security-Policy: scripts and styles only from this server, no inline script.
+//! French and English (`locales/{en,fr}/venues.ftl`), in the site's layout, stylesheet
+//! and protective headers from [`crate::web`]: scripts and styles only from this server,
+//! no inline script.
+//!
+//! The venue file is `presence::VenueFile`, the posters come from the `poster` crate; the
+//! command line's `venue create|poster` use the same two without the server.
 //!
 //! # Layout
 //!
-//! - [`venue_file`]: the venue file (JSON): creating a venue's QR codes, reading a file back.
-//! - [`poster`]: A4 posters as SVG and PDF.
-//! - `pages`: the routes, the HTML and the static script and stylesheet.
+//! - `pages`: the routes and the HTML of the pages.
 
 mod pages;
-pub mod poster;
-pub mod venue_file;
 
 pub(crate) use pages::routes;

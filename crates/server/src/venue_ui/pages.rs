@@ -1,28 +1,25 @@
-//! `GET /venues`, `POST /venues` and the page's script and stylesheet.
+//! `GET /venues` and `POST /venues`.
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
-use presence::VenueType;
+use maud::{Markup, PreEscaped, html};
+use poster::{poster_pdf, poster_svg};
+use presence::{DEFAULT_QR_CODE_PREFIX, NewVenue, VenueFile, VenueType, parse_venue_type};
 use serde::Deserialize;
 use time::PrimitiveDateTime;
 use time::macros::format_description;
 
-use super::poster::{poster_pdf, poster_svg};
-use super::venue_file::{NewVenue, VenueFile, parse_venue_type};
-use crate::authority_ui::Language;
-use crate::service::AppState;
+use crate::state::AppState;
+use crate::web::layout::{self, Chrome, html_response};
+use crate::web::{self, Language};
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const STYLESHEET: &str = include_str!("../../static/venues.css");
-const SCRIPT: &str = include_str!("../../static/venues.js");
+/// Where the pages are.
+const HOME: &str = "/venues";
 
 /// Messages the script shows, passed as `data-` attributes of the page.
 const SCRIPT_MESSAGES: [&str; 7] = [
@@ -36,77 +33,31 @@ const SCRIPT_MESSAGES: [&str; 7] = [
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/venues", get(home).post(create))
-        .route("/venues/static/venues.css", get(stylesheet))
-        .route("/venues/static/venues.js", get(script))
+    web::html_routes(Router::new().route(HOME, get(home).post(create)))
 }
 
-#[derive(Deserialize, Default)]
-pub(crate) struct LanguageQuery {
-    lang: Option<String>,
-}
-
-fn language_of(headers: &HeaderMap, query: &LanguageQuery) -> Language {
-    query
-        .lang
-        .as_deref()
-        .and_then(Language::from_tag)
-        .unwrap_or_else(|| {
-            Language::negotiate(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|value| value.to_str().ok()),
-            )
-        })
-}
-
-fn html_page(markup: Markup) -> Response {
-    Html(markup.into_string()).into_response()
-}
-
-fn secured(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    response
-}
-
+/// The site's layout with this UI's stylesheet and script, and the title as the page's
+/// heading.
 fn layout(language: Language, body: Markup) -> Markup {
-    let t = |id: &str| language.text(id);
-    html! {
-        (DOCTYPE)
-        html lang=(language.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (t("venues-title")) }
-                link rel="stylesheet" href="/venues/static/venues.css";
-                script src="/venues/static/venues.js" defer {}
-            }
-            body {
-                header {
-                    h1 { (t("venues-title")) }
-                    a href={ "/venues?lang=" (language.other().tag()) } lang=(language.other().tag()) { (t("venues-language-switch")) }
-                }
-                main { (body) }
-            }
-        }
-    }
+    let title = language.text("venues-title");
+    let chrome = Chrome {
+        language,
+        stylesheet: Some("venues.css"),
+        script: Some("venues.js"),
+        home: Some(HOME),
+        tagline: Some("venues-tagline"),
+        here: HOME,
+        user: None,
+        menu: None,
+    };
+    layout::page(
+        &chrome,
+        &title,
+        html! {
+            h1 { (title) }
+            (body)
+        },
+    )
 }
 
 fn type_options(language: Language, selected: Option<VenueType>) -> Markup {
@@ -126,13 +77,13 @@ fn home_page(language: Language, error: Option<&str>, form: &CreateForm) -> Mark
     layout(
         language,
         html! {
-            section id="create" {
+            section id="create" class="card" {
                 h2 { (t("venues-create-heading")) }
                 p { (t("venues-create-intro")) }
                 @if let Some(error) = error {
-                    p class="error" role="alert" id="create-error" { (error) }
+                    div class="notice error" role="alert" id="create-error" { (error) }
                 }
-                form method="post" action={ "/venues?lang=" (language.tag()) } {
+                form method="post" action=(HOME) {
                     label { (t("venues-name")) input name="name" required maxlength="100" value=(form.name); }
                     label { (t("venues-address")) input name="address" required maxlength="100" value=(form.address); }
                     label { (t("venues-type")) select name="type" { (type_options(language, parse_venue_type(&form.venue_type))) } }
@@ -146,7 +97,7 @@ fn home_page(language: Language, error: Option<&str>, form: &CreateForm) -> Mark
                     button type="submit" { (t("venues-create-button")) }
                 }
             }
-            section id="status" {
+            section id="status" class="card" {
                 h2 { (t("venues-status-heading")) }
                 p { (t("venues-status-intro")) }
                 label { (t("venues-status-file")) input type="file" id="venue-file" accept=".json,application/json"; }
@@ -162,9 +113,11 @@ fn home_page(language: Language, error: Option<&str>, form: &CreateForm) -> Mark
     )
 }
 
-async fn home(headers: HeaderMap, Query(query): Query<LanguageQuery>) -> Response {
-    let language = language_of(&headers, &query);
-    secured(html_page(home_page(language, None, &CreateForm::default())))
+async fn home(language: Language) -> Response {
+    html_response(
+        StatusCode::OK,
+        home_page(language, None, &CreateForm::default()),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -265,7 +218,7 @@ fn created_page(language: Language, file: &VenueFile) -> Result<Markup, String> 
     Ok(layout(
         language,
         html! {
-            section id="created" {
+            section id="created" class="card" {
                 h2 { (t("venues-created-heading")) }
                 p class="warning" { (t("venues-created-keep-file")) }
                 p {
@@ -283,23 +236,25 @@ fn created_page(language: Language, file: &VenueFile) -> Result<Markup, String> 
                         }
                     }
                 }
-                p { a href={ "/venues?lang=" (language.tag()) } { (t("venues-back")) } }
+                p { a href=(HOME) { (t("venues-back")) } }
             }
         },
     ))
 }
 
+/// Creating a venue stores nothing and changes nothing on the server (the venue file and
+/// posters go back to the browser that asked), so a form posted from elsewhere gains an
+/// attacker nothing: this form has no anti-forgery token.
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<LanguageQuery>,
+    language: Language,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    let language = language_of(&headers, &query);
     let refused = |error: String| {
-        let mut response = html_page(home_page(language, Some(&error), &form));
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-        secured(response)
+        html_response(
+            StatusCode::BAD_REQUEST,
+            home_page(language, Some(&error), &form),
+        )
     };
     let new = match new_venue(language, &form) {
         Ok(new) => new,
@@ -311,27 +266,7 @@ async fn create(
         Err(error) => return refused(format!("{}: {error}", language.text("venues-error-venue"))),
     };
     match created_page(language, &file) {
-        Ok(page) => secured(html_page(page)),
+        Ok(page) => html_response(StatusCode::OK, page),
         Err(error) => refused(error),
     }
-}
-
-async fn stylesheet() -> Response {
-    secured(
-        (
-            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-            STYLESHEET,
-        )
-            .into_response(),
-    )
-}
-
-async fn script() -> Response {
-    secured(
-        (
-            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-            SCRIPT,
-        )
-            .into_response(),
-    )
 }

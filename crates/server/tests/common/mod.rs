@@ -1,8 +1,11 @@
 //! What the integration suites share: the database backends to run on, and a server
 //! started on an ephemeral port on one of them.
 
+// Test helpers may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use server::datastore::Store;
 use server::signing::KeyRing;
-use server::store::Store;
 use server::{AppState, Config, ServerHandle, SharedClock};
 
 /// SQLite always; PostgreSQL too when `OPENSTOPCOVID_TEST_DATABASE_URL` names one (CI

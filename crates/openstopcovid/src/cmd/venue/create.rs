@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use presence::{DEFAULT_QR_CODE_PREFIX, VenueType};
-use server::venue_ui::venue_file::{NewVenue, VenueFile, parse_venue_type};
+use presence::{DEFAULT_QR_CODE_PREFIX, NewVenue, VenueFile, VenueType, parse_venue_type};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -1,11 +1,11 @@
 //! `openstopcovid venue poster VENUE-FILE [--room N] --format pdf|svg --output FILE`: a
-//! room's printable A4 poster (see `server::venue_ui::poster`).
+//! room's printable A4 poster (see the `poster` crate).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use server::venue_ui::poster::{poster_pdf, poster_svg};
+use poster::{poster_pdf, poster_svg};
 
 use super::load_venue_file;
 

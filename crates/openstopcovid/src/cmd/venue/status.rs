@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use messages::check_ins::WarningPackageJson;
 use presence::{CheckInProtectedReport, VenueReport, match_owned_venues};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -25,21 +23,6 @@ pub struct StatusArgs {
     /// Print JSON instead of sentences.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReportJson {
-    location_id_hash: String,
-    iv: String,
-    encrypted_check_in_record: String,
-    mac: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WarningPackageJson {
-    check_in_protected_reports: Vec<ReportJson>,
 }
 
 /// An HTTP client that reads problem+json answers instead of failing on their status.
@@ -75,21 +58,13 @@ pub fn download_reports(server: &str) -> anyhow::Result<Vec<CheckInProtectedRepo
         .body_mut()
         .read_json()
         .with_context(|| format!("{url} did not answer with a warning package"))?;
-    let decode = |text: &str| {
-        STANDARD
-            .decode(text)
-            .context("the server sent a report that is not base64")
-    };
     package
         .check_in_protected_reports
         .iter()
         .map(|report| {
-            Ok(CheckInProtectedReport {
-                location_id_hash: decode(&report.location_id_hash)?,
-                iv: decode(&report.iv)?,
-                encrypted_check_in_record: decode(&report.encrypted_check_in_record)?,
-                mac: decode(&report.mac)?,
-            })
+            report
+                .decode()
+                .context("the server sent a report that is not base64")
         })
         .collect()
 }

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use messages::authority::{AccessToken, FakeFlag, VerifyRequest};
+use messages::check_ins::{CheckInUploadRequest, ProtectedReportJson};
 use presence::{TimeWindow, warn_on_behalf};
-use serde_json::json;
 
 use super::create::parse_time;
 use super::load_venue_file;
@@ -52,24 +53,24 @@ pub fn run(args: WarnArgs) -> anyhow::Result<ExitCode> {
     let digits: String = args.code.chars().filter(char::is_ascii_digit).collect();
     let mut verified = agent
         .post(&format!("{server}/v1/codes/verify"))
-        .send_json(json!({"code": digits, "fake": false}))
+        .send_json(VerifyRequest {
+            code: digits,
+            fake: Some(FakeFlag::Bool(false)),
+        })
         .with_context(|| format!("cannot reach {server}"))?;
     if !verified.status().is_success() {
         bail!("the code was refused: {}", problem_detail(&mut verified));
     }
-    let token: serde_json::Value = verified.body_mut().read_json()?;
-    let token = token["accessToken"]
-        .as_str()
+    let AccessToken {
+        access_token: token,
+    } = verified
+        .body_mut()
+        .read_json()
         .context("the server did not answer with a token")?;
-    let body = json!({
-        "checkInProtectedReports": reports.iter().map(|report| json!({
-            "locationIdHash": base64_of(&report.location_id_hash),
-            "iv": base64_of(&report.iv),
-            "encryptedCheckInRecord": base64_of(&report.encrypted_check_in_record),
-            "mac": base64_of(&report.mac),
-        })).collect::<Vec<_>>(),
-        "fake": 0,
-    });
+    let body = CheckInUploadRequest {
+        check_in_protected_reports: reports.iter().map(ProtectedReportJson::from).collect(),
+        fake: 0,
+    };
     let mut uploaded = agent
         .post(&format!("{server}/v1/venues/warnings"))
         .header("Authorization", &format!("Bearer {token}"))
@@ -82,9 +83,4 @@ pub fn run(args: WarnArgs) -> anyhow::Result<ExitCode> {
         room.description
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

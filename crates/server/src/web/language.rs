@@ -1,12 +1,22 @@
-//! French and English: Fluent messages compiled into the binary, the language negotiated from
-//! `Accept-Language` and overridden by the visitor's own choice (a cookie set by the switch
-//! link).
+//! French and English for every page: the Fluent messages of both UIs compiled into the
+//! binary (`locales/{en,fr}/{site,authority,venues}.ftl`), and the visitor's language: a
+//! `?lang=` in the address, else their own choice (a cookie set by the switch link, for
+//! the whole site), else their browser's `Accept-Language`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::convert::Infallible;
 
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::SameSite;
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, langid, static_loader};
+use serde::Deserialize;
+
+use super::cookies;
 
 static_loader! {
     static LOCALES = {
@@ -20,6 +30,10 @@ static_loader! {
 
 /// Name of the cookie that remembers a visitor's explicit language choice.
 pub(crate) const LANGUAGE_COOKIE: &str = "osc_lang";
+/// How long the language choice is remembered.
+const LANGUAGE_COOKIE_SECONDS: i64 = 365 * 86_400;
+/// Where the switch link leads when it is not told where the visitor came from.
+const DEFAULT_NEXT_PAGE: &str = "/venues";
 
 /// The languages the UI speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +119,29 @@ impl Language {
         LOCALES.lookup_with_args(&self.identifier(), id, &arguments)
     }
 
+    /// The visitor's language: `?lang=`, else their remembered choice, else their browser's.
+    pub fn of_request(parts: &Parts) -> Language {
+        let chosen_in_address = parts.uri.query().and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("lang="))
+                .and_then(Language::from_tag)
+        });
+        chosen_in_address
+            .or_else(|| {
+                cookies::cookie(&parts.headers, LANGUAGE_COOKIE)
+                    .and_then(|tag| Language::from_tag(&tag))
+            })
+            .unwrap_or_else(|| {
+                Language::negotiate(
+                    parts
+                        .headers
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|value| value.to_str().ok()),
+                )
+            })
+    }
+
     /// Whether the message exists in this language (used by the completeness test).
     #[cfg(test)]
     pub(crate) fn has(self, id: &str) -> bool {
@@ -120,6 +157,60 @@ impl Language {
     }
 }
 
+/// Handlers take the visitor's language as an argument.
+impl<S: Send + Sync> FromRequestParts<S> for Language {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Language::of_request(parts))
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextPage {
+    next: Option<String>,
+}
+
+/// Whether `next` is one of our own pages: anything else would make the switch link an
+/// open redirect.
+fn is_own_page(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.contains("//")
+        && next
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.'))
+}
+
+/// `GET /language/{tag}?next=/page`: remembers the chosen language for a year, for every
+/// page of the site, and goes back to the page the visitor was on.
+pub(crate) async fn choose_language(
+    Path(tag): Path<String>,
+    Query(query): Query<NextPage>,
+) -> Response {
+    let language = Language::from_tag(&tag).unwrap_or(Language::English);
+    let next = query
+        .next
+        .filter(|next| is_own_page(next))
+        .unwrap_or_else(|| DEFAULT_NEXT_PAGE.to_owned());
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookies::set_cookie(
+            LANGUAGE_COOKIE,
+            language.tag(),
+            "/",
+            LANGUAGE_COOKIE_SECONDS,
+            SameSite::Lax,
+        ),
+    );
+    response
+}
+
+/// The switch link of a page: to the other language, back to `here`.
+pub(crate) fn switch_link(language: Language, here: &str) -> String {
+    format!("/language/{}?next={here}", language.other().tag())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,17 +224,78 @@ mod tests {
 
     #[test]
     fn every_message_exists_in_both_languages() {
-        let english = message_ids(include_str!("../../locales/en/authority.ftl"));
-        let french = message_ids(include_str!("../../locales/fr/authority.ftl"));
-        assert!(english.len() > 50);
-        assert_eq!(
-            english, french,
-            "the two files list the same messages in the same order"
-        );
-        for id in &english {
-            assert!(Language::French.has(id), "{id} missing in French");
-            assert!(Language::English.has(id), "{id} missing in English");
+        let catalogues = [
+            (
+                include_str!("../../locales/en/site.ftl"),
+                include_str!("../../locales/fr/site.ftl"),
+            ),
+            (
+                include_str!("../../locales/en/authority.ftl"),
+                include_str!("../../locales/fr/authority.ftl"),
+            ),
+            (
+                include_str!("../../locales/en/venues.ftl"),
+                include_str!("../../locales/fr/venues.ftl"),
+            ),
+        ];
+        let mut count = 0;
+        for (english, french) in catalogues {
+            let english = message_ids(english);
+            let french = message_ids(french);
+            assert_eq!(
+                english, french,
+                "the two files list the same messages in the same order"
+            );
+            for id in &english {
+                assert!(Language::French.has(id), "{id} missing in French");
+                assert!(Language::English.has(id), "{id} missing in English");
+            }
+            count += english.len();
         }
+        assert!(count > 80);
+    }
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut request = axum::http::Request::builder().uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(()).expect("a valid request").into_parts().0
+    }
+
+    #[test]
+    fn the_address_then_the_cookie_then_the_browser_choose() {
+        let browser = ("accept-language", "fr-FR,fr;q=0.9");
+        let cookie = ("cookie", "osc_lang=en");
+        assert_eq!(
+            Language::of_request(&parts("/venues", &[browser])),
+            Language::French
+        );
+        assert_eq!(
+            Language::of_request(&parts("/venues", &[browser, cookie])),
+            Language::English
+        );
+        assert_eq!(
+            Language::of_request(&parts("/venues?x=1&lang=fr", &[browser, cookie])),
+            Language::French
+        );
+        assert_eq!(
+            Language::of_request(&parts("/venues", &[])),
+            Language::English
+        );
+    }
+
+    #[test]
+    fn the_switch_link_goes_back_only_to_our_own_pages() {
+        assert!(is_own_page("/authority/codes"));
+        assert!(is_own_page("/venues"));
+        assert!(!is_own_page("//evil.example/authority/"));
+        assert!(!is_own_page("https://evil.example/"));
+        assert!(!is_own_page("/authority/x?next=https://evil.example"));
+        assert_eq!(
+            switch_link(Language::French, "/venues"),
+            "/language/en?next=/venues"
+        );
     }
 
     #[test]

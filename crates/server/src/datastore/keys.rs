@@ -1,6 +1,8 @@
-//! Group commit for key uploads: many uploads, one durable commit.
+//! `exposed_keys`: diagnosis keys in (group commit) and out (downloads, exports, push).
 //!
-//! A durable commit costs a disk flush, and SQLite takes one writer at a time: with a
+//! # Group commit
+//!
+//! Many uploads, one durable commit ([`Store::write_keys`]). A durable commit costs a disk flush, and SQLite takes one writer at a time: with a
 //! transaction per upload, a server does as many uploads per second as its disk does
 //! flushes (under a thousand here). Instead, upload handlers hand their write to a
 //! writer task and wait (one task on SQLite, a few on PostgreSQL: see `writers`); the
@@ -15,17 +17,17 @@
 //! A key uploaded again (with another token) is stored once. PostgreSQL refuses it by
 //! its primary key. SQLite's table has no unique index, which would cost a random page
 //! write per key (migration 0004): its one writer task remembers the stored keys
-//! (`KnownKeys`) and leaves the repeated ones out of the insert.
+//! (`KnownKeys`) and leaves the repeated ones out of the insert. Each write learns how
+//! many of its keys were new (PostgreSQL names them with `RETURNING`), for the metric.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use prometheus_client::metrics::counter::Counter;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::problem::Problem;
-use crate::store::{Backend, Store, multi_row_insert};
+use super::tokens::{self, TokenUse};
+use super::{Backend, DatastoreError, Store, multi_row_insert};
 
 /// The most uploads one commit carries.
 pub const MAX_WRITES_PER_COMMIT: usize = 256;
@@ -49,76 +51,55 @@ pub struct KeyRow {
 /// What happened to one write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
-    /// Stored (a key already published is kept once).
-    Stored,
+    /// Stored; `new_keys` of its keys were not stored before (a key already published is
+    /// kept once).
+    Stored { new_keys: u64 },
     /// The token was already used for this purpose; nothing stored.
     TokenAlreadyUsed,
 }
 
 struct Write {
-    jti: String,
-    purpose: &'static str,
-    token_expires_at: i64,
+    token_use: TokenUse,
     rows: Vec<KeyRow>,
-    reply: oneshot::Sender<Result<WriteOutcome, String>>,
+    reply: oneshot::Sender<Result<WriteOutcome, DatastoreError>>,
 }
 
-/// The handle upload handlers write through (one per server).
+/// The queue to the writer tasks (one per [`Store`]); the tasks start with the first
+/// write and end when the last handle to the store is gone.
+#[derive(Debug, Default)]
 pub struct UploadWriter {
     sender: OnceLock<mpsc::Sender<Write>>,
-    /// Counts the keys that were new.
-    keys_stored: Counter,
 }
 
-impl UploadWriter {
-    /// A writer that counts new keys in `keys_stored`; its task starts with the first
-    /// write.
-    pub fn new(keys_stored: Counter) -> Self {
-        Self {
-            sender: OnceLock::new(),
-            keys_stored,
-        }
-    }
-
-    /// Records the use of token `jti` for `purpose` and stores `rows`, durably, in a
+impl Store {
+    /// Records the use of the token for its purpose and stores `rows`, durably, in a
     /// commit shared with other uploads. Must be called inside the server's runtime.
-    pub async fn write(
+    pub async fn write_keys(
         &self,
-        store: &Store,
-        jti: &str,
-        purpose: &'static str,
-        token_expires_at: i64,
+        token_use: TokenUse,
         rows: Vec<KeyRow>,
-    ) -> Result<WriteOutcome, Problem> {
-        let sender = self.sender.get_or_init(|| {
+    ) -> Result<WriteOutcome, DatastoreError> {
+        let sender = self.upload_writer.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
             let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
-            for _ in 0..writers(store.backend()) {
-                tokio::spawn(run(
-                    store.clone(),
-                    self.keys_stored.clone(),
-                    receiver.clone(),
-                ));
+            for _ in 0..writers(self.backend) {
+                // The tasks hold the pool, not the store: the store holds the sender,
+                // and the tasks must end when the last sender is gone.
+                tokio::spawn(run(self.pool.clone(), self.backend, receiver.clone()));
             }
             sender
         });
         let (reply, answer) = oneshot::channel();
         let write = Write {
-            jti: jti.to_owned(),
-            purpose,
-            token_expires_at,
+            token_use,
             rows,
             reply,
         };
         sender
             .send(write)
             .await
-            .map_err(|_| Problem::unavailable("the server is shutting down"))?;
-        match answer.await {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(cause)) => Err(Problem::internal(&cause)),
-            Err(_) => Err(Problem::unavailable("the server is shutting down")),
-        }
+            .map_err(|_| DatastoreError::WriterStopped)?;
+        answer.await.map_err(|_| DatastoreError::WriterStopped)?
     }
 }
 
@@ -137,10 +118,10 @@ fn writers(backend: Backend) -> usize {
 
 type SharedReceiver = std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Write>>>;
 
-async fn run(store: Store, keys_stored: Counter, receiver: SharedReceiver) {
+async fn run(pool: sqlx::AnyPool, backend: Backend, receiver: SharedReceiver) {
     let mut batch = Vec::with_capacity(MAX_WRITES_PER_COMMIT);
     // SQLite: the keys already stored (this is its only writer); PostgreSQL: its index.
-    let mut known = (store.backend() == Backend::Sqlite).then(KnownKeys::default);
+    let mut known = (backend == Backend::Sqlite).then(KnownKeys::default);
     // Each writer takes what is waiting when its turn comes; the lock is released before
     // the batch is applied.
     while receiver
@@ -150,9 +131,8 @@ async fn run(store: Store, keys_stored: Counter, receiver: SharedReceiver) {
         .await
         > 0
     {
-        match apply(&store, known.as_mut(), &batch).await {
-            Ok((outcomes, inserted)) => {
-                keys_stored.inc_by(inserted);
+        match apply(&pool, backend, known.as_mut(), &batch).await {
+            Ok(outcomes) => {
                 for (write, outcome) in batch.drain(..).zip(outcomes) {
                     // A handler that went away (client disconnected) needs no answer.
                     let _ = write.reply.send(Ok(outcome));
@@ -160,14 +140,14 @@ async fn run(store: Store, keys_stored: Counter, receiver: SharedReceiver) {
             }
             Err(_) => {
                 for write in batch.drain(..) {
-                    let result =
-                        match apply(&store, known.as_mut(), std::slice::from_ref(&write)).await {
-                            Ok((outcomes, inserted)) => {
-                                keys_stored.inc_by(inserted);
-                                Ok(outcomes.first().copied().unwrap_or(WriteOutcome::Stored))
-                            }
-                            Err(error) => Err(error.to_string()),
-                        };
+                    let one = std::slice::from_ref(&write);
+                    let result = match apply(&pool, backend, known.as_mut(), one).await {
+                        Ok(outcomes) => Ok(outcomes
+                            .first()
+                            .copied()
+                            .unwrap_or(WriteOutcome::Stored { new_keys: 0 })),
+                        Err(error) => Err(DatastoreError::from(error)),
+                    };
                     let _ = write.reply.send(result);
                 }
             }
@@ -267,84 +247,72 @@ impl KnownKeys {
 /// batch, not per write: one records every token's use (and returns the tokens that were
 /// new), one stores the keys of the writes whose token was new.
 async fn apply(
-    store: &Store,
+    pool: &sqlx::AnyPool,
+    backend: Backend,
     mut known: Option<&mut KnownKeys>,
     writes: &[Write],
-) -> Result<(Vec<WriteOutcome>, u64), sqlx::Error> {
-    let rows_per_insert = rows_per_insert(store.backend());
-    let mut transaction = store.pool().begin().await?;
+) -> Result<Vec<WriteOutcome>, sqlx::Error> {
+    let rows_per_insert = rows_per_insert(backend);
+    let mut transaction = pool.begin().await?;
     // Several writes of one token in a batch: only the first may use it.
     let mut first_of_token = HashMap::new();
     for (index, write) in writes.iter().enumerate() {
         first_of_token
-            .entry((write.jti.as_str(), write.purpose))
+            .entry((write.token_use.jti.as_str(), write.token_use.purpose))
             .or_insert(index);
     }
-    let candidates: Vec<usize> = (0..writes.len())
-        .filter(|index| {
-            writes
-                .get(*index)
-                .is_some_and(|w| first_of_token.get(&(w.jti.as_str(), w.purpose)) == Some(index))
-        })
+    let is_first = |index: usize, write: &Write| {
+        first_of_token.get(&(write.token_use.jti.as_str(), write.token_use.purpose)) == Some(&index)
+    };
+    let candidates: Vec<&TokenUse> = writes
+        .iter()
+        .enumerate()
+        .filter(|(index, write)| is_first(*index, write))
+        .map(|(_, write)| &write.token_use)
         .collect();
-    let mut new_tokens = HashSet::new();
-    for chunk in candidates.chunks(rows_per_insert) {
-        let sql = multi_row_insert(
-            store.backend(),
-            "token_uses",
-            &["jti", "purpose", "expires_at"],
-            chunk.len(),
-            "ON CONFLICT (jti, purpose) DO NOTHING RETURNING jti, purpose",
-        );
-        let mut insert = sqlx::query(sql);
-        for write in chunk.iter().filter_map(|index| writes.get(*index)) {
-            insert = insert
-                .bind(write.jti.clone())
-                .bind(write.purpose)
-                .bind(write.token_expires_at);
-        }
-        for row in insert.fetch_all(&mut *transaction).await? {
-            let jti: String = row.try_get(0)?;
-            let purpose: String = row.try_get(1)?;
-            new_tokens.insert((jti, purpose));
-        }
-    }
+    let new_tokens =
+        tokens::record(&mut transaction, backend, &candidates, rows_per_insert).await?;
     let accepted: Vec<bool> = writes
         .iter()
         .enumerate()
         .map(|(index, write)| {
-            first_of_token.get(&(write.jti.as_str(), write.purpose)) == Some(&index)
-                && new_tokens.contains(&(write.jti.clone(), write.purpose.to_owned()))
+            is_first(index, write)
+                && new_tokens.contains(&(write.token_use.jti.clone(), write.token_use.purpose))
         })
         .collect();
-    let mut rows: Vec<&KeyRow> = writes
+    // The rows of each accepted write, in order, kept apart so that each write learns
+    // how many of its keys were new.
+    let mut per_write: Vec<Vec<&KeyRow>> = writes
         .iter()
         .zip(&accepted)
-        .filter(|(_, accepted)| **accepted)
-        .flat_map(|(write, _)| &write.rows)
+        .map(|(write, accepted)| {
+            if *accepted {
+                write.rows.iter().collect()
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     // A key already published (a replay with another token) is kept once: SQLite checks
     // the keys it knows, PostgreSQL its primary key.
-    let conflict = match known.as_deref_mut() {
-        Some(known) => {
-            let stored = known.load(&mut transaction).await?;
-            let mut in_batch = HashSet::with_capacity(rows.len());
+    if let Some(known) = known.as_deref_mut() {
+        let stored = known.load(&mut transaction).await?;
+        let mut in_batch = HashSet::new();
+        for rows in &mut per_write {
             rows.retain(|row| {
                 !stored.contains_key(row.key_data.as_slice()) && in_batch.insert(&row.key_data)
             });
-            ""
         }
-        None => "ON CONFLICT (key_data) DO NOTHING",
-    };
-    let mut inserted = 0;
+    }
+    let rows: Vec<&KeyRow> = per_write.iter().flatten().copied().collect();
+    // PostgreSQL names the keys its primary key let in; SQLite inserts every row left.
+    let mut inserted: Option<HashSet<Vec<u8>>> = known.is_none().then(HashSet::new);
     for chunk in rows.chunks(rows_per_insert) {
-        let sql = multi_row_insert(
-            store.backend(),
-            "exposed_keys",
-            &KEY_COLUMNS,
-            chunk.len(),
-            conflict,
-        );
+        let tail = match inserted {
+            Some(_) => "ON CONFLICT (key_data) DO NOTHING RETURNING key_data",
+            None => "",
+        };
+        let sql = multi_row_insert(backend, "exposed_keys", &KEY_COLUMNS, chunk.len(), tail);
         let mut insert = sqlx::query(sql);
         for row in chunk {
             insert = insert
@@ -357,21 +325,131 @@ async fn apply(
                 .bind(row.received_hour)
                 .bind(row.release_at);
         }
-        inserted += insert.execute(&mut *transaction).await?.rows_affected();
+        match inserted.as_mut() {
+            Some(inserted) => {
+                for row in insert.fetch_all(&mut *transaction).await? {
+                    inserted.insert(row.try_get::<Vec<u8>, _>(0)?);
+                }
+            }
+            None => {
+                insert.execute(&mut *transaction).await?;
+            }
+        }
+    }
+    if let Some(inserted) = inserted.as_mut() {
+        // Each new key counts once, for the first write that carried it.
+        for rows in &mut per_write {
+            rows.retain(|row| inserted.remove(&row.key_data));
+        }
     }
     transaction.commit().await?;
     if let Some(known) = known {
-        known.add(&rows);
+        let stored: Vec<&KeyRow> = per_write.iter().flatten().copied().collect();
+        known.add(&stored);
     }
-    let outcomes = accepted
+    Ok(accepted
         .into_iter()
-        .map(|accepted| {
+        .zip(per_write)
+        .map(|(accepted, rows)| {
             if accepted {
-                WriteOutcome::Stored
+                WriteOutcome::Stored {
+                    new_keys: rows.len() as u64,
+                }
             } else {
                 WriteOutcome::TokenAlreadyUsed
             }
         })
-        .collect();
-    Ok((outcomes, inserted))
+        .collect())
+}
+
+/// A row of `exposed_keys` as downloads read it: key bytes, rolling start, rolling
+/// period, risk level, report type, days since onset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key_data: Vec<u8>,
+    pub rolling_start: i64,
+    pub rolling_period: i64,
+    pub transmission_risk_level: i64,
+    pub report_type: i64,
+    pub days_since_onset: Option<i64>,
+}
+
+/// key_data, rolling_start, rolling_period, transmission_risk_level, report_type,
+/// days_since_onset.
+type KeyColumns = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
+
+impl Store {
+    /// The keys released in `(after, until]` that start at or after interval
+    /// `oldest_start`, sorted by key bytes (which mixes uploads together).
+    pub async fn released_keys(
+        &self,
+        after: i64,
+        until: i64,
+        oldest_start: i64,
+    ) -> Result<Vec<StoredKey>, DatastoreError> {
+        let rows: Vec<KeyColumns> = sqlx::query_as(
+            "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
+             FROM exposed_keys WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 ORDER BY key_data",
+        )
+        .bind(after)
+        .bind(until)
+        .bind(oldest_start)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(key_data, rolling_start, rolling_period, risk, report, onset)| StoredKey {
+                    key_data,
+                    rolling_start,
+                    rolling_period,
+                    transmission_risk_level: risk,
+                    report_type: report,
+                    days_since_onset: onset,
+                },
+            )
+            .collect())
+    }
+
+    /// Whether any key is released in `(after, until]` and starts at or after
+    /// `oldest_start` (what a download would return).
+    pub async fn any_key_released(
+        &self,
+        after: i64,
+        until: i64,
+        oldest_start: i64,
+    ) -> Result<bool, DatastoreError> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT rolling_start FROM exposed_keys \
+             WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 LIMIT 1",
+        )
+        .bind(after)
+        .bind(until)
+        .bind(oldest_start)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// The earliest release time after `until`, if a stored key is not out yet.
+    pub async fn next_key_release(&self, until: i64) -> Result<Option<i64>, DatastoreError> {
+        let next: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT MIN(release_at) FROM exposed_keys WHERE release_at > $1")
+                .bind(until)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(next.and_then(|(at,)| at))
+    }
+
+    /// Deletes the keys whose validity ended before interval `cutoff_interval`; returns
+    /// how many.
+    pub async fn purge_keys(&self, cutoff_interval: i64) -> Result<u64, DatastoreError> {
+        Ok(
+            sqlx::query("DELETE FROM exposed_keys WHERE rolling_start + rolling_period < $1")
+                .bind(cutoff_interval)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
 }

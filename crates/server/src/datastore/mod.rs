@@ -1,11 +1,41 @@
-//! Storage: one schema, two databases. SQLite (default, a file under `--data-dir`) or
+//! The datastore: every SQL statement of the server, behind typed functions.
+//!
+//! One schema, two databases. SQLite (default, a file under `--data-dir`) or
 //! PostgreSQL (`--database-url postgres://…`), both through sqlx's `Any` driver so that
-//! every service writes its queries once (portable SQL, `$1` placeholders, which SQLite
+//! every statement is written once (portable SQL, `$1` placeholders, which SQLite
 //! accepts too). Times are stored as unix seconds in 64-bit integers.
+//!
+//! Services never see SQL, a pool or an `sqlx` type: they call the methods below on a
+//! [`Store`] (one statement, its own transaction) or on a [`Transaction`] (several
+//! statements that must commit together), get datastore row types back, and map a
+//! [`DatastoreError`] to their own errors (`Problem` for the API, see
+//! `crate::problem`). The connection pool stays private.
+//!
+//! # Layout
+//!
+//! One file per group of tables (`docs/DATA_MODEL.md` describes every column):
+//!
+//! - [`codes`]: `authority_api_keys` and `codes`: API keys, issuing, redeeming and
+//!   following codes; a code's status ([`CodeStatus`]), worked out here only.
+//! - [`tokens`]: `token_uses`: recording that an upload token was spent on a purpose,
+//!   in one place for every upload route.
+//! - [`keys`]: `exposed_keys`: group commit of key uploads ([`UploadWriter`]), released
+//!   keys for downloads and exports.
+//! - [`exports`]: `export_files`: the daily export files written to the object store.
+//! - [`presence`]: `check_in_reports`: venue check-in reports in and out.
+//! - [`accounts`]: `authority_users` and `authority_sessions`: staff accounts, sign-in
+//!   counters and lockouts, sessions.
+//! - [`audit`]: the audit log, `authority_audit_log`.
+//! - [`statistics`]: daily counts over codes, token uses and keys.
+//! - [`leases`]: `leases`: one instance at a time runs a job.
+//! - this file: opening, migrations (`migrations/sqlite/`, `migrations/postgres/`,
+//!   identical in number and meaning), transactions, errors, multi-row inserts.
 //!
 //! The schema lives in plain SQL under `migrations/sqlite/` and `migrations/postgres/`,
 //! embedded in the binary and applied on start by an sqlx [`Migrator`] (PostgreSQL runs
-//! them under an advisory lock, so several instances can start at once).
+//! them under an advisory lock, so several instances can start at once). Migrations that
+//! shipped never change (sqlx checksums them): a change is a new migration, on both
+//! databases, with the same number.
 //!
 //! # SQLite durability
 //!
@@ -19,7 +49,25 @@
 //! `busy_timeout` lets concurrent writers queue instead of failing; write transactions
 //! start with a write, so they never need to upgrade a stale read snapshot.
 
+pub mod accounts;
+pub mod audit;
+pub mod codes;
+pub mod exports;
+pub mod keys;
+pub mod leases;
+pub mod presence;
+pub mod statistics;
+pub mod tokens;
+
+pub use accounts::{Role, SignInRecord, UserRow};
+pub use audit::AuditRow;
+pub use codes::{ApiKeyRow, CodeRecord, CodeStatus};
+pub use keys::{KeyRow, UploadWriter, WriteOutcome};
+pub use statistics::DayCounts;
+pub use tokens::TokenUse;
+
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -70,33 +118,61 @@ pub enum StoreError {
     InvalidSchema(String),
 }
 
-/// A pool of connections to the migrated database.
+/// A statement failed. Services map it to their own error in one place (for the API,
+/// `impl From<DatastoreError> for Problem`, which logs the cause).
+#[derive(Debug, thiserror::Error)]
+pub enum DatastoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The group-commit writer is gone: the server is shutting down.
+    #[error("the upload writer has stopped (shutting down)")]
+    WriterStopped,
+}
+
+/// A pool of connections to the migrated database, and the group-commit writer of key
+/// uploads. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    upload_writer: Arc<UploadWriter>,
+}
+
+/// Several statements that commit together or not at all. Dropped without
+/// [`Transaction::commit`], it rolls back.
+pub struct Transaction {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+}
+
+impl Transaction {
+    /// Makes every statement of the transaction durable.
+    pub async fn commit(self) -> Result<(), DatastoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "initial",
-        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
     ),
     (
         2,
         "authority_ui",
-        include_str!("../migrations/sqlite/0002_authority_ui.sql"),
+        include_str!("../../migrations/sqlite/0002_authority_ui.sql"),
     ),
     (
         3,
         "presence",
-        include_str!("../migrations/sqlite/0003_presence.sql"),
+        include_str!("../../migrations/sqlite/0003_presence.sql"),
     ),
     (
         4,
         "exposed_keys_append_only",
-        include_str!("../migrations/sqlite/0004_exposed_keys_append_only.sql"),
+        include_str!("../../migrations/sqlite/0004_exposed_keys_append_only.sql"),
     ),
 ];
 
@@ -104,17 +180,22 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "initial",
-        include_str!("../migrations/postgres/0001_initial.sql"),
+        include_str!("../../migrations/postgres/0001_initial.sql"),
     ),
     (
         2,
         "authority_ui",
-        include_str!("../migrations/postgres/0002_authority_ui.sql"),
+        include_str!("../../migrations/postgres/0002_authority_ui.sql"),
     ),
     (
         3,
         "presence",
-        include_str!("../migrations/postgres/0003_presence.sql"),
+        include_str!("../../migrations/postgres/0003_presence.sql"),
+    ),
+    (
+        4,
+        "exposed_keys_append_only",
+        include_str!("../../migrations/postgres/0004_exposed_keys_append_only.sql"),
     ),
 ];
 
@@ -216,12 +297,19 @@ impl Store {
         if backend == Backend::Sqlite && tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(checkpoint_in_the_background(pool.clone()));
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            upload_writer: Arc::new(UploadWriter::default()),
+        })
     }
 
-    /// The connection pool, for the services' queries.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Starts a transaction, for statements that must commit together.
+    pub async fn begin(&self) -> Result<Transaction, DatastoreError> {
+        Ok(Transaction {
+            inner: self.pool.begin().await?,
+            backend: self.backend,
+        })
     }
 
     /// Which database this is.
@@ -232,40 +320,6 @@ impl Store {
     /// Whether the database answers (for `/healthz`).
     pub async fn is_reachable(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
-    }
-
-    /// Takes or renews the lease `name` for `holder` until `now + seconds`; true when
-    /// `holder` holds it. Another holder's lease blocks until it expires, so two
-    /// instances never run the same job (export building) at once.
-    pub async fn try_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: i64,
-        seconds: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let result = sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(now + seconds)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Gives the lease back early.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name)
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     /// Closes every connection (on shutdown, after the last request).
@@ -281,13 +335,14 @@ pub fn floor_to_hour(unix_seconds: i64) -> i64 {
 
 /// `INSERT INTO {table} ({columns}) VALUES (…), (…) {tail}` for `rows` rows, with the
 /// placeholders `backend` reads best. Bind `rows × columns` values in order.
+/// The table and column names are this module's constants, never input.
 ///
 /// - PostgreSQL: numbered, `$1, $2, …` (the only kind it reads; sqlx's `QueryBuilder`
 ///   writes `?` for the Any driver, which PostgreSQL rejects).
 /// - SQLite: anonymous, `?`. It reads numbered ones too, but sqlx then asks SQLite the
 ///   name of every parameter, which SQLite finds by a linear search: quadratic in the
 ///   number of values, and most of the cost of a 32-row insert.
-pub fn multi_row_insert(
+fn multi_row_insert(
     backend: Backend,
     table: &str,
     columns: &[&str],
@@ -368,13 +423,28 @@ mod sql_tests {
 
         let store = super::Store::connect(&url).await.unwrap();
         let row = sqlx::query("SELECT key_data, days_since_onset, release_at FROM exposed_keys")
-            .fetch_one(store.pool())
+            .fetch_one(&store.pool)
             .await
             .unwrap();
         assert_eq!(row.get::<Vec<u8>, _>(0), vec![7u8; 16]);
         assert_eq!(row.get::<Option<i64>, _>(1), Some(3));
         assert_eq!(row.get::<i64, _>(2), 1_700_003_600);
-        store.pool().close().await;
+        store.close().await;
+    }
+
+    /// Both databases have the same migrations, by number and name, so that a schema
+    /// version means the same thing on either.
+    #[test]
+    fn both_databases_have_the_same_migrations() {
+        let names = |list: &[(i64, &'static str, &str)]| {
+            list.iter()
+                .map(|(version, name, _)| (*version, *name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(super::SQLITE_MIGRATIONS),
+            names(super::POSTGRES_MIGRATIONS)
+        );
     }
 
     #[test]

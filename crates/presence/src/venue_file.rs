@@ -8,9 +8,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use presence::{OwnedVenue, Venue, VenueCode, VenueCodeError, VenueType, decode_qr_url};
-use rand::CryptoRng;
+use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
+
+use crate::matching::OwnedVenue;
+use crate::venue::Venue;
+use crate::venue_code::{VenueCode, VenueCodeError, decode_qr_url};
+use crate::venue_type::VenueType;
 
 /// Version written in every venue file (`openstopcovidVenueFile`).
 pub const VENUE_FILE_VERSION: u32 = 1;
@@ -221,13 +225,13 @@ impl VenueFile {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 
     use super::*;
 
-    pub(crate) fn cafe() -> VenueFile {
+    fn cafe() -> VenueFile {
         VenueFile::create(
             &NewVenue {
                 name: "Café des Arts".into(),
@@ -238,7 +242,7 @@ pub(crate) mod tests {
                 start: None,
                 end: None,
             },
-            presence::DEFAULT_QR_CODE_PREFIX,
+            crate::DEFAULT_QR_CODE_PREFIX,
             &mut StdRng::seed_from_u64(1),
         )
         .unwrap()
@@ -275,7 +279,7 @@ pub(crate) mod tests {
             end: Some(100),
         };
         let mut rng = StdRng::seed_from_u64(2);
-        let prefix = presence::DEFAULT_QR_CODE_PREFIX;
+        let prefix = crate::DEFAULT_QR_CODE_PREFIX;
         assert!(
             VenueFile::create(&new, prefix, &mut rng)
                 .unwrap_err()

@@ -1,11 +1,21 @@
-//! Printable A4 posters, one per room: a big QR code, the venue's name and short
-//! instructions in French and English, as SVG (composed by hand: a few rectangles and
-//! text) or PDF (`pdf-writer`, with the standard Helvetica font, so nothing is embedded).
+//! Printable A4 venue posters, one per room of a venue file: a big QR code, the venue's
+//! name and short instructions in French and English, as SVG (composed by hand: a few
+//! rectangles and text) or PDF (`pdf-writer`, with the standard Helvetica font, so nothing
+//! is embedded).
+//!
+//! A crate of its own so that both the server's `/venues` pages and the command line's
+//! `venue create|poster` draw the same poster, and the command line does so without
+//! linking the server. Pure: it turns a [`VenueFile`] into bytes.
+//!
+//! # Layout
+//!
+//! Everything is in this file: [`poster_svg`], [`poster_pdf`], and [`qr_modules`] (the
+//! QR code both draw). The tests rasterise each poster and decode its QR code back
+//! (`rqrr`), as a phone's camera would.
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
+use presence::{Room, VenueFile};
 use qrcode::{EcLevel, QrCode};
-
-use super::venue_file::{Room, VenueFile};
 
 /// A4 in PDF points (1/72 inch).
 pub const A4_WIDTH: f32 = 595.0;
@@ -211,7 +221,9 @@ pub fn poster_pdf(file: &VenueFile, room: &Room) -> Result<Vec<u8>, PosterError>
 
 #[cfg(test)]
 mod tests {
-    use presence::decode_qr_url;
+    use presence::{NewVenue, VenueType, decode_qr_url};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
 
     use super::*;
 
@@ -219,7 +231,20 @@ mod tests {
     const SCALE: f32 = 2.0;
 
     fn venue_file() -> VenueFile {
-        super::super::venue_file::tests::cafe()
+        VenueFile::create(
+            &NewVenue {
+                name: "Café des Arts".into(),
+                address: "1 place du Marché, Lyon".into(),
+                venue_type: VenueType::FoodService,
+                default_stay_minutes: Some(60),
+                rooms: vec!["Terrasse".into(), "Salle".into()],
+                start: None,
+                end: None,
+            },
+            presence::DEFAULT_QR_CODE_PREFIX,
+            &mut StdRng::seed_from_u64(1),
+        )
+        .unwrap()
     }
 
     /// Paints rectangles (in points, y down) on a white A4 page and decodes the one QR

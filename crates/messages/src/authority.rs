@@ -1,0 +1,132 @@
+//! The health authority's code bodies: issuing a code and asking for its status
+//! (`/v1/authority/codes`), and the phone trading a code for an upload token
+//! (`/v1/codes/verify`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of `POST /v1/authority/codes`: `{}` or `{"onsetDate":"YYYY-MM-DD"}`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssueCodeRequest {
+    /// Onset of symptoms (or the test's date), at most 14 days ago.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
+    pub onset_date: Option<String>,
+}
+
+/// The answer to `POST /v1/authority/codes` (201): the only time the digits are shown.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedCode {
+    pub id: String,
+    /// 12 digits, the last a Verhoeff check digit.
+    #[schema(pattern = "^[0-9]{12}$")]
+    pub code: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// Where an issued code stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeState {
+    /// Neither used nor expired: the patient can still enter it.
+    Unused,
+    /// Traded for an upload token.
+    Used,
+    /// Past its lifetime, or withdrawn by a physician.
+    Expired,
+}
+
+/// The answer to `GET /v1/authority/codes/{id}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeStatus {
+    pub id: String,
+    pub status: CodeState,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// `fake` as DP-3T clients send it: a boolean, or 0/1.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[serde(untagged)]
+pub enum FakeFlag {
+    Bool(bool),
+    Number(u8),
+}
+
+impl FakeFlag {
+    /// Whether the request is dummy traffic; `None` for a number other than 0 or 1.
+    pub fn is_fake(self) -> Option<bool> {
+        match self {
+            FakeFlag::Bool(value) => Some(value),
+            FakeFlag::Number(0) => Some(false),
+            FakeFlag::Number(1) => Some(true),
+            FakeFlag::Number(_) => None,
+        }
+    }
+}
+
+/// The body of `POST /v1/codes/verify`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The code as typed (spaces and dashes are removed).
+    pub code: String,
+    /// Dummy traffic: answered like a real request, changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fake: Option<FakeFlag>,
+}
+
+/// The answer to `POST /v1/codes/verify`: an upload token.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    /// ES256 JWT, valid at most 60 minutes.
+    pub access_token: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_requests_read_as_dp3t_clients_write_them() {
+        let request = VerifyRequest {
+            code: "123456789012".into(),
+            fake: Some(FakeFlag::Bool(false)),
+        };
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"code":"123456789012","fake":false}"#
+        );
+        for (text, fake) in [
+            (r#"{"code":"1"}"#, None),
+            (r#"{"code":"1","fake":true}"#, Some(true)),
+            (r#"{"code":"1","fake":1}"#, Some(true)),
+            (r#"{"code":"1","fake":0}"#, Some(false)),
+        ] {
+            let request: VerifyRequest = serde_json::from_str(text).unwrap();
+            assert_eq!(request.fake.and_then(FakeFlag::is_fake), fake, "{text}");
+        }
+        assert_eq!(FakeFlag::Number(2).is_fake(), None);
+        assert!(serde_json::from_str::<VerifyRequest>(r#"{"code":"1","pin":2}"#).is_err());
+    }
+
+    #[test]
+    fn a_status_names_its_state_in_lowercase() {
+        let status = CodeStatus {
+            id: "a".into(),
+            status: CodeState::Expired,
+            expires_at: "2026-01-01T00:00:00Z".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            r#"{"id":"a","status":"expired","expiresAt":"2026-01-01T00:00:00Z"}"#
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! `authority_users` and `authority_sessions`: staff accounts (argon2id password hashes,
+//! failed sign-in counts, lockouts) and their sessions (by SHA-256 of the cookie's
+//! token, so a stolen backup opens no session).
+
+use super::{DatastoreError, Store};
+
+/// What a signed-in user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Physician,
+    Admin,
+}
+
+impl Role {
+    /// The role as stored and as typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Physician => "physician",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Reads `physician` or `admin`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "physician" => Some(Role::Physician),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An account as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub disabled: bool,
+    /// Locked until this time, if the lock is still running.
+    pub locked_until: Option<i64>,
+}
+
+/// What a sign-in checks of an enabled account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInRecord {
+    pub id: String,
+    pub password_hash: String,
+    /// Consecutive failures so far.
+    pub failed_sign_ins: i64,
+    pub locked_until: Option<i64>,
+}
+
+/// A live session's account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    /// The session's anti-forgery token.
+    pub csrf_token: String,
+}
+
+/// A new account.
+pub struct NewUserRow<'a> {
+    pub id: &'a str,
+    /// Normalised (lower-case, trimmed).
+    pub email: &'a str,
+    pub role: Role,
+    /// An argon2id PHC string.
+    pub password_hash: &'a str,
+    pub created_at: i64,
+}
+
+/// A new session.
+pub struct NewSessionRow<'a> {
+    pub token_hash: &'a [u8],
+    pub user_id: &'a str,
+    pub csrf_token: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// id, email, role, created_at, disabled_at, locked_until.
+type UserColumns = (String, String, String, i64, Option<i64>, Option<i64>);
+
+impl Store {
+    /// Stores a new account; false when the email is taken.
+    pub async fn insert_user(&self, user: &NewUserRow<'_>) -> Result<bool, DatastoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO authority_users (id, email, role, password_hash, created_at, failed_sign_ins) \
+             VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(user.id)
+        .bind(user.email)
+        .bind(user.role.as_str())
+        .bind(user.password_hash)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// The enabled account with this (normalised) email, for a sign-in.
+    pub async fn user_for_sign_in(
+        &self,
+        email: &str,
+    ) -> Result<Option<SignInRecord>, DatastoreError> {
+        let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, password_hash, failed_sign_ins, locked_until FROM authority_users \
+             WHERE email = $1 AND disabled_at IS NULL",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(id, password_hash, failed_sign_ins, locked_until)| SignInRecord {
+                id,
+                password_hash,
+                failed_sign_ins,
+                locked_until,
+            },
+        ))
+    }
+
+    /// Sets an account's failed sign-in count and lock (`None`: unlocked); false when
+    /// there is no such account.
+    pub async fn set_sign_in_failures(
+        &self,
+        id: &str,
+        failed_sign_ins: i64,
+        locked_until: Option<i64>,
+    ) -> Result<bool, DatastoreError> {
+        let result = sqlx::query(
+            "UPDATE authority_users SET failed_sign_ins = $1, locked_until = $2 WHERE id = $3",
+        )
+        .bind(failed_sign_ins)
+        .bind(locked_until)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Every account, by email; `locked_until` only for locks still running at `now`.
+    pub async fn users(&self, now: i64) -> Result<Vec<UserRow>, DatastoreError> {
+        let rows: Vec<UserColumns> = sqlx::query_as(
+            "SELECT id, email, role, created_at, disabled_at, locked_until FROM authority_users ORDER BY email",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, email, role, created_at, disabled_at, locked_until)| UserRow {
+                    id,
+                    email,
+                    // The table's CHECK allows only the two roles.
+                    role: Role::parse(&role).unwrap_or(Role::Physician),
+                    created_at,
+                    disabled: disabled_at.is_some(),
+                    locked_until: locked_until.filter(|until| *until > now),
+                },
+            )
+            .collect())
+    }
+
+    /// The email of an account.
+    pub async fn user_email(&self, id: &str) -> Result<Option<String>, DatastoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT email FROM authority_users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Disables an account and ends its sessions, together; false when there is no
+    /// such account.
+    pub async fn disable_user(&self, id: &str, now: i64) -> Result<bool, DatastoreError> {
+        let mut transaction = self.begin().await?;
+        sqlx::query("DELETE FROM authority_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *transaction.inner)
+            .await?;
+        let result = sqlx::query("UPDATE authority_users SET disabled_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *transaction.inner)
+            .await?;
+        transaction.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Enables a disabled account; false when there is no such account.
+    pub async fn enable_user(&self, id: &str) -> Result<bool, DatastoreError> {
+        let result = sqlx::query("UPDATE authority_users SET disabled_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Opens a session, clearing the sessions that ran out first (sign-ins are rare, so
+    /// no job is needed for them).
+    pub async fn open_session(
+        &self,
+        session: &NewSessionRow<'_>,
+        now: i64,
+    ) -> Result<(), DatastoreError> {
+        sqlx::query("DELETE FROM authority_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO authority_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.token_hash)
+        .bind(session.user_id)
+        .bind(session.csrf_token)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The account of the live session with this token hash, if it is enabled.
+    pub async fn session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRow>, DatastoreError> {
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.role, s.csrf_token FROM authority_sessions s \
+             JOIN authority_users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(user_id, email, role, csrf_token)| {
+            Some(SessionRow {
+                user_id,
+                email,
+                role: Role::parse(&role)?,
+                csrf_token,
+            })
+        }))
+    }
+
+    /// Ends the session with this token hash.
+    pub async fn close_session(&self, token_hash: &[u8]) -> Result<(), DatastoreError> {
+        sqlx::query("DELETE FROM authority_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

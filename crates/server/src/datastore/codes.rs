@@ -1,0 +1,280 @@
+//! `authority_api_keys` and `codes`: the authorities' API keys (stored as SHA-256 of a
+//! 256-bit random key) and the one-time codes (stored as HMAC-SHA256 under the server's
+//! secret). Issue and use times of a code are kept to the hour.
+
+use super::{DatastoreError, Store};
+
+/// The state of a code, as its issuer sees it. Worked out here only: the API's
+/// `GET /v1/authority/codes/{id}` and the web UI's "my codes" both read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeStatus {
+    Unused,
+    Used,
+    Expired,
+}
+
+impl CodeStatus {
+    /// A code used at some hour is used, even once past its expiry; otherwise it is
+    /// expired from `expires_at` on.
+    pub fn at(expires_at: i64, used_hour: Option<i64>, now: i64) -> CodeStatus {
+        if used_hour.is_some() {
+            CodeStatus::Used
+        } else if expires_at <= now {
+            CodeStatus::Expired
+        } else {
+            CodeStatus::Unused
+        }
+    }
+
+    /// The name in API answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeStatus::Unused => "unused",
+            CodeStatus::Used => "used",
+            CodeStatus::Expired => "expired",
+        }
+    }
+}
+
+/// A stored code (never its digits: only its HMAC is kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub id: String,
+    /// Issue time, kept to the hour.
+    pub issued_hour: i64,
+    pub expires_at: i64,
+    /// Redemption time, kept to the hour.
+    pub used_hour: Option<i64>,
+}
+
+impl CodeRecord {
+    /// The code's state at `now`.
+    pub fn status(&self, now: i64) -> CodeStatus {
+        CodeStatus::at(self.expires_at, self.used_hour, now)
+    }
+}
+
+/// A code to store.
+pub struct NewCodeRow<'a> {
+    pub id: &'a str,
+    pub code_hmac: &'a [u8],
+    /// `YYYY-MM-DD`.
+    pub onset_date: Option<&'a str>,
+    /// An API key id, or `user:<id>` for a physician signed in to the web UI.
+    pub issued_by: &'a str,
+    pub created_hour: i64,
+    pub expires_at: i64,
+}
+
+/// An authority API key as the admin page lists it (never the key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+impl Store {
+    /// Stores an API key by its hash.
+    pub async fn insert_api_key(
+        &self,
+        id: &str,
+        name: &str,
+        key_hash: &[u8],
+        now: i64,
+    ) -> Result<(), DatastoreError> {
+        sqlx::query(
+            "INSERT INTO authority_api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(key_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The id of the live (not revoked) API key with this hash.
+    ///
+    /// The lookup is by the SHA-256 of the presented key, so the index compares hashes,
+    /// not keys: timing can at most tell an attacker how many leading bytes of the *hash*
+    /// of their guess match a stored one, which says nothing about a key they cannot
+    /// invert SHA-256 to find. Comparing the returned hash with the searched one again
+    /// would compare a value with itself, so it is not done.
+    pub async fn live_api_key_id(&self, key_hash: &[u8]) -> Result<Option<String>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM authority_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every API key, newest first.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, DatastoreError> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, created_at, revoked_at FROM authority_api_keys ORDER BY created_at DESC, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, revoked_at)| ApiKeyRow {
+                id,
+                name,
+                created_at,
+                revoked: revoked_at.is_some(),
+            })
+            .collect())
+    }
+
+    /// Revokes a live API key; its name, or `None` when there is no such live key.
+    pub async fn revoke_api_key(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<String>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE authority_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING name",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Stores a new code; false when its HMAC is already taken (draw another code).
+    pub async fn insert_code(&self, code: &NewCodeRow<'_>) -> Result<bool, DatastoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO codes (id, code_hmac, onset_date, issued_by, created_hour, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code_hmac) DO NOTHING",
+        )
+        .bind(code.id)
+        .bind(code.code_hmac)
+        .bind(code.onset_date)
+        .bind(code.issued_by)
+        .bind(code.created_hour)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// The code with this id, if it is still kept.
+    pub async fn code(&self, id: &str) -> Result<Option<CodeRecord>, DatastoreError> {
+        let row: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, created_hour, expires_at, used_hour FROM codes WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(code_record))
+    }
+
+    /// The newest `limit` codes issued by `issuer`.
+    pub async fn codes_issued_by(
+        &self,
+        issuer: &str,
+        limit: i64,
+    ) -> Result<Vec<CodeRecord>, DatastoreError> {
+        let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, created_hour, expires_at, used_hour FROM codes WHERE issued_by = $1 \
+             ORDER BY created_hour DESC, expires_at DESC LIMIT $2",
+        )
+        .bind(issuer)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(code_record).collect())
+    }
+
+    /// Redeems the live code with this HMAC (exactly one of concurrent redemptions
+    /// wins): `Some(onset date)` when it was live, `None` otherwise.
+    pub async fn redeem_code(
+        &self,
+        code_hmac: &[u8],
+        used_hour: i64,
+        now: i64,
+    ) -> Result<Option<Option<String>>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE codes SET used_hour = $1 WHERE code_hmac = $2 AND used_hour IS NULL AND expires_at > $3 \
+             RETURNING onset_date",
+        )
+        .bind(used_hour)
+        .bind(code_hmac)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The same lookup as [`Store::redeem_code`], reading only: what a fake check does,
+    /// so that it costs the same and changes nothing.
+    pub async fn peek_code(
+        &self,
+        code_hmac: &[u8],
+        now: i64,
+    ) -> Result<Option<Option<String>>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT onset_date FROM codes WHERE code_hmac = $1 AND used_hour IS NULL AND expires_at > $2",
+        )
+        .bind(code_hmac)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Expires `issuer`'s unused, unexpired code `id` now (it keeps its history and is
+    /// purged with the others); false when there is no such code.
+    pub async fn expire_code(
+        &self,
+        id: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<bool, DatastoreError> {
+        let expired = sqlx::query(
+            "UPDATE codes SET expires_at = $1 WHERE id = $2 AND issued_by = $3 \
+             AND used_hour IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(issuer)
+        .execute(&self.pool)
+        .await?;
+        Ok(expired.rows_affected() == 1)
+    }
+
+    /// Deletes the codes issued before `cutoff`; returns how many.
+    pub async fn purge_codes(&self, cutoff: i64) -> Result<u64, DatastoreError> {
+        Ok(sqlx::query("DELETE FROM codes WHERE created_hour < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
+
+fn code_record(
+    (id, issued_hour, expires_at, used_hour): (String, i64, i64, Option<i64>),
+) -> CodeRecord {
+    CodeRecord {
+        id,
+        issued_hour,
+        expires_at,
+        used_hour,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodeStatus;
+
+    #[test]
+    fn a_used_code_stays_used_after_its_expiry() {
+        assert_eq!(CodeStatus::at(100, Some(0), 50), CodeStatus::Used);
+        assert_eq!(CodeStatus::at(100, Some(0), 500), CodeStatus::Used);
+        assert_eq!(CodeStatus::at(100, None, 99), CodeStatus::Unused);
+        assert_eq!(CodeStatus::at(100, None, 100), CodeStatus::Expired);
+    }
+}

@@ -1,0 +1,154 @@
+//! What every handler and job shares: [`AppState`] (configuration, store, keys, clock,
+//! metrics, export store, the verify limiter, push news, the upload writer), how it is
+//! opened, and why opening it can fail.
+//!
+//! The lowest module of the HTTP side: route modules and jobs import it, and it imports
+//! none of them, so that imports only run downwards (the router is assembled on top, in
+//! the `service` module).
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::ObjectStore;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, ConfigError};
+use crate::datastore::{Store, StoreError};
+use crate::metrics::Metrics;
+use crate::news::News;
+use crate::rate_limit::VerifyLimiter;
+use crate::signing::{KeyError, KeyRing};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("export store: {0}")]
+    ExportStore(String),
+    #[error("cannot create the data directory or listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every handler and job shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<SharedState>,
+}
+
+/// The contents of [`AppState`].
+pub struct SharedState {
+    pub config: Config,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub clock: SharedClock,
+    pub metrics: Metrics,
+    /// Where daily export files are written (local directory, memory or S3).
+    pub exports: Arc<dyn ObjectStore>,
+    /// Identifies this process in database leases.
+    pub instance_id: String,
+    pub(crate) verify_limiter: VerifyLimiter,
+    /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
+    pub news: News,
+}
+
+impl Deref for AppState {
+    type Target = SharedState;
+    fn deref(&self) -> &SharedState {
+        &self.inner
+    }
+}
+
+impl AppState {
+    /// Opens the store, loads or creates the keys and the export store.
+    pub async fn open(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir)?;
+        let now = clock.now_unix_seconds();
+        let keys = KeyRing::load_or_create(&config.data_dir, now, &config.region)?;
+        let store = Store::connect(&config.effective_database_url()).await?;
+        Self::with_store(config, clock, store, keys)
+    }
+
+    /// Builds the state around an already opened store (tests pick their own schema).
+    pub fn with_store(
+        config: Config,
+        clock: SharedClock,
+        store: Store,
+        keys: KeyRing,
+    ) -> Result<Self, StartError> {
+        let exports = open_export_store(&config)?;
+        let metrics = Metrics::default();
+        Ok(Self {
+            inner: Arc::new(SharedState {
+                verify_limiter: VerifyLimiter::new(
+                    clock.clone(),
+                    config.verify_per_client_per_minute,
+                    config.verify_failures_per_hour,
+                ),
+                config,
+                store,
+                keys,
+                clock,
+                news: News::default(),
+                metrics,
+                exports,
+                instance_id: uuid::Uuid::new_v4().to_string(),
+            }),
+        })
+    }
+
+    /// The current time, unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_unix_seconds()
+    }
+}
+
+fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError> {
+    let failed = |error: &dyn std::fmt::Display| StartError::ExportStore(error.to_string());
+    let local = |dir: std::path::PathBuf| -> Result<Arc<dyn ObjectStore>, StartError> {
+        std::fs::create_dir_all(&dir)?;
+        let store =
+            object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(|e| failed(&e))?;
+        Ok(Arc::new(store))
+    };
+    match config.export_store_url.as_deref() {
+        None => local(config.data_dir.join("exports")),
+        Some(url) if url.starts_with("memory:") => {
+            Ok(Arc::new(object_store::memory::InMemory::new()))
+        }
+        Some(url) if url.starts_with("file://") => {
+            local(std::path::PathBuf::from(&url["file://".len()..]))
+        }
+        #[cfg(feature = "s3")]
+        Some(url) if url.starts_with("s3://") => {
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url)
+                .build()
+                .map_err(|e| failed(&e))?;
+            Ok(Arc::new(store))
+        }
+        Some(_) => Err(StartError::ExportStore(
+            "export_store_url must be file:///dir, memory:/// or (with the s3 feature) s3://bucket"
+                .to_owned(),
+        )),
+    }
+}
+
+/// Runs `work`, then waits until `config.min_response_millis` have passed since `start`, so
+/// that fake and real requests (which do different amounts of work) answer alike in time.
+pub(crate) async fn with_minimum_duration<T>(
+    state: &AppState,
+    start: tokio::time::Instant,
+    work: impl Future<Output = T>,
+) -> T {
+    let result = work.await;
+    let minimum = Duration::from_millis(state.config.min_response_millis);
+    tokio::time::sleep_until(start + minimum).await;
+    result
+}
