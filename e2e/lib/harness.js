@@ -75,16 +75,18 @@ async function waitUntilHealthy(baseUrl, server) {
 
 /**
  * A running server and browser. `accounts` are created before the server starts;
- * `serveArgs` are added to `openstopcovid serve`.
+ * `serveArgs` are added to `openstopcovid serve`; `publicUrl: true` passes the server's own
+ * address as `--public-url` (venue codes and code QR codes then open the web app).
  * Returns { baseUrl, dataDir, browser, newContext(locale), logs(), stop() }.
  */
-export async function start({ accounts = [], serveArgs = [] } = {}) {
+export async function start({ accounts = [], serveArgs = [], publicUrl = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "osc-e2e-data-"));
   for (const { email, role, password } of accounts) addUser(dataDir, email, role, password);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   let output = "";
-  const server = spawn(binaryPath(), ["serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, ...serveArgs], {
+  const ownAddress = publicUrl ? ["--public-url", baseUrl] : [];
+  const server = spawn(binaryPath(), ["serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, ...ownAddress, ...serveArgs], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -21,6 +21,9 @@ pub const DEFAULT_QR_CODE_PREFIX: &str = "https://qr.openstopcovid.org?v=1#";
 pub const CWA_QR_CODE_PREFIX: &str = "https://e.coronawarn.app?v=1#";
 /// Host of Corona-Warn-App event codes.
 const CWA_HOST: &str = "e.coronawarn.app";
+/// The path of the citizen web app, which deployments with a public address put in their
+/// venue codes (`{public_url}/app/?v=1#…`).
+const WEB_APP_PATH: &str = "app";
 
 /// The most bytes a QR code can hold (version 40, low error correction, byte mode): a
 /// longer text cannot have come from a QR code.
@@ -271,7 +274,17 @@ fn classify(base: &str, own_prefix: &str) -> Result<CodeFormat, VenueCodeError> 
     if base.eq_ignore_ascii_case(own_base) {
         return Ok(CodeFormat::OpenStopCovid);
     }
-    let (host, version) = host_and_version(base).ok_or(VenueCodeError::NotAVenueCode)?;
+    let (host, path, version) = host_path_and_version(base).ok_or(VenueCodeError::NotAVenueCode)?;
+    // Deployments with a public address print `{public_url}/app/?v=1#…`: the web app's
+    // address, whatever the host (OPENSTOPCOVID_PUBLIC_URL of the server).
+    let path = path.trim_end_matches('/');
+    let is_web_app = path == WEB_APP_PATH
+        || path
+            .strip_suffix(WEB_APP_PATH)
+            .is_some_and(|parent| parent.ends_with('/'));
+    if is_web_app && version == "1" {
+        return Ok(CodeFormat::OpenStopCovid);
+    }
     let unsupported = || VenueCodeError::UnsupportedVersion {
         version: version.to_owned(),
     };
@@ -297,24 +310,44 @@ fn classify(base: &str, own_prefix: &str) -> Result<CodeFormat, VenueCodeError> 
     }
 }
 
-/// `https://host[/path]?…v=N…` → (host, N). `None` if it has not that shape.
+/// `https://host[/path]?…v=N…` → (host, N). `None` if it has not that shape. `http://` is
+/// accepted for this machine only (`localhost`, `127.0.0.1`: a server tried out locally).
 pub(crate) fn host_and_version(base: &str) -> Option<(&str, &str)> {
-    let scheme = "https://";
-    let rest = base
-        .get(..scheme.len())
-        .filter(|s| s.eq_ignore_ascii_case(scheme))
-        .and_then(|_| base.get(scheme.len()..))?;
+    host_path_and_version(base).map(|(host, _path, version)| (host, version))
+}
+
+/// `https://host[/path]?…v=N…` → (host, path, N).
+fn host_path_and_version(base: &str) -> Option<(&str, &str, &str)> {
+    let starts_with = |scheme: &str| {
+        base.get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+    };
+    let (rest, secure) = if starts_with("https://") {
+        (base.get("https://".len()..)?, true)
+    } else if starts_with("http://") {
+        (base.get("http://".len()..)?, false)
+    } else {
+        return None;
+    };
     let (authority_and_path, query) = rest.split_once('?')?;
-    let host = authority_and_path
-        .split('/')
-        .next()
-        .filter(|host| !host.is_empty())?;
+    let (host, path) = authority_and_path
+        .split_once('/')
+        .unwrap_or((authority_and_path, ""));
+    if host.is_empty() {
+        return None;
+    }
+    if !secure {
+        let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+        if !matches!(name, "localhost" | "127.0.0.1") {
+            return None;
+        }
+    }
     let version = query.split('&').find_map(|parameter| {
         parameter
             .strip_prefix("v=")
             .or_else(|| parameter.strip_prefix("V="))
     })?;
-    Some((host, version))
+    Some((host, path, version))
 }
 
 /// Base64url without padding is the standard; we also accept padding and the classic
@@ -525,6 +558,26 @@ mod tests {
             classify("http://qr.notify-me.ch?v=3", own),
             Err(VenueCodeError::NotAVenueCode)
         );
+    }
+
+    #[test]
+    fn web_app_addresses_are_our_codes_and_plain_http_only_for_this_machine() {
+        let own = DEFAULT_QR_CODE_PREFIX;
+        for ours in [
+            "https://covid.example.org/app/?v=1",
+            "https://example.org/town/app?v=1",
+            "http://127.0.0.1:8080/app/?v=1",
+            "http://localhost/app/?v=1",
+        ] {
+            assert_eq!(classify(ours, own), Ok(CodeFormat::OpenStopCovid), "{ours}");
+        }
+        for theirs in [
+            "http://covid.example.org/app/?v=1",
+            "https://example.org/myapp/?v=1",
+            "https://example.org/app/?v=2",
+        ] {
+            assert!(classify(theirs, own).is_err(), "{theirs}");
+        }
     }
 
     #[test]

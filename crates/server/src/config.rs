@@ -80,6 +80,10 @@ pub struct Config {
     pub pad_exports: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The address people reach this server at (`https://…`; `http://` only for
+    /// localhost and 127.0.0.1). When set, venue codes open the citizen web app:
+    /// `{public_url}/app/?v=1#<payload>`, and the physician's code QR opens its report screen.
+    pub public_url: Option<String>,
     /// Uploaded keys dated more than this many days before the token's onset date are
     /// dropped: the person was not yet infectious then.
     pub infectious_days_before_onset: u32,
@@ -102,6 +106,7 @@ impl Default for Config {
             jobs_interval_seconds: 300,
             pad_exports: true,
             max_body_bytes: 64 * 1024,
+            public_url: None,
             infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
         }
     }
@@ -182,7 +187,19 @@ impl Config {
                 "jobs_interval_seconds must be at least 1".to_owned(),
             ));
         }
+        if let Some(url) = &self.public_url {
+            check_public_url(url)?;
+        }
         Ok(())
+    }
+
+    /// The prefix of this deployment's venue codes: the web app's address when
+    /// `public_url` is set, else the protocol's default prefix.
+    pub fn venue_code_prefix(&self) -> String {
+        match &self.public_url {
+            Some(url) => venue_code_prefix(url),
+            None => presence::DEFAULT_QR_CODE_PREFIX.to_owned(),
+        }
     }
 
     /// The database URL actually used: the configured one, or SQLite under `data_dir`.
@@ -195,6 +212,47 @@ impl Config {
             ),
         }
     }
+}
+
+/// The venue code prefix of a deployment reached at `public_url`: its web app, so that a
+/// phone's camera opens the app on the venue (the payload stays in the fragment, which
+/// browsers never send to a server).
+pub fn venue_code_prefix(public_url: &str) -> String {
+    format!("{}/app/?v=1#", public_url.trim_end_matches('/'))
+}
+
+/// The web app's report screen with `code` filled in; the code stays in the fragment.
+pub fn web_report_link(public_url: &str, code: &str) -> String {
+    format!("{}/app/#report={code}", public_url.trim_end_matches('/'))
+}
+
+/// Accepts `https://host[:port][/path]`, and `http://` only for this machine (a plain-text
+/// address would let anyone on the way rewrite the app).
+pub fn check_public_url(url: &str) -> Result<(), ConfigError> {
+    let invalid = || {
+        ConfigError::Invalid(format!(
+            "public_url {url:?} must be https://host[/path] (http:// only for localhost or \
+             127.0.0.1), without '?' or '#'"
+        ))
+    };
+    if url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
+        return Err(invalid());
+    }
+    let (rest, https) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, false)
+    } else {
+        return Err(invalid());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _port)| host);
+    if host.is_empty() || (!https && !matches!(host, "localhost" | "127.0.0.1")) {
+        return Err(invalid());
+    }
+    Ok(())
 }
 
 /// A string field that the environment layer may hand over as a number: figment reads
@@ -291,6 +349,44 @@ mod tests {
             assert!(matches!(Config::load(None), Err(ConfigError::Load(_))));
             Ok(())
         });
+    }
+
+    #[test]
+    fn public_url_is_https_or_this_machine() {
+        for good in [
+            "https://covid.example.org",
+            "https://covid.example.org/town/",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+        ] {
+            assert!(check_public_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://covid.example.org",
+            "ftp://x",
+            "https://",
+            "https://x.org/?v=1",
+            "https://x.org/#a",
+            "covid.example.org",
+        ] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+        let config = Config {
+            public_url: Some("https://covid.example.org/".to_owned()),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.venue_code_prefix(),
+            "https://covid.example.org/app/?v=1#"
+        );
+        assert_eq!(
+            web_report_link("https://covid.example.org", "123"),
+            "https://covid.example.org/app/#report=123"
+        );
+        assert_eq!(
+            Config::default().venue_code_prefix(),
+            presence::DEFAULT_QR_CODE_PREFIX
+        );
     }
 
     #[test]

@@ -25,6 +25,10 @@
 //! - [`presence`]: `POST /v1/checkins`, `POST /v1/venues/warnings`, `GET /v1/warnings`
 //!   (venue check-in reports in, hourly signed warning packages out).
 //! - [`push`]: `GET /v1/push/keys`, the long poll that tells phones new keys are out.
+//! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
+//!   posters (PDF, SVG); open a venue file and match warnings in the browser.
+//! - [`citizen_app`]: the citizen web app at `/app/` (static files in the binary):
+//!   check in from a poster, report a positive test, be warned.
 //! - [`jobs`]: background work: daily export files in the object store, retention purge.
 //! - [`tokens`]: upload and next-day tokens (ES256 JWT claims), single use per purpose.
 //! - [`datastore`]: every SQL statement, as typed functions, one file per group of tables;
@@ -61,6 +65,7 @@
 //! Logs (`tracing`) never contain client addresses, codes, tokens or keys.
 
 pub mod authority_ui;
+pub mod citizen_app;
 pub mod clock;
 pub mod codes;
 pub mod config;

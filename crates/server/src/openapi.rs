@@ -31,6 +31,7 @@ use crate::problem::Problem;
         crate::keys::upload_next_day,
         crate::push::wait_for_keys,
         crate::jobs::serve_export_file,
+        crate::citizen_app::index,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuthentication),

@@ -43,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::keys::routes())
         .merge(crate::presence::routes())
         .merge(crate::venue_ui::routes())
+        .merge(crate::citizen_app::routes())
         .merge(crate::jobs::routes())
         .merge(crate::push::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })

@@ -40,6 +40,11 @@ pub struct DemoArgs {
     /// forget, and the phone's automatic check-out ends the stay.
     #[arg(long, default_value_t = TownConfig::default().check_out_share)]
     check_out_share: f64,
+    /// Afterwards, keep a server up at this address (e.g. 127.0.0.1:8080) to try the
+    /// citizen web app: prints a venue's web check-in URL and a physician's code, and
+    /// serves until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    serve: Option<std::net::SocketAddr>,
 }
 
 /// Simulates a larger town and reports throughput (phone-days simulated per second, with
@@ -100,7 +105,52 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             curves_path.display()
         );
     }
+    if let Some(listen) = args.serve {
+        serve_web_app_demo(listen)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A real-clock server whose venue codes open its web app: one venue and one code to try
+/// checking in, reporting and being warned from a browser (or two), until Ctrl-C.
+fn serve_web_app_demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let directory = town_run::temporary_directory()?;
+    let public_url = format!("http://{listen}");
+    let config = server::Config {
+        data_dir: directory.path().join("server"),
+        listen,
+        release_bucket_seconds: 0,
+        public_url: Some(public_url.clone()),
+        ..server::Config::default()
+    };
+    let prefix = config.venue_code_prefix();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let handle = server::spawn(config, std::sync::Arc::new(server::RealClock))
+            .await
+            .context("cannot start the server (is the address free?)")?;
+        let venue = presence::Venue::new(
+            "Café de la Gare",
+            "1 place de la Gare",
+            presence::VenueType::FoodService,
+        )
+        .with_default_check_in_length_minutes(60)
+        .create_qr_code(&prefix, &mut rand::rng())
+        .map_err(|error| anyhow::anyhow!("cannot create the demo venue: {error}"))?;
+        let code = server::codes::issue_code(&handle.state, "demo", None)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot issue a code: {error}"))?;
+        println!("\nThe citizen web app is served at {public_url}/app/");
+        println!("  check in at a demo venue: {}", venue.url);
+        println!(
+            "  report with a physician's code: {}",
+            server::config::web_report_link(&public_url, &code.code)
+        );
+        println!("  (Ctrl-C stops the server)");
+        let _ = tokio::signal::ctrl_c().await;
+        handle.shutdown().await?;
+        anyhow::Ok(())
+    })
 }
 
 pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {

@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Publish keys in buckets of this many seconds (default 7200; 0 for tests).
     #[arg(long, value_name = "N")]
     release_bucket_seconds: Option<u64>,
+    /// The address people reach this server at (https://…; http:// only for localhost):
+    /// venue codes then open the citizen web app at {URL}/app/.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 /// Loads the configuration: defaults, file, environment, then these flags.
@@ -57,6 +61,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(seconds) = args.release_bucket_seconds {
         config.release_bucket_seconds = seconds;
+    }
+    if let Some(url) = args.public_url {
+        config.public_url = Some(url);
     }
     // Logs carry no client addresses, codes, tokens or keys (see the server crate).
     tracing_subscriber::fmt()

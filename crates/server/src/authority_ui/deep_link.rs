@@ -3,6 +3,10 @@
 //! The link is `openstopcovid://report?code=<12 digits>`: the app registers the
 //! `openstopcovid` scheme, opens its "report a positive test" screen and fills in the code,
 //! so the patient only confirms. The link carries the code and nothing else.
+//!
+//! A server with a `public_url` puts the citizen web app's report screen in the QR code
+//! instead, `{public_url}/app/#report=<code>` (the code stays in the fragment, which the
+//! browser never sends); the native link above stays valid for apps.
 
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
@@ -15,10 +19,19 @@ pub fn report_link(code: &str) -> String {
     format!("{DEEP_LINK_SCHEME}://report?code={code}")
 }
 
-/// An inline SVG QR code of the deep link. Medium error correction survives a smudged print
+/// The link in a code's QR code: the web app's report screen when the server has a public
+/// address, else the native deep link.
+pub fn patient_link(public_url: Option<&str>, code: &str) -> String {
+    match public_url {
+        Some(url) => crate::config::web_report_link(url, code),
+        None => report_link(code),
+    }
+}
+
+/// An inline SVG QR code of `link` (see [`patient_link`]). Medium error correction survives a smudged print
 /// and keeps the symbol small (version 2 for our 40-character links).
-pub fn report_qr_svg(code: &str) -> Option<String> {
-    let symbol = QrCode::with_error_correction_level(report_link(code), EcLevel::M).ok()?;
+pub fn report_qr_svg(link: &str) -> Option<String> {
+    let symbol = QrCode::with_error_correction_level(link, EcLevel::M).ok()?;
     let document = symbol
         .render::<svg::Color<'_>>()
         .dark_color(svg::Color("#000000"))
@@ -61,7 +74,7 @@ mod tests {
 
     #[test]
     fn the_qr_code_is_an_inline_svg_that_depends_on_the_code() {
-        let svg = report_qr_svg("123456789012").expect("a short link fits in a QR code");
+        let svg = report_qr_svg(&report_link("123456789012")).expect("a short link fits");
         assert!(svg.starts_with("<svg"));
         assert!(
             !svg.contains("style="),
@@ -69,7 +82,17 @@ mod tests {
         );
         assert!(svg.contains("</svg>"));
         // The same link always gives the same symbol, so printed sheets are reproducible.
-        assert_eq!(svg, report_qr_svg("123456789012").expect("fits"));
-        assert_ne!(svg, report_qr_svg("123456789013").expect("fits"));
+        assert_eq!(
+            svg,
+            report_qr_svg(&report_link("123456789012")).expect("fits")
+        );
+        assert_ne!(
+            svg,
+            report_qr_svg(&report_link("123456789013")).expect("fits")
+        );
+        assert_eq!(
+            patient_link(Some("https://covid.example.org"), "123456789012"),
+            "https://covid.example.org/app/#report=123456789012"
+        );
     }
 }

@@ -12,6 +12,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
+use super::deep_link::patient_link;
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
 };
@@ -310,6 +311,7 @@ async fn issue(
                 .await
                 .map_err(internal(language))?;
             let shown = IssuedCode {
+                link: patient_link(state.config.public_url.as_deref(), &issued.code),
                 code: issued.code,
                 expires_at: issued.expires_at,
             };
@@ -385,6 +387,7 @@ async fn issue_sheet(
             .await
             .map_err(|error| issue_failed(language, &session.viewer, error))?;
         codes.push(IssuedCode {
+            link: patient_link(state.config.public_url.as_deref(), &issued.code),
             code: issued.code,
             expires_at: issued.expires_at,
         });

@@ -4,7 +4,7 @@
 
 use maud::{Markup, PreEscaped, html};
 
-use super::deep_link::{grouped_for_dictation, report_link, report_qr_svg};
+use super::deep_link::{grouped_for_dictation, report_qr_svg};
 use crate::datastore::{ApiKeyRow, AuditRow, CodeStatus, DayCounts, Role, UserRow};
 use crate::web::Language;
 use crate::web::csrf;
@@ -169,11 +169,13 @@ pub(crate) fn sign_in(
 pub(crate) struct IssuedCode {
     pub code: String,
     pub expires_at: i64,
+    /// What the code's QR code opens (see [`super::deep_link::patient_link`]).
+    pub link: String,
 }
 
 fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
     let t = |id: &str| language.text(id);
-    let qr = report_qr_svg(&code.code).unwrap_or_default();
+    let qr = report_qr_svg(&code.link).unwrap_or_default();
     html! {
         div class="code-digits" data-code=(code.code) aria-label=(code.code) {
             (grouped_for_dictation(&code.code))
@@ -184,7 +186,7 @@ fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
         @if big {
             p class="code-meta" { (t("issue-dictate-hint")) }
         }
-        figure class="code-qr" role="img" aria-label=(t("issue-qr-caption")) title=(report_link(&code.code)) {
+        figure class="code-qr" role="img" aria-label=(t("issue-qr-caption")) title=(code.link) {
             (PreEscaped(qr))
         }
     }

@@ -1,7 +1,7 @@
 //! `GET /venues` and `POST /venues`.
 
 use axum::Router;
-use axum::extract::Form;
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use maud::{Markup, PreEscaped, html};
 use poster::{poster_pdf, poster_svg};
-use presence::{DEFAULT_QR_CODE_PREFIX, NewVenue, VenueFile, VenueType, parse_venue_type};
+use presence::{NewVenue, VenueFile, VenueType, parse_venue_type};
 use serde::Deserialize;
 use time::PrimitiveDateTime;
 use time::macros::format_description;
@@ -245,7 +245,11 @@ fn created_page(language: Language, file: &VenueFile) -> Result<Markup, String> 
 /// Creating a venue stores nothing and changes nothing on the server (the venue file and
 /// posters go back to the browser that asked), so a form posted from elsewhere gains an
 /// attacker nothing: this form has no anti-forgery token.
-async fn create(language: Language, Form(form): Form<CreateForm>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    language: Language,
+    Form(form): Form<CreateForm>,
+) -> Response {
     let refused = |error: String| {
         html_response(
             StatusCode::BAD_REQUEST,
@@ -256,7 +260,8 @@ async fn create(language: Language, Form(form): Form<CreateForm>) -> Response {
         Ok(new) => new,
         Err(error) => return refused(error),
     };
-    let file = match VenueFile::create(&new, DEFAULT_QR_CODE_PREFIX, &mut rand::rng()) {
+    let prefix = state.config.venue_code_prefix();
+    let file = match VenueFile::create(&new, &prefix, &mut rand::rng()) {
         Ok(file) => file,
         Err(error) => return refused(format!("{}: {error}", language.text("venues-error-venue"))),
     };

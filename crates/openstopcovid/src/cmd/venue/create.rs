@@ -47,9 +47,14 @@ pub struct CreateArgs {
     /// Where to write the venue file (default: <name>.venue.json here).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Prefix of this deployment's venue codes.
-    #[arg(long, default_value = DEFAULT_QR_CODE_PREFIX)]
-    pub prefix: String,
+    /// Prefix of this deployment's venue codes (default: {--public-url}/app/?v=1# when a
+    /// public address is given, else the protocol's default prefix).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// The server's public address (as `serve --public-url`; default
+    /// OPENSTOPCOVID_PUBLIC_URL): the codes open the citizen web app there.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 fn venue_type(text: &str) -> Result<VenueType, String> {
@@ -93,7 +98,19 @@ pub fn run(args: CreateArgs) -> anyhow::Result<ExitCode> {
         start: args.start,
         end: args.end,
     };
-    let file = VenueFile::create(&new, &args.prefix, &mut rand::rng())?;
+    let public_url = args
+        .public_url
+        .clone()
+        .or_else(|| std::env::var("OPENSTOPCOVID_PUBLIC_URL").ok());
+    let prefix = match (&args.prefix, public_url) {
+        (Some(prefix), _) => prefix.clone(),
+        (None, Some(url)) => {
+            server::config::check_public_url(&url)?;
+            server::config::venue_code_prefix(&url)
+        }
+        (None, None) => DEFAULT_QR_CODE_PREFIX.to_owned(),
+    };
+    let file = VenueFile::create(&new, &prefix, &mut rand::rng())?;
     let path = args
         .output
         .clone()
