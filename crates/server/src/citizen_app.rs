@@ -164,7 +164,7 @@ mod tests {
                 continue;
             }
             assert!(
-                worker.contains(&format!("\"{}\"", asset.name)),
+                worker.contains(&format!("\"/app/{}\"", asset.name)),
                 "the service worker must keep {} for offline use",
                 asset.name
             );
