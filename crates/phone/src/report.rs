@@ -93,7 +93,7 @@ fn infectious_visits(
         .filter_map(|visit| {
             let check_in = visit.start.max(since);
             let check_out = visit.end().min(now);
-            (check_out > check_in).then(|| UploadedCheckIn {
+            (check_out > check_in).then_some(UploadedCheckIn {
                 location_id: visit.location_id,
                 check_in,
                 check_out,

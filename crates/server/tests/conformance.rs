@@ -12,6 +12,9 @@
 //! Every test runs on SQLite, and on PostgreSQL too when `OPENSTOPCOVID_TEST_DATABASE_URL`
 //! is set (CI sets it).
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 #[path = "common/mod.rs"]

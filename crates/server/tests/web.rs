@@ -2,6 +2,9 @@
 //! headers, the language switch is remembered across both UIs, and a form whose
 //! anti-forgery token is not the expected one never reaches its handler.
 
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;
