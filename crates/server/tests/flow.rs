@@ -665,10 +665,21 @@ async fn everything_is_purged_after_fourteen_days() {
         assert!(!report.export_days_written.is_empty());
 
         server.clock.advance(15 * 86_400);
-        let report = server.handle.run_jobs_now().await.unwrap();
-        assert_eq!(report.keys_purged, 11);
-        assert_eq!(report.codes_purged, 1);
-        // Counted in the store, not in a report: the background run may purge first.
+        server.handle.run_jobs_now().await.unwrap();
+        // Checked in the store, not in this run's report: on a loaded machine the
+        // background run that starts with the server may run after the clock moved, and
+        // purge first.
+        assert!(
+            server
+                .handle
+                .state
+                .store
+                .released_keys(0, i64::MAX, 0)
+                .await
+                .unwrap()
+                .is_empty(),
+            "no key is kept past the window"
+        );
         assert_eq!(
             server.handle.state.store.token_uses_kept().await.unwrap(),
             0,
@@ -695,8 +706,9 @@ async fn the_audit_log_is_purged_after_fourteen_days() {
         assert_eq!(store.latest_audit(10).await.unwrap().len(), 1);
 
         server.clock.advance(2 * 86_400);
-        let report = server.handle.run_jobs_now().await.unwrap();
-        assert_eq!(report.audit_entries_purged, 1);
+        // The store, not the report, is checked: the server's own background run may
+        // purge first.
+        server.handle.run_jobs_now().await.unwrap();
         assert!(store.latest_audit(10).await.unwrap().is_empty());
     }
 }
