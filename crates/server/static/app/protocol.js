@@ -274,9 +274,12 @@ export async function decodeVenueUrl(input) {
   };
 }
 
-function decodeCwa(payload) {
-  const fields = parseMessage(payload);
-  if (number(fields, 1) !== 1) throw new ProtocolError("venue-version");
+/**
+ * The frame CWA and CrowdNotifier payloads share: the location (description, address,
+ * start and end), the seed in the crypto data. They differ only in field numbers, whether
+ * an address is required, and the seed's length.
+ */
+function decodeLocation(fields, { timestampFields: [startField, endField], addressRequired, seedLength }) {
   const locationBytes = bytesField(fields, 2);
   const keyBytes = bytesField(fields, 3);
   if (!locationBytes || !keyBytes) throw new ProtocolError("venue-damaged");
@@ -284,44 +287,40 @@ function decodeCwa(payload) {
   const description = text(location, 2);
   const address = text(location, 3);
   checkLine(description, true);
-  checkLine(address, true);
-  const startTimestamp = number(location, 5);
-  const endTimestamp = number(location, 6);
+  checkLine(address, addressRequired);
+  const startTimestamp = number(location, startField);
+  const endTimestamp = number(location, endField);
   if (endTimestamp < startTimestamp) throw new ProtocolError("venue-damaged");
   const seed = bytesField(parseMessage(keyBytes), 3);
-  if (!seed || seed.length !== CWA_SEED_LENGTH) throw new ProtocolError("venue-damaged");
+  if (!seed || seed.length !== seedLength) throw new ProtocolError("venue-damaged");
+  return { description, address, startTimestamp, endTimestamp };
+}
+
+function decodeCwa(payload) {
+  const fields = parseMessage(payload);
+  if (number(fields, 1) !== 1) throw new ProtocolError("venue-version");
+  const location = decodeLocation(fields, {
+    timestampFields: [5, 6],
+    addressRequired: true,
+    seedLength: CWA_SEED_LENGTH,
+  });
   const vendor = parseMessage(bytesField(fields, 4) || new Uint8Array());
   const type = number(vendor, 2);
   if (type >= VENUE_TYPE_COUNT) throw new ProtocolError("venue-damaged");
   const minutes = number(vendor, 3);
   if (minutes > MAX_DEFAULT_CHECK_IN_LENGTH_MINUTES) throw new ProtocolError("venue-damaged");
-  return {
-    description,
-    address,
-    startTimestamp,
-    endTimestamp,
-    type,
-    defaultCheckInLengthMinutes: minutes > 0 ? minutes : null,
-  };
+  return { ...location, type, defaultCheckInLengthMinutes: minutes > 0 ? minutes : null };
 }
 
 function decodeCrowdNotifier(payload) {
   const fields = parseMessage(payload);
   if (!CROWD_NOTIFIER_VERSIONS.includes(String(number(fields, 1)))) throw new ProtocolError("venue-version");
-  const locationBytes = bytesField(fields, 2);
-  const keyBytes = bytesField(fields, 3);
-  if (!locationBytes || !keyBytes) throw new ProtocolError("venue-damaged");
-  const location = parseMessage(locationBytes);
-  const description = text(location, 2);
-  const address = text(location, 3);
-  checkLine(description, true);
-  checkLine(address, false);
-  const startTimestamp = number(location, 4);
-  const endTimestamp = number(location, 5);
-  if (endTimestamp < startTimestamp) throw new ProtocolError("venue-damaged");
-  const seed = bytesField(parseMessage(keyBytes), 3);
-  if (!seed || seed.length !== CROWD_NOTIFIER_SEED_LENGTH) throw new ProtocolError("venue-damaged");
-  return { description, address, startTimestamp, endTimestamp, type: null, defaultCheckInLengthMinutes: null };
+  const location = decodeLocation(fields, {
+    timestampFields: [4, 5],
+    addressRequired: false,
+    seedLength: CROWD_NOTIFIER_SEED_LENGTH,
+  });
+  return { ...location, type: null, defaultCheckInLengthMinutes: null };
 }
 
 /**
