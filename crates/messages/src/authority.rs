@@ -40,6 +40,21 @@ pub enum CodeState {
     Expired,
 }
 
+impl CodeState {
+    /// A code used at some hour is used, even once past its expiry; otherwise it is
+    /// expired from `expires_at` on. The API's `GET /v1/authority/codes/{id}` and the
+    /// physicians' "my codes" both ask this.
+    pub fn at(expires_at: i64, used_hour: Option<i64>, now: i64) -> CodeState {
+        if used_hour.is_some() {
+            CodeState::Used
+        } else if expires_at <= now {
+            CodeState::Expired
+        } else {
+            CodeState::Unused
+        }
+    }
+}
+
 /// The answer to `GET /v1/authority/codes/{id}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -29,9 +29,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
-use messages::authority::{
-    AccessToken, CodeState, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest,
-};
+use messages::authority::{AccessToken, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest};
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
@@ -39,7 +37,7 @@ use time::OffsetDateTime;
 
 use crate::clock::{date_of, format_date, parse_date};
 use crate::datastore::codes::NewCodeRow;
-use crate::datastore::{self, DatastoreError, Store, floor_to_hour};
+use crate::datastore::{DatastoreError, Store, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::{AppState, with_minimum_duration};
@@ -269,14 +267,9 @@ async fn status(
         .code(&id)
         .await?
         .ok_or_else(|| Problem::new(ProblemKind::UnknownCodeId, "no code with this id"))?;
-    let status = match code.status(state.now()) {
-        datastore::CodeStatus::Unused => CodeState::Unused,
-        datastore::CodeStatus::Used => CodeState::Used,
-        datastore::CodeStatus::Expired => CodeState::Expired,
-    };
     Ok(Json(CodeStatus {
         id,
-        status,
+        status: code.status(state.now()),
         expires_at: rfc3339(code.expires_at),
     }))
 }

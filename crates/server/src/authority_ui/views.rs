@@ -271,21 +271,21 @@ pub(crate) fn sheet(
     )
 }
 
-impl CodeStatus {
-    fn message(self) -> &'static str {
-        match self {
-            CodeStatus::Unused => "code-status-unused",
-            CodeStatus::Used => "code-status-used",
-            CodeStatus::Expired => "code-status-expired",
-        }
+/// The message id of a code's status in the page's language.
+fn status_message(status: CodeStatus) -> &'static str {
+    match status {
+        CodeStatus::Unused => "code-status-unused",
+        CodeStatus::Used => "code-status-used",
+        CodeStatus::Expired => "code-status-expired",
     }
+}
 
-    fn class(self) -> &'static str {
-        match self {
-            CodeStatus::Unused => "status status-unused",
-            CodeStatus::Used => "status status-used",
-            CodeStatus::Expired => "status status-expired",
-        }
+/// The CSS classes of a code's status badge.
+fn status_class(status: CodeStatus) -> &'static str {
+    match status {
+        CodeStatus::Unused => "status status-unused",
+        CodeStatus::Used => "status status-used",
+        CodeStatus::Expired => "status status-expired",
     }
 }
 
@@ -331,7 +331,7 @@ pub(crate) fn codes(
                         @for row in rows {
                             tr data-code-id=(row.id) {
                                 td { (format_time(row.issued_hour)) }
-                                td { span class=(row.status.class()) { (t(row.status.message())) } }
+                                td { span class=(status_class(row.status)) { (t(status_message(row.status))) } }
                                 td { (format_time(row.expires_at)) }
                                 td { @if let Some(hour) = row.used_hour { (format_time(hour)) } }
                                 td {

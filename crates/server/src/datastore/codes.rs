@@ -4,37 +4,9 @@
 
 use super::{DatastoreError, Store};
 
-/// The state of a code, as its issuer sees it. Worked out here only: the API's
-/// `GET /v1/authority/codes/{id}` and the web UI's "my codes" both read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeStatus {
-    Unused,
-    Used,
-    Expired,
-}
-
-impl CodeStatus {
-    /// A code used at some hour is used, even once past its expiry; otherwise it is
-    /// expired from `expires_at` on.
-    pub fn at(expires_at: i64, used_hour: Option<i64>, now: i64) -> CodeStatus {
-        if used_hour.is_some() {
-            CodeStatus::Used
-        } else if expires_at <= now {
-            CodeStatus::Expired
-        } else {
-            CodeStatus::Unused
-        }
-    }
-
-    /// The name in API answers.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodeStatus::Unused => "unused",
-            CodeStatus::Used => "used",
-            CodeStatus::Expired => "expired",
-        }
-    }
-}
+/// The state of a code, as its issuer sees it: the wire type of the API, worked out by
+/// [`CodeStatus::at`] for the API and the web UI alike.
+pub use messages::authority::CodeState as CodeStatus;
 
 /// A stored code (never its digits: only its HMAC is kept).
 #[derive(Clone, Debug, PartialEq, Eq)]
