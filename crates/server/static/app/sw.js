@@ -2,18 +2,10 @@
 // all, and check-in and check-out work offline. Files are answered from the cache at once
 // and refreshed in the background (the server revalidates with ETags, a 304 is a few
 // bytes); API calls (/v1/…, /v2/…) are never cached and go to the network.
-const CACHE = "openstopcovid-app-v1";
-const FILES = [
-  "/app/",
-  "/app/index.html",
-  "/app/app.css",
-  "/app/app.js",
-  "/app/protocol.js",
-  "/app/storage.js",
-  "/app/messages.js",
-  "/app/manifest.webmanifest",
-  "/app/icon.svg",
-];
+// The page carries its script and style sheet inline (the server joins them), so the page,
+// the manifest and the icon are all there is to keep.
+const CACHE = "openstopcovid-app-v2";
+const FILES = ["/app/", "/app/manifest.webmanifest", "/app/icon.svg"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

@@ -13,7 +13,8 @@
 //! service worker keeps the app for offline use. Text is compressed (gzip or brotli,
 //! whichever the browser prefers) because a venue's door often has a poor network.
 //! The Content-Security-Policy is as strict as the other pages': everything from this
-//! server, no inline script or style, no third party.
+//! server, no third party; the page's own script and style are inlined (see [`inline`])
+//! and allowed by their hashes alone.
 
 use std::sync::LazyLock;
 
@@ -26,6 +27,8 @@ use sha2::{Digest, Sha256};
 use tower_http::compression::CompressionLayer;
 
 use crate::state::AppState;
+
+mod inline;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
@@ -43,7 +46,7 @@ macro_rules! asset {
         Asset {
             name: $name,
             content_type: $content_type,
-            bytes: include_bytes!(concat!("../static/app/", $name)),
+            bytes: include_bytes!(concat!("../../static/app/", $name)),
         }
     };
 }
@@ -61,16 +64,72 @@ const ASSETS: &[Asset] = &[
     asset!("icon.svg", "image/svg+xml"),
 ];
 
+fn entity_tag(bytes: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(bytes);
+    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..16])))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
 /// `"<hex of SHA-256>"` of each asset, in the order of [`ASSETS`].
-static ENTITY_TAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
+static ENTITY_TAGS: LazyLock<Vec<HeaderValue>> =
+    LazyLock::new(|| ASSETS.iter().map(|asset| entity_tag(asset.bytes)).collect());
+
+fn asset_text(name: &str) -> &'static str {
     ASSETS
         .iter()
-        .map(|asset| {
-            let digest = Sha256::digest(asset.bytes);
-            HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..16])))
-                .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+        .find(|asset| asset.name == name)
+        .and_then(|asset| std::str::from_utf8(asset.bytes).ok())
+        .unwrap_or_default()
+}
+
+/// The page a poster opens, with its style sheet and modules inlined (one round trip).
+struct Page {
+    html: String,
+    tag: HeaderValue,
+    policy: HeaderValue,
+}
+
+fn inlined_index() -> Result<Page, String> {
+    let source = |name: &'static str| inline::Source {
+        name,
+        text: asset_text(name.trim_start_matches("./")),
+    };
+    let page = inline::inline_page(
+        asset_text("index.html"),
+        asset_text("app.css"),
+        &source("./app.js"),
+        // Each after the modules it imports.
+        &[
+            source("./messages.js"),
+            source("./protocol.js"),
+            source("./storage.js"),
+        ],
+    )
+    .map_err(|error| error.to_string())?;
+    let policy = CONTENT_SECURITY_POLICY
+        .replace(
+            "script-src 'self'",
+            &format!("script-src 'self' {}", page.script_hash),
+        )
+        .replace(
+            "style-src 'self'",
+            &format!("style-src 'self' {}", page.style_hash),
+        );
+    Ok(Page {
+        tag: entity_tag(page.html.as_bytes()),
+        policy: HeaderValue::from_str(&policy).map_err(|error| error.to_string())?,
+        html: page.html,
+    })
+}
+
+/// Built once, on the first visit; `None` (the plain page, which loads its files) only if
+/// the files compiled in use a form the inliner does not read, which its tests rule out.
+static INDEX: LazyLock<Option<Page>> = LazyLock::new(|| {
+    inlined_index()
+        .inspect_err(|error| {
+            tracing::error!(%error, "the web app's page could not be inlined; serving it plain")
         })
-        .collect()
+        .ok()
 });
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -106,7 +165,14 @@ fn serve(name: &str, request_headers: &HeaderMap) -> Response {
         .into_response();
     };
     let asset = &ASSETS[index];
-    let tag = ENTITY_TAGS[index].clone();
+    let (bytes, tag, policy) = match (&*INDEX, asset.name) {
+        (Some(page), "index.html") => (page.html.as_bytes(), page.tag.clone(), page.policy.clone()),
+        _ => (
+            asset.bytes,
+            ENTITY_TAGS[index].clone(),
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+    };
     let unchanged = request_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -119,17 +185,14 @@ fn serve(name: &str, request_headers: &HeaderMap) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(asset.content_type),
             )],
-            asset.bytes,
+            bytes,
         )
             .into_response()
     };
     let headers = response.headers_mut();
     headers.insert(header::ETAG, tag);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -152,23 +215,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_file_the_page_and_the_worker_name_is_served() {
-        let index = std::str::from_utf8(ASSETS[0].bytes).unwrap_or_default();
-        let worker = ASSETS
-            .iter()
-            .find(|asset| asset.name == "sw.js")
-            .map(|asset| std::str::from_utf8(asset.bytes).unwrap_or_default())
-            .unwrap_or_default();
-        for asset in &ASSETS[1..] {
-            if asset.name == "sw.js" {
-                continue;
-            }
+    fn the_page_a_poster_opens_needs_no_other_request_to_show_check_in() {
+        let page = inlined_index().unwrap();
+        assert!(!page.html.contains("src=\"/app/"), "no external script");
+        assert!(
+            !page.html.contains("rel=\"stylesheet\""),
+            "no external style sheet"
+        );
+        assert!(!page.html.contains("modulepreload"));
+        assert!(page.html.contains("function decodeVenueUrl"));
+        assert!(page.html.contains("id=\"check-in\""));
+        let policy = page.policy.to_str().unwrap();
+        assert!(policy.contains("script-src 'self' 'sha256-"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn the_worker_keeps_the_page_and_what_it_still_loads() {
+        let worker = asset_text("sw.js");
+        for file in ["/app/", "/app/manifest.webmanifest", "/app/icon.svg"] {
             assert!(
-                worker.contains(&format!("\"/app/{}\"", asset.name)),
-                "the service worker must keep {} for offline use",
-                asset.name
+                worker.contains(&format!("\"{file}\"")),
+                "the service worker must keep {file} for offline use"
             );
         }
-        assert!(index.contains("app.js") && index.contains("app.css"));
     }
 }
