@@ -11,18 +11,18 @@
 //!   unrelated.
 //! - Redemption is one conditional `UPDATE … RETURNING`: of any number of concurrent
 //!   requests with the same code, exactly one gets a token.
-//! - Guessing defence: a per-client limit (clients told apart by a salted hash of their IP
-//!   address, kept in memory only, never stored or logged) and a global budget of failed
-//!   checks per hour; over either, 429. 11 random digits against at most a few hundred
-//!   thousand live codes leave a guesser odds of about 1 in 400,000 per try.
-//! - Fake checks (`"fake": true`) run the same path, read instead of write, and answer
-//!   200 with a token marked `fake: "1"`, of the same size, after the same minimum time.
+//! - Guessing defence ([`crate::rate_limit`]): a per-client rate and a per-network budget
+//!   of failed checks, both sliding; over either, 429 with `Retry-After`. No server-wide
+//!   budget: nobody can stop patients elsewhere from reporting. SECURITY.md works out the
+//!   expected time to guess a code.
+//! - Fake checks (`"fake": true`) run the same checks, touch no row, and answer 200 with a
+//!   token marked `fake: "1"`, of the same size, in the same time ([`crate::timing`]).
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,12 +35,15 @@ use rand::RngExt;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::client_address::ClientAddress;
 use crate::clock::{date_of, format_date, parse_date};
 use crate::datastore::codes::NewCodeRow;
 use crate::datastore::{DatastoreError, Store, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
-use crate::state::{AppState, with_minimum_duration};
+use crate::rate_limit::Refusal;
+use crate::state::AppState;
+use crate::timing::{self, Endpoint, Kind};
 use crate::tokens::{self, bearer};
 
 /// How far back an onset date may lie, in days (older keys are not kept anyway).
@@ -284,38 +287,66 @@ async fn status(
         (status = 200, description = "token", body = AccessToken),
         (status = 400, description = "malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "unknown, used or expired code", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many checks", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many checks from this client, or too many failed ones from its network; see `Retry-After`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     )
 )]
 async fn verify(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     body: Result<Json<VerifyRequest>, JsonRejection>,
-) -> Result<Json<AccessToken>, Problem> {
+) -> Result<Response, Problem> {
     let start = tokio::time::Instant::now();
-    with_minimum_duration(&state, start, verify_inner(&state, peer, body)).await
+    let refused = match state.verify_limiter.admit(client) {
+        Ok(()) => None,
+        Err(refusal) => {
+            Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
+            Some(refusal)
+        }
+    };
+    if let Some(refusal) = refused {
+        let detail = match refusal {
+            Refusal::Client { .. } => {
+                "too many code checks from this client; try again after Retry-After seconds"
+            }
+            Refusal::Network { .. } => {
+                "too many failed code checks from this network; try again after Retry-After seconds (or from another network)"
+            }
+        };
+        let mut response = Problem::new(ProblemKind::TooManyCodeChecks, detail).into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(refusal.retry_after_seconds()),
+        );
+        return Ok(response);
+    }
+    timing::answer_alike(
+        &state,
+        Endpoint::Verify,
+        start,
+        verify_inner(&state, client, body),
+    )
+    .await
+    .map(|token| {
+        let mut response = token.into_response();
+        no_store(&mut response);
+        response
+    })
+}
+
+/// Answers that carry a code or a token must not stay in any cache.
+pub(crate) fn no_store(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
 async fn verify_inner(
     state: &AppState,
-    peer: SocketAddr,
+    client: IpAddr,
     body: Result<Json<VerifyRequest>, JsonRejection>,
-) -> Result<Json<AccessToken>, Problem> {
+) -> Result<(Json<AccessToken>, Kind), Problem> {
     let now = state.now();
-    if !state.verify_limiter.admit(peer) {
-        Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
-        return Err(Problem::new(
-            ProblemKind::TooManyCodeChecks,
-            "too many code checks from this client; wait a minute",
-        ));
-    }
-    if state.verify_limiter.failure_budget_exhausted() {
-        Metrics::count(&state.metrics.code_verifications, "outcome", "rate_limited");
-        return Err(Problem::new(
-            ProblemKind::TooManyCodeChecks,
-            "too many failed code checks on this server; try again later",
-        ));
-    }
     let Json(request) = body?;
     let fake = match request.fake {
         None => false,
@@ -328,11 +359,12 @@ async fn verify_inner(
     };
     let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
+    let well_formed = code::is_well_formed(&code);
     let onset: Option<Option<String>> = if fake {
-        // Same lookup as a real check, but reading: a fake check changes nothing.
-        state.store.peek_code(&hmac, now).await?;
+        // A fake changes nothing and reads nothing: it answers when a real check would
+        // (`crate::timing`), which a lookup of its own would only make later.
         Some(None)
-    } else if !code::is_well_formed(&code) {
+    } else if !well_formed {
         None
     } else {
         state
@@ -341,7 +373,11 @@ async fn verify_inner(
             .await?
     };
     let Some(onset) = onset else {
-        state.verify_limiter.record_failure();
+        // A typo (caught by the check digit) cannot match any code: it is no guess, and
+        // spends only the client's own rate, not its network's failure budget.
+        if well_formed {
+            state.verify_limiter.record_failure(client);
+        }
         Metrics::count(&state.metrics.code_verifications, "outcome", "rejected");
         return Err(Problem::new(
             ProblemKind::CodeRejected,
@@ -353,14 +389,14 @@ async fn verify_inner(
     let onset = onset
         .and_then(|text| parse_date(&text))
         .unwrap_or_else(|| date_of(now));
-    Metrics::count(
-        &state.metrics.code_verifications,
-        "outcome",
-        if fake { "fake" } else { "accepted" },
-    );
-    Ok(Json(AccessToken {
-        access_token: tokens::issue_upload_token(state, onset, fake, now),
-    }))
+    // Fake checks are counted as accepted: nothing public tells them apart.
+    Metrics::count(&state.metrics.code_verifications, "outcome", "accepted");
+    Ok((
+        Json(AccessToken {
+            access_token: tokens::issue_upload_token(state, onset, fake, now),
+        }),
+        if fake { Kind::Fake } else { Kind::Real },
+    ))
 }
 
 #[cfg(test)]

@@ -43,6 +43,63 @@ pub const DEFAULT_KEY_OVERLAP_SECONDS: u64 = 7 * 86_400;
 /// about two days before their symptoms start (PROTOCOLS.md §4).
 pub const DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET: u32 = 2;
 
+/// Default for `verify_failures_per_network_per_hour`.
+pub const DEFAULT_VERIFY_FAILURES_PER_NETWORK_PER_HOUR: u32 = 60;
+/// Default largest body: the largest upload the API allows (300 check-in reports of the
+/// largest size, about 85 KB of JSON) with room for formatting.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The proxies whose `X-Forwarded-For` the server believes (see `trusted_proxies`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn new(networks: Vec<ipnet::IpNet>) -> Self {
+        Self(networks)
+    }
+
+    /// This machine (127.0.0.0/8 and ::1): the default, for a reverse proxy on the same
+    /// host, which carries everybody's connections. Nobody else can connect from there.
+    pub fn loopback() -> Self {
+        Self(vec![
+            ipnet::IpNet::from(ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8)),
+            ipnet::IpNet::from(ipnet::Ipv6Net::new_assert(std::net::Ipv6Addr::LOCALHOST, 128)),
+        ])
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|network| network.contains(&ip))
+    }
+
+    /// The client of a request that came from `peer` with these `X-Forwarded-For` values:
+    /// `peer` itself unless it is trusted; else the right-most address of the header that
+    /// is not a trusted proxy (everything left of it could be made up by the client).
+    pub fn client(&self, peer: std::net::IpAddr, forwarded_for: &[&str]) -> std::net::IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        for entry in forwarded_for
+            .iter()
+            .rev()
+            .flat_map(|value| value.rsplit(','))
+        {
+            let Ok(ip) = entry.trim().parse::<std::net::IpAddr>() else {
+                // An unreadable entry: nothing left of it can be trusted.
+                return client;
+            };
+            client = ip;
+            if !self.contains(ip) {
+                return ip;
+            }
+        }
+        client
+    }
+}
+
 /// Everything `serve` needs.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -69,11 +126,31 @@ pub struct Config {
     /// Fake and real code checks and uploads answer no sooner than this, so that their
     /// timing does not tell them apart. 0 turns it off (tests, benchmarks).
     pub min_response_millis: u64,
-    /// Code checks one client may make per minute before getting 429.
+    /// Code checks one client (an address; an IPv6 /64) may make per minute before getting
+    /// 429 (a sliding window: one more check every `60 / n` seconds after the first `n`).
     pub verify_per_client_per_minute: u32,
-    /// Failed code checks the whole server accepts per hour before refusing all checks
-    /// (guessing defence that per-client limits alone cannot give against many addresses).
-    pub verify_failures_per_hour: u32,
+    /// Failed checks of well-formed codes one network (an IPv4 /24, an IPv6 /48) may make
+    /// per hour before its checks get 429. A typo never counts (the check digit catches it
+    /// before any lookup). There is no server-wide budget: nobody can stop patients
+    /// elsewhere from reporting. See SECURITY.md for the arithmetic of guessing a code.
+    pub verify_failures_per_network_per_hour: u32,
+    /// Load balancers and CDNs whose `X-Forwarded-For` names the client (IP addresses or
+    /// CIDR blocks, e.g. `["127.0.0.0/8", "10.0.0.0/8"]`); they have no per-client
+    /// connection cap either. Default: this machine only (a reverse proxy on the same host).
+    /// `[]`: the peer is always the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Most connections served at once (each holds one file descriptor; keep it below
+    /// `ulimit -n` less the database pool). Past it, the server stops accepting.
+    pub max_connections: usize,
+    /// Most connections one client (address, IPv6 /64) may hold; trusted proxies exempt.
+    pub max_connections_per_client: usize,
+    /// Adds `Strict-Transport-Security: max-age=<this>` to every answer (set it when the
+    /// server is reached over HTTPS only, e.g. 31536000 for a year; unset: no header).
+    pub hsts_max_age_seconds: Option<u64>,
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9090`, reachable by the
+    /// operator's Prometheus alone); unset: on the public address (it never tells fake
+    /// traffic from real either way).
+    pub metrics_listen: Option<SocketAddr>,
     /// Seconds between two runs of the background jobs (export files, retention purge).
     pub jobs_interval_seconds: u64,
     /// Whether downloads are padded with fake keys (see `exposure::export::padded_key_count`).
@@ -102,10 +179,15 @@ impl Default for Config {
             export_store_url: None,
             min_response_millis: 250,
             verify_per_client_per_minute: 10,
-            verify_failures_per_hour: 10_000,
+            verify_failures_per_network_per_hour: DEFAULT_VERIFY_FAILURES_PER_NETWORK_PER_HOUR,
+            trusted_proxies: TrustedProxies::loopback(),
+            max_connections: crate::connections::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: crate::connections::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            hsts_max_age_seconds: None,
+            metrics_listen: None,
             jobs_interval_seconds: 300,
             pad_exports: true,
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
         }

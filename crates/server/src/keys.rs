@@ -46,7 +46,8 @@ use crate::datastore::{DatastoreError, KeyRow, WriteOutcome, floor_to_hour};
 use crate::metrics::Metrics;
 
 use crate::problem::{Problem, ProblemKind};
-use crate::state::{AppState, with_minimum_duration};
+use crate::state::AppState;
+use crate::timing::{self, Endpoint, Kind};
 use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_NEXT_DAY, UploadClaims};
 
 /// Keys in every upload: real keys padded with fake ones (DP-3T v2).
@@ -267,7 +268,9 @@ async fn store_keys(
                 release_at: release_at(key, now, state.config.release_bucket_seconds),
             }
         })
-        .collect();
+        .collect::<Vec<KeyRow>>();
+    // Counted once all of them are out (see `crate::metrics`).
+    let last_release = rows.iter().map(|row| row.release_at).max().unwrap_or(now);
     // Durable when this returns: the writer answers after its commit.
     let outcome = state
         .store
@@ -275,7 +278,7 @@ async fn store_keys(
         .await?;
     match outcome {
         WriteOutcome::Stored { new_keys } => {
-            state.metrics.keys_stored.inc_by(new_keys);
+            state.metrics.keys_stored(new_keys, last_release);
             state.news.announce();
             Ok(())
         }
@@ -316,7 +319,7 @@ async fn upload(
     body: Result<Json<GaenUploadRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let start = tokio::time::Instant::now();
-    with_minimum_duration(&state, start, async {
+    timing::answer_alike(&state, Endpoint::Keys, start, async {
         let claims = tokens::authorize(&state, &headers, SCOPE_EXPOSED)?;
         let Json(request) = body?;
         let now = state.now();
@@ -325,16 +328,22 @@ async fn upload(
         if let Some(delayed) = request.delayed_key_date {
             check_delayed_key_date(delayed, now)?;
         }
-        if claims.is_fake() {
+        let kind = if claims.is_fake() {
             // Same checks, no writes: a fake upload changes nothing.
-            Metrics::count(&state.metrics.key_uploads, "kind", "fake");
+            Kind::Fake
         } else {
             store_keys(&state, &claims, Purpose::Keys, &keys, now).await?;
-            Metrics::count(&state.metrics.key_uploads, "kind", "real");
-        }
-        Ok(upload_answer(request.delayed_key_date.map(|delayed| {
-            tokens::issue_next_day_token(&state, &claims, delayed, now)
-        })))
+            Kind::Real
+        };
+        // One count for both kinds: nothing public tells them apart.
+        Metrics::count(&state.metrics.key_uploads, "kind", "keys");
+        let mut answer = upload_answer(
+            request
+                .delayed_key_date
+                .map(|delayed| tokens::issue_next_day_token(&state, &claims, delayed, now)),
+        );
+        crate::codes::no_store(&mut answer);
+        Ok((answer, kind))
     })
     .await
 }
@@ -357,7 +366,7 @@ async fn upload_next_day(
     body: Result<Json<GaenNextDayRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let start = tokio::time::Instant::now();
-    with_minimum_duration(&state, start, async {
+    timing::answer_alike(&state, Endpoint::NextDayKeys, start, async {
         let claims = tokens::authorize(&state, &headers, SCOPE_NEXT_DAY)?;
         let Json(request) = body?;
         let now = state.now();
@@ -376,13 +385,14 @@ async fn upload_next_day(
             .filter(|key| key.rolling_start_interval_number.0 == expected_start)
             .into_iter()
             .collect();
-        if claims.is_fake() {
-            Metrics::count(&state.metrics.key_uploads, "kind", "next_day_fake");
+        let kind = if claims.is_fake() {
+            Kind::Fake
         } else {
             store_keys(&state, &claims, Purpose::NextDayKeys, &keys, now).await?;
-            Metrics::count(&state.metrics.key_uploads, "kind", "next_day");
-        }
-        Ok(Json(serde_json::json!({})).into_response())
+            Kind::Real
+        };
+        Metrics::count(&state.metrics.key_uploads, "kind", "next_day");
+        Ok((Json(serde_json::json!({})).into_response(), kind))
     })
     .await
 }

@@ -66,9 +66,11 @@
 
 pub mod authority_ui;
 pub mod citizen_app;
+pub(crate) mod client_address;
 pub mod clock;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod datastore;
 pub mod jobs;
 pub mod keys;
@@ -82,6 +84,7 @@ pub(crate) mod rate_limit;
 pub mod service;
 pub mod signing;
 pub mod state;
+pub(crate) mod timing;
 pub mod tokens;
 pub mod venue_ui;
 pub mod web;

@@ -1,7 +1,13 @@
 //! Prometheus metrics, served as text at `/metrics`.
 //!
 //! Counters say how much happens, never to whom: no label carries a code, a token, a key
-//! or anything about a client.
+//! or anything about a client. No counter tells fake traffic from real: fake code checks
+//! count as accepted, fake uploads as uploads, and stored keys are counted only when they
+//! are released for download (a counter that moved at the upload would tell a scraper
+//! which upload was real; at release, it says what every download says anyway).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -16,12 +22,14 @@ pub struct Metrics {
     registry: Registry,
     /// Codes issued by authorities.
     pub codes_issued: Counter,
-    /// Code checks by outcome: `accepted`, `rejected`, `fake`, `rate_limited`.
+    /// Code checks by outcome: `accepted` (fakes included), `rejected`, `rate_limited`.
     pub code_verifications: Family<Labels, Counter>,
-    /// Key uploads by kind: `real`, `fake`, `next_day`, `next_day_fake`.
+    /// Key uploads by kind: `keys`, `next_day` (fakes included).
     pub key_uploads: Family<Labels, Counter>,
-    /// Diagnosis keys stored (after validation and de-duplication).
-    pub keys_stored: Counter,
+    /// Diagnosis keys stored (after validation and de-duplication), counted once released.
+    keys_stored: Counter,
+    /// Keys stored but not yet released: count by release time (Unix seconds).
+    keys_pending: Mutex<BTreeMap<i64, u64>>,
     /// Error answers by HTTP status.
     pub failures: Family<Labels, Counter>,
     /// Sizes of export files served or written, in bytes.
@@ -51,7 +59,11 @@ impl Default for Metrics {
             code_verifications.clone(),
         );
         registry.register("key_uploads", "Key uploads by kind", key_uploads.clone());
-        registry.register("keys_stored", "Diagnosis keys stored", keys_stored.clone());
+        registry.register(
+            "keys_stored",
+            "Diagnosis keys stored, counted when released for download",
+            keys_stored.clone(),
+        );
         registry.register("failures", "Error answers by HTTP status", failures.clone());
         registry.register(
             "export_bytes",
@@ -69,6 +81,7 @@ impl Default for Metrics {
             code_verifications,
             key_uploads,
             keys_stored,
+            keys_pending: Mutex::new(BTreeMap::new()),
             failures,
             export_bytes,
             purged_rows,
@@ -77,8 +90,34 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
+    /// Counts `count` keys stored now that will be released at `release_at`.
+    pub fn keys_stored(&self, count: u64, release_at: i64) {
+        if count > 0 {
+            *self
+                .keys_pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .entry(release_at)
+                .or_insert(0) += count;
+        }
+    }
+
+    /// Keys stored and released by `now`.
+    pub fn keys_released(&self, now: i64) -> u64 {
+        let mut pending = self
+            .keys_pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let later = pending.split_off(&(now.saturating_add(1)));
+        let released: u64 = pending.values().sum();
+        *pending = later;
+        self.keys_stored.inc_by(released);
+        self.keys_stored.get()
+    }
+
+    /// The Prometheus text exposition of every metric at `now`.
+    pub fn render(&self, now: i64) -> String {
+        self.keys_released(now);
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);

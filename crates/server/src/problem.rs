@@ -60,6 +60,10 @@ pub enum ProblemKind {
     TooManyCodeChecks,
     /// 404: no such route or file (`about:blank`).
     NotFound,
+    /// 405: the route exists, not with this method (`about:blank`).
+    MethodNotAllowed,
+    /// 408: the request (headers and body) took longer than the server waits (`about:blank`).
+    RequestTimeout,
     /// 413: the body is larger than the route accepts (`about:blank`).
     PayloadTooLarge,
     /// 415: the body is not JSON (`about:blank`).
@@ -72,7 +76,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, in the order `/openapi.json` lists them.
-    pub const ALL: [ProblemKind; 18] = [
+    pub const ALL: [ProblemKind; 20] = [
         ProblemKind::MalformedBody,
         ProblemKind::InvalidQuery,
         ProblemKind::InvalidKeys,
@@ -87,6 +91,8 @@ impl ProblemKind {
         ProblemKind::FutureBundleTag,
         ProblemKind::TooManyCodeChecks,
         ProblemKind::NotFound,
+        ProblemKind::MethodNotAllowed,
+        ProblemKind::RequestTimeout,
         ProblemKind::PayloadTooLarge,
         ProblemKind::UnsupportedMediaType,
         ProblemKind::Internal,
@@ -110,6 +116,8 @@ impl ProblemKind {
             ProblemKind::FutureBundleTag => "future-bundle-tag",
             ProblemKind::TooManyCodeChecks => "too-many-code-checks",
             ProblemKind::NotFound
+            | ProblemKind::MethodNotAllowed
+            | ProblemKind::RequestTimeout
             | ProblemKind::PayloadTooLarge
             | ProblemKind::UnsupportedMediaType
             | ProblemKind::Internal
@@ -140,6 +148,8 @@ impl ProblemKind {
             | ProblemKind::FutureBundleTag
             | ProblemKind::NotFound => StatusCode::NOT_FOUND,
             ProblemKind::TooManyCodeChecks => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -164,6 +174,8 @@ impl ProblemKind {
             ProblemKind::FutureBundleTag => "Bundle tag in the future",
             ProblemKind::TooManyCodeChecks => "Too many code checks",
             ProblemKind::NotFound => "Not Found",
+            ProblemKind::MethodNotAllowed => "Method Not Allowed",
+            ProblemKind::RequestTimeout => "Request Timeout",
             ProblemKind::PayloadTooLarge => "Payload Too Large",
             ProblemKind::UnsupportedMediaType => "Unsupported Media Type",
             ProblemKind::Internal => "Internal Server Error",

@@ -7,7 +7,8 @@
 //! Write a module with `pub(crate) fn routes() -> Router<AppState>` whose handlers take
 //! `State<AppState>` (from [`crate::state`]: the store, clock, keys, metrics and config
 //! are on it) and return `Result<_, Problem>`; then merge it in [`app`]. Every route then
-//! gets the body limit, the `Signature` header, problem+json errors, and appears in
+//! gets the body limit, the request timeout, the `Signature` header, `no-store` unless it
+//! sets its own `Cache-Control`, problem+json errors, and appears in
 //! `/openapi.json` once added to [`crate::openapi`]. A page of a web UI goes through
 //! [`crate::web`] instead (see there).
 
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::connections;
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::{AppState, StartError};
@@ -33,9 +35,8 @@ use crate::state::{AppState, StartError};
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let mut bounded = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(crate::openapi::serve))
         .merge(crate::web::routes())
         .merge(crate::codes::routes())
@@ -44,14 +45,34 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::presence::routes())
         .merge(crate::venue_ui::routes())
         .merge(crate::citizen_app::routes())
-        .merge(crate::jobs::routes())
+        .merge(crate::jobs::routes());
+    if state.config.metrics_listen.is_none() {
+        bounded = bounded.route("/metrics", get(metrics));
+    }
+    Router::new()
+        .merge(bounded.layer(middleware::from_fn(connections::request_deadline)))
+        // The long poll waits up to its own bound (`push::MAX_WAIT_SECONDS`).
         .merge(crate::push::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                ProblemKind::MethodNotAllowed,
+                "this route does not take this method (see /openapi.json)",
+            )
+        })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             sign_and_count,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// The operator's private address for `/metrics` (config `metrics_listen`).
+fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async { Problem::new(ProblemKind::NotFound, "only /metrics here") })
         .with_state(state)
 }
 
@@ -85,7 +106,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render(state.now()),
     )
 }
 
@@ -116,6 +137,18 @@ async fn sign_and_count(State(state): State<AppState>, request: Request, next: N
     let signature = state.keys.sign_response_body(&bytes, state.now());
     if let Ok(value) = HeaderValue::from_str(&signature) {
         parts.headers.insert("signature", value);
+    }
+    // Answers carry codes and tokens: none stays in a cache unless its route says so.
+    parts
+        .headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    if let Some(value) = state.config.hsts_max_age_seconds.and_then(|max_age| {
+        HeaderValue::from_str(&format!("max-age={max_age}; includeSubDomains")).ok()
+    }) {
+        parts
+            .headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, value);
     }
     // `Date` from the server's clock (hyper would write the wall clock's, which a test's
     // mock clock does not move): the DP-3T SDKs refuse answers whose `Date` is more than
@@ -181,20 +214,25 @@ pub async fn spawn_with_state(
 ) -> Result<ServerHandle, StartError> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match state.config.metrics_listen {
+        Some(address) => Some(TcpListener::bind(address).await?),
+        None => None,
+    };
     let (stop, stopped) = watch::channel(false);
     crate::jobs::spawn_background(state.clone(), stopped.clone());
     let router = app(state.clone());
-    let mut shutdown = stopped;
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
-    });
+    let limits = connections::Limits::from_config(&state.config);
+    if let Some(metrics_listener) = metrics_listener {
+        let metrics_addr = metrics_listener.local_addr()?;
+        tokio::spawn(connections::serve(
+            metrics_listener,
+            metrics_app(state.clone()),
+            limits.clone(),
+            stopped.clone(),
+        ));
+        tracing::info!(%metrics_addr, "serving /metrics");
+    }
+    let task = tokio::spawn(connections::serve(listener, router, limits, stopped));
     tracing::info!(%addr, "listening");
     Ok(ServerHandle {
         addr,

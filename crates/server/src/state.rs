@@ -8,7 +8,6 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
 
 use object_store::ObjectStore;
 
@@ -53,6 +52,8 @@ pub struct SharedState {
     /// Identifies this process in database leases.
     pub instance_id: String,
     pub(crate) verify_limiter: VerifyLimiter,
+    /// Recent real work durations, for fakes to wait as long ([`crate::timing`]).
+    pub(crate) timings: crate::timing::Timings,
     /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
     pub news: News,
 }
@@ -89,7 +90,7 @@ impl AppState {
                 verify_limiter: VerifyLimiter::new(
                     clock.clone(),
                     config.verify_per_client_per_minute,
-                    config.verify_failures_per_hour,
+                    config.verify_failures_per_network_per_hour,
                 ),
                 config,
                 store,
@@ -97,6 +98,7 @@ impl AppState {
                 clock,
                 news: News::default(),
                 metrics,
+                timings: crate::timing::Timings::default(),
                 exports,
                 instance_id: uuid::Uuid::new_v4().to_string(),
             }),
@@ -138,17 +140,4 @@ fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError
                 .to_owned(),
         )),
     }
-}
-
-/// Runs `work`, then waits until `config.min_response_millis` have passed since `start`, so
-/// that fake and real requests (which do different amounts of work) answer alike in time.
-pub(crate) async fn with_minimum_duration<T>(
-    state: &AppState,
-    start: tokio::time::Instant,
-    work: impl Future<Output = T>,
-) -> T {
-    let result = work.await;
-    let minimum = Duration::from_millis(state.config.min_response_millis);
-    tokio::time::sleep_until(start + minimum).await;
-    result
 }

@@ -98,13 +98,15 @@ pub(crate) fn issue_next_day_token(
 }
 
 /// The bearer credential of a request, if any.
+/// The credentials of `Authorization: Bearer …`; the scheme is case-insensitive
+/// (RFC 9110 §11.1), so `bearer` and `BEARER` are read too.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+        .filter(|credentials| !credentials.is_empty())
 }
 
 /// Checks the bearer token of a request: signature, expiry and scope.

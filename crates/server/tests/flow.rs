@@ -374,16 +374,24 @@ async fn keys_uploaded_again_with_another_token_are_published_once() {
             let response = server.upload(&token, &upload_body(today)).await;
             assert_eq!(response.status(), StatusCode::OK);
         }
-        // Ten past keys and today's, once.
+        // Counted only once released (so that a scrape cannot tell a real upload from a
+        // fake one), and each key once.
         assert_eq!(
             keys_stored_metric(&server).await,
-            "openstopcovid_keys_stored_total 11"
+            "openstopcovid_keys_stored_total 0"
         );
         server.clock.advance(2 * 3600);
         let mut published = published_keys(&server).await;
         published.sort();
         let expected: Vec<[u8; 16]> = (1..=10u8).map(|day| [day; 16]).collect();
         assert_eq!(published, expected);
+        // Once today's key is out too (an hour after its day ends): eleven, not twenty-two.
+        server.clock.advance(3600);
+        assert_eq!(
+            keys_stored_metric(&server).await,
+            "openstopcovid_keys_stored_total 11"
+        );
+        server.clock.advance(-3600);
         server.handle.shutdown().await.unwrap();
 
         if backend.is_some() {
@@ -457,7 +465,8 @@ async fn racing_uploads_share_commits_and_a_token_still_counts_once() {
                 .all(|(_, status)| *status == StatusCode::OK),
             "{statuses:?}"
         );
-        // 11 accepted uploads of 10 keys each, all of them stored.
+        // 11 accepted uploads of 10 keys each, all of them stored (counted once released).
+        server.clock.advance(86_400);
         let metrics = server.get_text("/metrics").await;
         assert!(
             metrics

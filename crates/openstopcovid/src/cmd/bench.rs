@@ -198,7 +198,8 @@ async fn upload(args: UploadArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     let failed = failures.load(Ordering::Relaxed);
-    let stored = state.metrics.keys_stored.get();
+    // Every key stored is counted by the time the last release is reached.
+    let stored = state.metrics.keys_released(i64::MAX);
     let expected = ((args.uploads - failed) * REAL_KEYS_PER_UPLOAD) as u64;
     handle
         .shutdown()

@@ -181,22 +181,6 @@ impl Store {
         .await?)
     }
 
-    /// The same lookup as [`Store::redeem_code`], reading only: what a fake check does,
-    /// so that it costs the same and changes nothing.
-    pub async fn peek_code(
-        &self,
-        code_hmac: &[u8],
-        now: i64,
-    ) -> Result<Option<Option<String>>, DatastoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT onset_date FROM codes WHERE code_hmac = $1 AND used_hour IS NULL AND expires_at > $2",
-        )
-        .bind(code_hmac)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     /// Expires `issuer`'s unused, unexpired code `id` now (it keeps its history and is
     /// purged with the others); false when there is no such code.
     pub async fn expire_code(

@@ -24,7 +24,8 @@ use presence::check_in_report::{
 
 use crate::datastore::floor_to_hour;
 use crate::problem::{Problem, ProblemKind};
-use crate::state::{AppState, with_minimum_duration};
+use crate::state::AppState;
+use crate::timing::{self, Endpoint, Kind};
 use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
 
 /// A phone keeps at most this many check-ins a day (a shop assistant's busy day), so an
@@ -170,20 +171,19 @@ async fn upload(
     body: Result<Json<CheckInUploadRequest>, JsonRejection>,
     purpose: Purpose,
     max_reports: usize,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<(Json<serde_json::Value>, Kind), Problem> {
     let claims = tokens::authorize(state, headers, SCOPE_EXPOSED)?;
     let Json(request) = body?;
     let reports = validate_upload(&request, max_reports)?;
-    if request.fake == 0 && !claims.is_fake() {
-        let stored = store_reports(state, &claims, purpose, &reports, state.now()).await?;
-        tracing::info!(
-            purpose = purpose.as_str(),
-            stored,
-            "check-in reports stored"
-        );
-    }
+    // No log line here: one written by real uploads alone would tell them from fakes.
+    let kind = if request.fake == 0 && !claims.is_fake() {
+        store_reports(state, &claims, purpose, &reports, state.now()).await?;
+        Kind::Real
+    } else {
+        Kind::Fake
+    };
     // Same answer for fake and real uploads.
-    Ok(Json(serde_json::json!({})))
+    Ok((Json(serde_json::json!({})), kind))
 }
 
 #[utoipa::path(
@@ -205,8 +205,9 @@ pub(super) async fn upload_check_ins(
     body: Result<Json<CheckInUploadRequest>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let start = tokio::time::Instant::now();
-    with_minimum_duration(
+    timing::answer_alike(
         &state,
+        Endpoint::CheckIns,
         start,
         upload(
             &state,
@@ -237,8 +238,9 @@ pub(super) async fn upload_venue_warning(
     body: Result<Json<CheckInUploadRequest>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let start = tokio::time::Instant::now();
-    with_minimum_duration(
+    timing::answer_alike(
         &state,
+        Endpoint::VenueWarning,
         start,
         upload(
             &state,
