@@ -64,7 +64,10 @@ impl TrustedProxies {
     pub fn loopback() -> Self {
         Self(vec![
             ipnet::IpNet::from(ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8)),
-            ipnet::IpNet::from(ipnet::Ipv6Net::new_assert(std::net::Ipv6Addr::LOCALHOST, 128)),
+            ipnet::IpNet::from(ipnet::Ipv6Net::new_assert(
+                std::net::Ipv6Addr::LOCALHOST,
+                128,
+            )),
         ])
     }
 
