@@ -67,12 +67,30 @@ pub struct CodeStatus {
 }
 
 /// `fake` as DP-3T clients send it: a boolean, or 0/1.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum FakeFlag {
     Bool(bool),
     Number(u8),
 }
+
+/// `true`/`false` or the integers 0 and 1, as the schema says (any other number is refused).
+impl utoipa::PartialSchema for FakeFlag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .enum_values(Some([0, 1])),
+            )
+            .description(Some("dummy traffic: true or 1; real: false or 0"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FakeFlag {}
 
 impl FakeFlag {
     /// Whether the request is dummy traffic; `None` for a number other than 0 or 1.

@@ -148,15 +148,16 @@ pub(crate) async fn authenticate_authority(
         (status = 201, description = "issued", body = IssuedCode),
         (status = 400, description = "bad onset date or body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn issue(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<IssueCodeRequest>, JsonRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let authority = authenticate_authority(&state, &headers).await?;
-    let Json(request) = body?;
+    let request: IssueCodeRequest = crate::problem::object_body(body)?;
     let issued = issue_code(&state, &authority, request.onset_date.as_deref())
         .await
         .map_err(|error| match error {
@@ -289,6 +290,7 @@ async fn status(
         (status = 404, description = "unknown, used or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too many checks from this client, or too many failed ones from its network; see `Retry-After`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn verify(

@@ -311,6 +311,7 @@ fn upload_answer(next_day_token: Option<String>) -> Response {
         (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "token already used or of another scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn upload(
@@ -358,6 +359,7 @@ async fn upload(
         (status = 400, description = "invalid key, or a malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "token already used or of another scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn upload_next_day(
@@ -489,10 +491,11 @@ pub(crate) async fn build_export(
 pub(crate) fn parse_bundle_tag(text: Option<&str>) -> Result<i64, Problem> {
     match text {
         None | Some("") => Ok(0),
+        // A number past i64 (292 million years away) is a tag in the future, like any other.
         Some(text) => text
             .parse::<u64>()
             .ok()
-            .and_then(|tag| i64::try_from(tag).ok())
+            .map(|tag| i64::try_from(tag).unwrap_or(i64::MAX))
             .ok_or_else(|| {
                 Problem::new(
                     ProblemKind::InvalidQuery,

@@ -300,6 +300,27 @@ impl From<crate::datastore::DatastoreError> for Problem {
     }
 }
 
+/// A JSON body that must be an object of `T`'s shape: serde would also read a struct from
+/// an array of its fields in order (`[]` for a struct whose fields are all optional), which
+/// no schema in `/openapi.json` allows.
+pub(crate) fn object_body<T: serde::de::DeserializeOwned>(
+    body: Result<axum::Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, Problem> {
+    let axum::Json(value) = body?;
+    if !value.is_object() {
+        return Err(Problem::new(
+            ProblemKind::MalformedBody,
+            "the body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value).map_err(|error| {
+        Problem::new(
+            ProblemKind::MalformedBody,
+            format!("the JSON does not have the expected shape: {error}"),
+        )
+    })
+}
+
 /// JSON body extraction failures (syntax, types, size, content type) as problems.
 impl From<axum::extract::rejection::JsonRejection> for Problem {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {

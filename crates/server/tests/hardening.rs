@@ -330,6 +330,24 @@ async fn the_small_items() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // Found by schemathesis: a cursor near i64::MAX made the server panic (overflow), and an
+    // array was read as a code request.
+    let response = server
+        .http
+        .get(server.url("/v1/warnings?since=9223372036854775806"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = server
+        .http
+        .post(server.url("/v1/authority/codes"))
+        .bearer_auth(&server.api_key)
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     // Without the setting, no HSTS (plain-HTTP test servers must not pin browsers).
     let server = start(|_| {}).await;
     let response = server

@@ -197,6 +197,7 @@ async fn upload(
         (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "token already used for check-ins or of another scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn upload_check_ins(
@@ -230,6 +231,7 @@ pub(super) async fn upload_check_ins(
         (status = 400, description = "malformed reports", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "token already used for a venue warning", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn upload_venue_warning(

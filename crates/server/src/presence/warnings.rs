@@ -42,12 +42,21 @@ fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
             .is_some_and(|accept| accept.contains("application/json"))
 }
 
+/// The values of `?format=` (for `/openapi.json`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+enum WarningsFormat {
+    Protobuf,
+    Json,
+}
+
 #[utoipa::path(
     get, path = "/v1/warnings", tag = "presence",
     summary = "Check-in reports published after the hour `since` (hours since 1970-01-01), up to the last complete hour; keep the `x-warnings-until` header (= intervalNumber) as the next `since`",
     params(
         ("since" = Option<u64>, Query, description = "the last x-warnings-until (default 0: everything kept)"),
-        ("format" = Option<String>, Query, description = "`protobuf` (default) or `json`; or send Accept: application/json"),
+        ("format" = Option<WarningsFormat>, Query, description = "`protobuf` (default) or `json`; or send Accept: application/json"),
     ),
     responses(
         (status = 200, description = "a TraceWarningPackage (CWA pt/trace_warning.proto: 1 intervalNumber = until, 2 region, 4 checkInProtectedReports) or its JSON form",
@@ -97,7 +106,7 @@ pub(super) async fn download(
     let until = last_complete_hour.max(since);
     let reports = state
         .store
-        .check_in_reports_between(since * 3600, until * 3600)
+        .check_in_reports_between(since.saturating_mul(3600), until.saturating_mul(3600))
         .await?;
     let mut response = if wants_json(&headers, &query) {
         Json(WarningPackageJson {
