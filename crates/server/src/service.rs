@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::citizen_app::routes())
         .merge(crate::jobs::routes())
         .merge(crate::push::routes())
+        .merge(crate::app_config::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
