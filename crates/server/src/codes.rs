@@ -328,10 +328,12 @@ async fn verify_inner(
     };
     let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
-    let onset: Option<Option<String>> = if fake {
-        // Same lookup as a real check, but reading: a fake check changes nothing.
+    // The onset date and the hour the code was issued.
+    let redeemed: Option<(Option<String>, i64)> = if fake {
+        // Same lookup as a real check, but reading: a fake check changes nothing. Its
+        // token claims this hour as the code's, so that it looks like a real one.
         state.store.peek_code(&hmac, now).await?;
-        Some(None)
+        Some((None, floor_to_hour(now)))
     } else if !code::is_well_formed(&code) {
         None
     } else {
@@ -340,7 +342,7 @@ async fn verify_inner(
             .redeem_code(&hmac, floor_to_hour(now), now)
             .await?
     };
-    let Some(onset) = onset else {
+    let Some((onset, code_issued_hour)) = redeemed else {
         state.verify_limiter.record_failure();
         Metrics::count(&state.metrics.code_verifications, "outcome", "rejected");
         return Err(Problem::new(
@@ -359,7 +361,7 @@ async fn verify_inner(
         if fake { "fake" } else { "accepted" },
     );
     Ok(Json(AccessToken {
-        access_token: tokens::issue_upload_token(state, onset, fake, now),
+        access_token: tokens::issue_upload_token(state, onset, code_issued_hour, fake, now),
     }))
 }
 
