@@ -44,8 +44,11 @@ fn keypair(id: u8) -> (HpkeConfig, PrivateKey) {
     (config, private)
 }
 
+/// Requests a stand-in leader received: request line, content type, body.
+type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
 /// A stand-in DAP leader: records every request's path and body, answers 201.
-fn stand_in_leader() -> (String, Arc<Mutex<Vec<(String, String, Vec<u8>)>>>) {
+fn stand_in_leader() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
