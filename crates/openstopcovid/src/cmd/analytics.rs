@@ -463,3 +463,52 @@ fn chart_error<E: std::error::Error + Send + Sync>(
 ) -> anyhow::Error {
     anyhow!("cannot draw the chart: {error}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_draws_every_metric_released_or_not() {
+        let mut results: Vec<MetricResult> = Metric::ALL
+            .into_iter()
+            .map(|metric| {
+                MetricResult::new(
+                    metric,
+                    Some(Collected {
+                        counts: (0..metric.length() as i64).map(|i| 100 - 7 * i).collect(),
+                        report_count: 100,
+                    }),
+                )
+            })
+            .collect();
+        results.push(MetricResult::new(Metric::WarningShown, None));
+        let svg = chart_svg(&results, "test").unwrap();
+        assert!(svg.starts_with("<svg"));
+        for metric in Metric::ALL {
+            assert!(svg.contains(metric.name()), "{metric}");
+        }
+        assert!(svg.contains("below minimum batch"));
+    }
+
+    #[test]
+    fn a_janus_collector_credential_is_read_and_other_suites_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.json");
+        let credential = serde_json::json!({
+            "id": 7, "kem": "X25519HkdfSha256", "kdf": "Sha256", "aead": "Aes128Gcm",
+            "public_key": URL_SAFE_NO_PAD.encode([1u8; 32]),
+            "private_key": URL_SAFE_NO_PAD.encode([2u8; 32]),
+            "token": "secret",
+        });
+        std::fs::write(&path, credential.to_string()).unwrap();
+        let read = Credential::read(&path).unwrap();
+        assert_eq!(read.key.config_id, 7);
+        assert_eq!(read.key.private_key, [2u8; 32]);
+        assert_eq!(read.token, "secret");
+        let mut other = credential;
+        other["kem"] = "P256HkdfSha256".into();
+        std::fs::write(&path, other.to_string()).unwrap();
+        assert!(Credential::read(&path).is_err());
+    }
+}
