@@ -14,14 +14,19 @@
 //!   `/v1/gaen/exposednextday`) and the key push answer (`/v1/push/keys`).
 //! - [`check_ins`]: protected check-in reports as JSON: the check-in and venue-warning
 //!   uploads, the JSON warning package.
+//! - [`app_config`]: the authority's configuration for the apps (`/v1/config`): private
+//!   analytics' aggregators and tasks.
+//! - [`response_signature`]: checking the `Signature` header of an answer.
 //! - [`Purpose`]: what an upload token is spent on; each purpose once per token.
 //! - [`retention`]: the one 14-day window (today and the 14 days before) shared by upload,
 //!   download, export and purge.
 
+pub mod app_config;
 pub mod authority;
 pub mod check_ins;
 pub mod code;
 pub mod keys;
+pub mod response_signature;
 pub mod retention;
 
 mod purpose;

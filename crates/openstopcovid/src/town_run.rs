@@ -12,6 +12,10 @@
 //!    those with the app report with it;
 //! 5. the next morning every phone syncs: downloads keys and venue warnings, matches, scores.
 //!
+//! 6. every phone (all opted in to private analytics) measures the day just over, and the
+//!    day's batch of each metric is aggregated in-process through Prio3's two-party
+//!    preparation with the aggregators' differential-privacy noise ([`AnalyticsOutcome`]).
+//!
 //! At the end, the phones' warnings are compared with the simulator's ground truth, every
 //! miss and false warning is given its cause, and the phones' scores trace each channel's
 //! precision/recall curve as the warning threshold varies.
@@ -65,6 +69,8 @@ pub struct Outcome {
     /// Precision and recall as each channel's threshold varies.
     pub curves: Vec<Curve>,
     pub timeline: Timeline,
+    /// Private analytics: what the phones measured, and what the aggregators released.
+    pub analytics: AnalyticsOutcome,
     pub elapsed_seconds: f64,
     /// Simulated phone-days per second of wall time.
     pub phone_days_per_second: f64,
@@ -76,6 +82,153 @@ pub struct Outcome {
 pub struct Breakdown {
     pub proximity: ChannelReport,
     pub presence: ChannelReport,
+}
+
+/// The private analytics of a run: every day, every app user's phone (opted in) measured
+/// the day just over; each metric's daily batch went through both aggregators in-process
+/// ([`analytics::aggregate_in_process`]) with ε-DP noise, as Janus would aggregate it.
+#[derive(Debug, Serialize)]
+pub struct AnalyticsOutcome {
+    /// ε of each metric's daily batch.
+    pub epsilon_per_batch: f64,
+    /// Batches smaller than this give nothing.
+    pub min_batch_size: u64,
+    /// Daily batches per metric.
+    pub batches: usize,
+    /// Batches released (at least the minimum size).
+    pub batches_released: usize,
+    /// Each bucket of one daily batch is within ± this of its truth with probability
+    /// 1 - 10⁻⁹.
+    pub noise_bound_per_batch: u64,
+    /// Per metric (`snake_case` name): its buckets, the true counts summed over the days,
+    /// and the collected (noisy) counts summed over the released days.
+    pub metrics: BTreeMap<String, MetricOutcome>,
+}
+
+/// One metric over the run.
+#[derive(Debug, Serialize)]
+pub struct MetricOutcome {
+    pub description: &'static str,
+    pub buckets: &'static [&'static str],
+    /// What the phones measured: true counts per bucket, summed over the daily batches.
+    pub truth: Vec<u64>,
+    /// What the collector got: noisy counts per bucket, summed over the released batches.
+    pub collected: Vec<i64>,
+}
+
+/// Collects the day's batches of every metric, through the two-party VDAF.
+struct AnalyticsRun {
+    rng: StdRng,
+    noise: analytics::Noise,
+    min_batch_size: u64,
+    batches: usize,
+    batches_released: usize,
+    truth: BTreeMap<analytics::Metric, Vec<u64>>,
+    collected: BTreeMap<analytics::Metric, Vec<i64>>,
+}
+
+impl AnalyticsRun {
+    fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed ^ 0xA1A1_7105),
+            noise: analytics::Noise::DEFAULT,
+            min_batch_size: analytics::privacy::DEFAULT_MIN_BATCH_SIZE,
+            batches: 0,
+            batches_released: 0,
+            truth: analytics::Metric::ALL
+                .into_iter()
+                .map(|metric| (metric, vec![0; metric.length()]))
+                .collect(),
+            collected: analytics::Metric::ALL
+                .into_iter()
+                .map(|metric| (metric, vec![0; metric.length()]))
+                .collect(),
+        }
+    }
+
+    /// Measures `day` on every opted-in phone and aggregates each metric. (The phones'
+    /// own syncs fetched the server's configuration, which names no aggregators here, so
+    /// they sent nothing: the demo plays both aggregators itself.)
+    fn collect_day(&mut self, phones: &BTreeMap<PersonId, SimulatedPhone>, day: u32) -> Result<()> {
+        let mut days = Vec::new();
+        for (person, simulated) in phones {
+            if !simulated.phone.analytics_opted_in()? {
+                continue;
+            }
+            days.push(
+                simulated
+                    .phone
+                    .daily_measurements(day)
+                    .with_context(|| format!("phone {person} cannot measure its day"))?,
+            );
+        }
+        if days.is_empty() {
+            return Ok(());
+        }
+        self.batches += 1;
+        let mut released = true;
+        for metric in analytics::Metric::ALL {
+            let measurements: Vec<usize> = days.iter().map(|day| day.bucket(metric)).collect();
+            for (total, count) in self
+                .truth
+                .entry(metric)
+                .or_default()
+                .iter_mut()
+                .zip(analytics::true_counts(metric, &measurements))
+            {
+                *total += count;
+            }
+            let collected = analytics::aggregate_in_process(
+                metric,
+                &measurements,
+                self.noise,
+                self.min_batch_size,
+                &mut self.rng,
+            )
+            .map_err(|error| anyhow!("aggregating {metric}: {error}"))?;
+            match collected {
+                Some(collected) => {
+                    for (total, count) in self
+                        .collected
+                        .entry(metric)
+                        .or_default()
+                        .iter_mut()
+                        .zip(collected.counts)
+                    {
+                        *total += count;
+                    }
+                }
+                None => released = false,
+            }
+        }
+        self.batches_released += usize::from(released);
+        Ok(())
+    }
+
+    fn outcome(self) -> AnalyticsOutcome {
+        let epsilon = self.noise.epsilon().unwrap_or(f64::INFINITY);
+        AnalyticsOutcome {
+            epsilon_per_batch: epsilon,
+            min_batch_size: self.min_batch_size,
+            batches: self.batches,
+            batches_released: self.batches_released,
+            noise_bound_per_batch: analytics::privacy::collected_noise_bound(epsilon, 1e-9),
+            metrics: analytics::Metric::ALL
+                .into_iter()
+                .map(|metric| {
+                    (
+                        metric.name().to_owned(),
+                        MetricOutcome {
+                            description: metric.description(),
+                            buckets: metric.buckets(),
+                            truth: self.truth.get(&metric).cloned().unwrap_or_default(),
+                            collected: self.collected.get(&metric).cloned().unwrap_or_default(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What the caller learns while the run goes on.
@@ -153,6 +306,8 @@ pub fn run(
         phone
             .init(&server_url, town.day_start(0))
             .with_context(|| format!("phone {} cannot reach the server", person.id))?;
+        // Every app user of the town volunteers for private analytics.
+        phone.set_analytics_opt_in(true, town.day_start(0))?;
         phones.insert(
             person.id,
             SimulatedPhone {
@@ -192,6 +347,7 @@ pub fn run(
     let mut reported_at = BTreeMap::new();
     let mut timeline = Timeline::default();
     let http = ureq::Agent::new_with_defaults();
+    let mut analytics_run = AnalyticsRun::new(config.seed);
 
     for day_number in 0..config.days {
         let day_start = town.day_start(day_number);
@@ -286,6 +442,7 @@ pub fn run(
                 Ok(())
             })?;
         outcome_counts.syncs += phones.len();
+        analytics_run.collect_day(&phones, phone::analytics::day_of(day_start))?;
 
         let stats = DayStats {
             day: day_number,
@@ -375,6 +532,7 @@ pub fn run(
         },
         curves,
         timeline,
+        analytics: analytics_run.outcome(),
         elapsed_seconds,
         phone_days_per_second: (app_users as f64 * f64::from(config.days)) / elapsed_seconds,
         server_url,

@@ -1,7 +1,7 @@
 //! Moving to a new phone: an encrypted backup of the phone's state.
 //!
 //! The backup holds every table (own keys, sightings, check-ins, matched keys,
-//! notifications, settings): 14 days of history are exactly what a person who changes
+//! notifications, analytics events, settings): 14 days of history are exactly what a person who changes
 //! phones must not lose. It is encrypted with `age` to a passphrase (scrypt), so that it
 //! can travel through any cloud or cable. [`Phone::move_to_new_phone`] also retires the
 //! old phone: two phones broadcasting one person's keys would double-count every contact.
@@ -24,6 +24,7 @@ const BACKED_UP_TABLES: &[&str] = &[
     "matched_keys",
     "check_ins",
     "notifications",
+    "analytics_events",
     "settings",
 ];
 

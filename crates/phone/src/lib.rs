@@ -21,9 +21,11 @@
 //! - [`check_ins`]: venue check-in and check-out, automatic check-out.
 //! - [`venue_warnings`]: downloading venue warnings and matching them against own check-ins.
 //! - [`status`]: what the user is shown: the risk and the venue warnings, as JSON.
+//! - [`analytics`]: private analytics: the opt-in, the day's facts, the reports due.
 //! - [`backup`]: an encrypted (age, passphrase) backup to move to a new phone.
 //! - [`mobile`]: the API the Android, iOS and Python bindings call (UniFFI).
 
+pub mod analytics;
 pub mod backup;
 pub mod check_ins;
 pub mod exposure_check;
@@ -81,6 +83,8 @@ pub enum PhoneError {
     Backup(String),
     #[error("wrong passphrase, or not an OpenStopCovid backup")]
     WrongPassphrase,
+    #[error("private analytics: {0}")]
+    Analytics(String),
 }
 
 /// The phone: its state on disk and the operations of the app.

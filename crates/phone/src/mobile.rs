@@ -54,6 +54,8 @@ pub enum MobileError {
     Backup { detail: String },
     #[error("wrong passphrase, or not an OpenStopCovid backup")]
     WrongPassphrase,
+    #[error("private analytics: {detail}")]
+    Analytics { detail: String },
 }
 
 impl From<PhoneError> for MobileError {
@@ -82,6 +84,7 @@ impl From<PhoneError> for MobileError {
             },
             PhoneError::Backup(detail) => Self::Backup { detail },
             PhoneError::WrongPassphrase => Self::WrongPassphrase,
+            PhoneError::Analytics(detail) => Self::Analytics { detail },
         }
     }
 }
@@ -468,6 +471,18 @@ impl MobilePhone {
     /// Whether this phone's state was moved to a new phone.
     pub fn is_retired(&self) -> Result<bool, MobileError> {
         Ok(self.phone().is_retired()?)
+    }
+
+    /// Whether the user agreed to send private analytics (off until they do).
+    pub fn analytics_opted_in(&self) -> Result<bool, MobileError> {
+        Ok(self.phone().analytics_opted_in()?)
+    }
+
+    /// Records the user's answer to the analytics question. Once opted in, every sync
+    /// after a day is over sends that day's report (every metric, even when nothing
+    /// happened: a warned phone's traffic looks like any other); opting out stops it.
+    pub fn set_analytics_opt_in(&self, opted_in: bool, now: u64) -> Result<(), MobileError> {
+        Ok(self.phone().set_analytics_opt_in(opted_in, now)?)
     }
 }
 

@@ -79,6 +79,16 @@ fn infectious_since(token: &str) -> Option<u64> {
     Some(onset_seconds.saturating_sub(INFECTIOUS_DAYS_BEFORE_ONSET * 86_400))
 }
 
+/// Whole hours from the code's issue to `now`, from the upload token's `codeIssuedHour`
+/// claim (unix seconds of the hour the code was issued; servers before it say nothing).
+fn hours_since_code_issued(token: &str, now: u64) -> Option<u32> {
+    let payload = token.split('.').nth(1)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let issued = claims.get("codeIssuedHour")?.as_u64()?;
+    u32::try_from(now.checked_sub(issued)? / 3600).ok()
+}
+
 /// The visits to share: those that reach into the infectious period (cut to start no
 /// earlier than it), ending no later than `now`. Earlier visits would warn people the
 /// reporter could not have infected.
@@ -126,6 +136,11 @@ impl Phone {
         }
         let api = ServerApi::new(&self.server_url()?);
         let token = api.verify_code(&code, false)?;
+        self.record_analytics_event(
+            crate::analytics::CODE_VERIFIED,
+            now,
+            hours_since_code_issued(&token, now),
+        )?;
 
         let today_key = self.current_key(now, rng)?;
         let to_upload: Vec<TemporaryExposureKey> = self
@@ -147,6 +162,7 @@ impl Phone {
             with_federation_gateway: None,
         };
         let next_day_token = api.upload_keys(&token, &upload)?;
+        self.record_analytics_event(crate::analytics::KEYS_UPLOADED, now, None)?;
 
         let visits = infectious_visits(&self.check_ins()?, infectious_since(&token), now);
         let reports = prepare_upload(&visits, rng);

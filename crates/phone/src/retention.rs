@@ -50,6 +50,10 @@ impl Phone {
             "DELETE FROM notifications WHERE day < ?1",
             params![cutoff_day],
         )?;
+        transaction.execute(
+            "DELETE FROM analytics_events WHERE day < ?1",
+            params![cutoff_day],
+        )?;
         transaction.commit()?;
         Ok(())
     }

@@ -7,9 +7,11 @@
 
 use std::time::Duration;
 
+use messages::app_config::AppConfiguration;
 use messages::authority::{AccessToken, FakeFlag, VerifyRequest};
 use messages::check_ins::CheckInUploadRequest;
 use messages::keys::{GaenNextDayRequest, GaenUploadRequest, PushAnswer, UploadAnswer};
+use messages::response_signature::verify_response_signature;
 use ureq::Agent;
 use ureq::http::Response;
 
@@ -220,6 +222,53 @@ impl ServerApi {
             next_cursor,
         })
     }
+}
+
+impl ServerApi {
+    /// `GET /v1/config`: the authority's configuration for the apps, checked against the
+    /// pinned export key (its `Signature` header): whoever can change it can send this
+    /// phone's analytics to another aggregator.
+    pub fn app_configuration(
+        &self,
+        public_key: &p256::ecdsa::VerifyingKey,
+    ) -> Result<AppConfiguration, PhoneError> {
+        let response = self
+            .agent
+            .get(self.url("/v1/config"))
+            .call()
+            .map_err(network)?;
+        let signature = header_text(&response, "signature").ok_or_else(|| {
+            PhoneError::BadSignature("the configuration came without a signature".to_owned())
+        })?;
+        let body = success_body(response)?;
+        verify_response_signature(public_key, &signature, &body)
+            .map_err(|error| PhoneError::BadSignature(format!("configuration: {error}")))?;
+        serde_json::from_slice(&body).map_err(|error| PhoneError::Server {
+            status: 200,
+            detail: format!("the configuration is not understood: {error}"),
+        })
+    }
+}
+
+/// `PUT {leader}/tasks/{task}/reports` of DAP-09: one sealed report to the leader, which
+/// forwards the helper's share (encrypted to the helper) when it aggregates.
+pub fn upload_dap_report(
+    leader: &str,
+    reports_path: &str,
+    report: &[u8],
+) -> Result<(), PhoneError> {
+    let agent: Agent = Agent::config_builder()
+        .timeout_global(Some(REQUEST_TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/{reports_path}", leader.trim_end_matches('/'));
+    let response = agent
+        .put(&url)
+        .header("Content-Type", analytics::dap::REPORT_MEDIA_TYPE)
+        .send(report)
+        .map_err(network)?;
+    success_body(response).map(|_| ())
 }
 
 fn network(error: ureq::Error) -> PhoneError {

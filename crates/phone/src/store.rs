@@ -12,7 +12,8 @@
 //! | `matched_keys` | published keys that matched own sightings |
 //! | `check_ins` | venue visits: URL, venue, start, end |
 //! | `notifications` | exposures and venue warnings already shown |
-//! | `settings` | server URL, pinned export key, sync cursors, retirement |
+//! | `settings` | server URL, pinned export key, sync cursors, retirement, analytics opt-in |
+//! | `analytics_events` | the day the phone verified a code (and the code's age), uploaded keys |
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -30,6 +31,11 @@ pub const LAST_SYNC: &str = "last_sync";
 pub const RETIRED: &str = "retired";
 /// Setting: unix seconds before which no fake upload is due.
 pub const NEXT_FAKE_UPLOAD: &str = "next_fake_upload";
+
+/// Setting: `"1"` once the user opted in to private analytics, `"0"` after opting out.
+pub const ANALYTICS_OPT_IN: &str = "analytics_opt_in";
+/// Setting: the last UTC day (days since 1970-01-01) whose analytics report was sent.
+pub const ANALYTICS_LAST_DAY: &str = "analytics_last_day";
 
 /// Schema steps; step `i` brings `user_version` from `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -87,6 +93,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );",
+    // 2: private analytics: events of the report, by UTC day.
+    "CREATE TABLE analytics_events (
+        kind TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        -- code_verified: whole hours from the code's issue, when the server said
+        hours INTEGER,
+        PRIMARY KEY (kind, day)
     );",
 ];
 

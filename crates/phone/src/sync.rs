@@ -87,6 +87,7 @@ impl Phone {
             last_key_bundle_tag: store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?,
             warnings_since: self.warnings_cursor()?,
             fake_report_due: self.fake_report_due(now, rng)?,
+            analytics: self.plan_analytics(now)?,
         })
     }
 
@@ -123,6 +124,9 @@ impl Phone {
         if fetched.fake_report_sent {
             self.schedule_next_fake_report(now, rng)?;
         }
+        if let Some(day) = fetched.analytics_sent {
+            self.analytics_day_sent(day)?;
+        }
         if let Some(failure) = fetched.failure {
             return Err(failure);
         }
@@ -154,6 +158,7 @@ pub(crate) struct SyncPlan {
     last_key_bundle_tag: Option<String>,
     warnings_since: Option<String>,
     fake_report_due: bool,
+    analytics: Option<crate::analytics::AnalyticsDue>,
 }
 
 /// What the server answered, to write to the phone. After a failed request nothing more
@@ -165,12 +170,15 @@ pub(crate) struct SyncFetched {
     keys: Option<KeyDownload>,
     warnings: Option<WarningsDownload>,
     fake_report_sent: bool,
+    /// The day whose analytics reports were accepted.
+    analytics_sent: Option<u32>,
     failure: Option<PhoneError>,
 }
 
 impl SyncPlan {
     /// Every request of the sync, in order: next-day uploads, the key download, the
-    /// warnings download, a fake report when one is due. Network only, so that it runs
+    /// warnings download, a fake report when one is due, the day's analytics reports when
+    /// the user opted in. Network only, so that it runs
     /// without holding the phone: a sync over a slow network must not block Bluetooth.
     pub(crate) fn fetch<R: CryptoRng + ?Sized>(&self, now: u64, rng: &mut R) -> SyncFetched {
         let api = ServerApi::new(&self.server_url);
@@ -197,6 +205,13 @@ impl SyncPlan {
         if self.fake_report_due {
             send_fake_report(api, now, rng)?;
             fetched.fake_report_sent = true;
+        }
+        // Best effort: unreachable aggregators must not make the sync fail; the day stays
+        // due and the next sync tries again.
+        if let Some(due) = &self.analytics
+            && crate::analytics::send_analytics(api, due, rng).is_ok()
+        {
+            fetched.analytics_sent = Some(due.day);
         }
         Ok(())
     }

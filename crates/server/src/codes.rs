@@ -362,10 +362,12 @@ async fn verify_inner(
     let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
     let well_formed = code::is_well_formed(&code);
-    let onset: Option<Option<String>> = if fake {
+    // The onset date and the hour the code was issued.
+    let redeemed: Option<(Option<String>, i64)> = if fake {
         // A fake changes nothing and reads nothing: it answers when a real check would
-        // (`crate::timing`), which a lookup of its own would only make later.
-        Some(None)
+        // (`crate::timing`), which a lookup of its own would only make later. Its token
+        // claims this hour as the code's, so that it looks like a real one.
+        Some((None, floor_to_hour(now)))
     } else if !well_formed {
         None
     } else {
@@ -374,7 +376,7 @@ async fn verify_inner(
             .redeem_code(&hmac, floor_to_hour(now), now)
             .await?
     };
-    let Some(onset) = onset else {
+    let Some((onset, code_issued_hour)) = redeemed else {
         // A typo (caught by the check digit) cannot match any code: it is no guess, and
         // spends only the client's own rate, not its network's failure budget.
         if well_formed {
@@ -395,7 +397,7 @@ async fn verify_inner(
     Metrics::count(&state.metrics.code_verifications, "outcome", "accepted");
     Ok((
         Json(AccessToken {
-            access_token: tokens::issue_upload_token(state, onset, fake, now),
+            access_token: tokens::issue_upload_token(state, onset, code_issued_hour, fake, now),
         }),
         if fake { Kind::Fake } else { Kind::Real },
     ))

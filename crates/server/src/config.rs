@@ -167,6 +167,144 @@ pub struct Config {
     /// Uploaded keys dated more than this many days before the token's onset date are
     /// dropped: the person was not yet infectious then.
     pub infectious_days_before_onset: u32,
+    /// Private analytics (`[analytics]`): the DAP aggregators and one task per metric,
+    /// served to phones in `GET /v1/config`. Absent: phones send no analytics.
+    pub analytics: Option<AnalyticsSetting>,
+}
+
+/// Default DAP time precision of the analytics tasks: one day, the batch of a daily metric.
+pub const DEFAULT_ANALYTICS_TIME_PRECISION_SECONDS: u64 = 86_400;
+
+/// `[analytics]`: where opted-in phones send their daily Prio3 reports (docs/analytics.md).
+///
+/// ```toml
+/// [analytics]
+/// leader = "https://leader.example.org/"
+/// helper = "https://helper.example.net/"
+/// min_batch_size = 100
+/// epsilon = 1.0
+/// [analytics.tasks.active_phones]
+/// task_id = "…43 base64url characters…"
+/// leader_hpke_config = "…"
+/// helper_hpke_config = "…"
+/// # … one table per metric
+/// ```
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsSetting {
+    /// The DAP leader's base URL.
+    pub leader: String,
+    /// The DAP helper's base URL, run by an organisation independent of the leader's.
+    pub helper: String,
+    /// The tasks' DAP time precision.
+    #[serde(default = "default_time_precision")]
+    pub time_precision_seconds: u64,
+    /// The tasks' minimum batch size (as provisioned in the aggregators).
+    #[serde(default = "default_min_batch_size")]
+    pub min_batch_size: u64,
+    /// ε of each aggregator's noise per daily batch (as provisioned in the aggregators).
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+    /// The task of every metric, by the metric's name.
+    pub tasks: std::collections::BTreeMap<String, AnalyticsTaskSetting>,
+}
+
+/// One metric's DAP task.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsTaskSetting {
+    /// The DAP task id, 32 bytes in base64url without padding.
+    pub task_id: String,
+    /// The leader's HPKE configuration (DAP encoding, base64url without padding).
+    pub leader_hpke_config: String,
+    /// The helper's HPKE configuration (same encoding).
+    pub helper_hpke_config: String,
+}
+
+fn default_time_precision() -> u64 {
+    DEFAULT_ANALYTICS_TIME_PRECISION_SECONDS
+}
+
+fn default_min_batch_size() -> u64 {
+    analytics::privacy::DEFAULT_MIN_BATCH_SIZE
+}
+
+fn default_epsilon() -> f64 {
+    let (numerator, denominator) = analytics::privacy::DEFAULT_EPSILON;
+    f64::from(numerator) / f64::from(denominator)
+}
+
+impl AnalyticsSetting {
+    /// Checks that phones can use it: both URLs, a task for every metric and no other,
+    /// well-formed ids and keys, a useful batch size and ε.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(format!("analytics: {message}")));
+        for (name, url) in [("leader", &self.leader), ("helper", &self.helper)] {
+            check_public_url(url)
+                .map_err(|_| ConfigError::Invalid(format!("analytics: {name} {url:?} must be https://host[/path] (http:// only for localhost)")))?;
+        }
+        if self.leader == self.helper {
+            return invalid("leader and helper must be two aggregators".to_owned());
+        }
+        if self.time_precision_seconds == 0 || 86_400 % self.time_precision_seconds != 0 {
+            return invalid("time_precision_seconds must divide a day".to_owned());
+        }
+        if self.min_batch_size == 0 {
+            return invalid("min_batch_size must be at least 1".to_owned());
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return invalid("epsilon must be a positive number".to_owned());
+        }
+        for name in self.tasks.keys() {
+            if analytics::Metric::from_name(name).is_none() {
+                return invalid(format!("no metric is called {name:?}"));
+            }
+        }
+        for metric in analytics::Metric::ALL {
+            let Some(task) = self.tasks.get(metric.name()) else {
+                return invalid(format!(
+                    "the metric {metric} has no task (every phone sends every metric)"
+                ));
+            };
+            let decoded = |text: &str| {
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, text)
+            };
+            if decoded(&task.task_id).map(|id| id.len()) != Ok(32) {
+                return invalid(format!(
+                    "the task id of {metric} is not 32 bytes of base64url"
+                ));
+            }
+            for key in [&task.leader_hpke_config, &task.helper_hpke_config] {
+                if decoded(key).map_or(true, |bytes| bytes.is_empty()) {
+                    return invalid(format!(
+                        "an HPKE configuration of {metric} is not base64url"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `analytics` member of `GET /v1/config`.
+    pub fn to_wire(&self) -> messages::app_config::AnalyticsConfiguration {
+        messages::app_config::AnalyticsConfiguration {
+            leader: self.leader.clone(),
+            helper: self.helper.clone(),
+            time_precision_seconds: self.time_precision_seconds,
+            min_batch_size: self.min_batch_size,
+            epsilon: self.epsilon,
+            tasks: self
+                .tasks
+                .iter()
+                .map(|(metric, task)| messages::app_config::AnalyticsTask {
+                    metric: metric.clone(),
+                    task_id: task.task_id.clone(),
+                    leader_hpke_config: task.leader_hpke_config.clone(),
+                    helper_hpke_config: task.helper_hpke_config.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -193,6 +331,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
+            analytics: None,
         }
     }
 }
@@ -274,6 +413,9 @@ impl Config {
         }
         if let Some(url) = &self.public_url {
             check_public_url(url)?;
+        }
+        if let Some(analytics) = &self.analytics {
+            analytics.validate()?;
         }
         Ok(())
     }

@@ -25,6 +25,8 @@
 //! - [`presence`]: `POST /v1/checkins`, `POST /v1/venues/warnings`, `GET /v1/warnings`
 //!   (venue check-in reports in, hourly signed warning packages out).
 //! - [`push`]: `GET /v1/push/keys`, the long poll that tells phones new keys are out.
+//! - [`app_config`]: `GET /v1/config`, the authority's signed configuration for the apps
+//!   (private analytics' aggregators and tasks), with an ETag.
 //! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
 //!   posters (PDF, SVG); open a venue file and match warnings in the browser.
 //! - [`citizen_app`]: the citizen web app at `/app/` (static files in the binary):
@@ -64,6 +66,7 @@
 //!
 //! Logs (`tracing`) never contain client addresses, codes, tokens or keys.
 
+pub mod app_config;
 pub mod authority_ui;
 pub mod citizen_app;
 pub(crate) mod client_address;

@@ -30,6 +30,7 @@ use crate::problem::Problem;
         crate::keys::download,
         crate::keys::upload_next_day,
         crate::push::wait_for_keys,
+        crate::app_config::serve,
         crate::jobs::serve_export_file,
         crate::citizen_app::index,
     ),

@@ -53,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(bounded.layer(middleware::from_fn(connections::request_deadline)))
         // The long poll waits up to its own bound (`push::MAX_WAIT_SECONDS`).
         .merge(crate::push::routes())
+        .merge(crate::app_config::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             Problem::new(

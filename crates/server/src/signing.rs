@@ -25,8 +25,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use exposure::export::{ExportSigner, SignatureInfo};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use ring::rand::SystemRandom;
@@ -382,29 +381,14 @@ pub fn verify_response_signature(
     signature_header: &str,
     body: &[u8],
 ) -> Result<serde_json::Value, JwtError> {
-    let mut parts = signature_header.rsplitn(2, '.');
-    let (Some(signature_b64), Some(signing_input)) = (parts.next(), parts.next()) else {
-        return Err(JwtError::Malformed);
-    };
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .ok()
-        .and_then(|bytes| Signature::from_slice(&bytes).ok())
-        .ok_or(JwtError::Malformed)?;
-    public_key
-        .verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| JwtError::BadSignature)?;
-    let claims_b64 = signing_input.split('.').nth(1).ok_or(JwtError::Malformed)?;
-    let claims: serde_json::Value = URL_SAFE_NO_PAD
-        .decode(claims_b64)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or(JwtError::Malformed)?;
-    let expected = STANDARD.encode(Sha256::digest(body));
-    if claims.get("content-hash").and_then(|value| value.as_str()) != Some(expected.as_str()) {
-        return Err(JwtError::BadSignature);
-    }
-    Ok(claims)
+    use messages::response_signature::ResponseSignatureError;
+    messages::response_signature::verify_response_signature(public_key, signature_header, body)
+        .map_err(|error| match error {
+            ResponseSignatureError::Malformed => JwtError::Malformed,
+            ResponseSignatureError::BadSignature | ResponseSignatureError::OtherBody => {
+                JwtError::BadSignature
+            }
+        })
 }
 
 #[cfg(test)]

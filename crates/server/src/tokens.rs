@@ -45,6 +45,15 @@ pub struct UploadClaims {
         skip_serializing_if = "Option::is_none"
     )]
     pub delayed_key_date: Option<String>,
+    /// For upload tokens: unix seconds of the hour the code was issued (the hour only, as
+    /// the server stores it), from which the phone's private analytics measure how long
+    /// people took to enter their code.
+    #[serde(
+        rename = "codeIssuedHour",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub code_issued_hour: Option<i64>,
 }
 
 impl UploadClaims {
@@ -61,7 +70,13 @@ impl UploadClaims {
 
 /// Signs a new upload token (what `/v1/codes/verify` answers with; also used by
 /// `openstopcovid bench upload` to mint its tokens up front).
-pub fn issue_upload_token(state: &AppState, onset: Date, fake: bool, now: i64) -> String {
+pub fn issue_upload_token(
+    state: &AppState,
+    onset: Date,
+    code_issued_hour: i64,
+    fake: bool,
+    now: i64,
+) -> String {
     let lifetime = i64::try_from(state.config.token_lifetime_seconds).unwrap_or(3600);
     state.keys.sign_token(&UploadClaims {
         iss: "openstopcovid".to_owned(),
@@ -72,6 +87,7 @@ pub fn issue_upload_token(state: &AppState, onset: Date, fake: bool, now: i64) -
         iat: now,
         exp: now + lifetime,
         delayed_key_date: None,
+        code_issued_hour: Some(code_issued_hour),
     })
 }
 
@@ -94,6 +110,7 @@ pub(crate) fn issue_next_day_token(
         // Valid through the whole next day, whatever the phone's time zone.
         exp: day_end + 86_400,
         delayed_key_date: Some(delayed_key_date.to_string()),
+        code_issued_hour: None,
     })
 }
 

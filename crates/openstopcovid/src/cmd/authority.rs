@@ -17,6 +17,10 @@ pub enum AuthorityCommand {
     /// Signing keys of export files, responses and upload tokens.
     #[command(subcommand)]
     Keys(SigningKeysCommand),
+    /// Private analytics: the DAP tasks to provision, and collecting the daily metrics
+    /// opted-in phones send (docs/analytics.md).
+    #[command(subcommand)]
+    Analytics(super::analytics::AnalyticsCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -92,6 +96,7 @@ fn open_store(
 
 pub fn run(command: AuthorityCommand) -> anyhow::Result<ExitCode> {
     match command {
+        AuthorityCommand::Analytics(command) => return super::analytics::run(command),
         AuthorityCommand::ApiKey(ApiKeyCommand::Create {
             data_dir,
             name,

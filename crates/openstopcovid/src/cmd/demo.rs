@@ -15,7 +15,10 @@ use crate::town_run::{self, Outcome, Progress};
 /// over two weeks, everyone talking HTTP to the server. Prints how the warnings matched
 /// what really happened (recall and precision, per channel, every miss and false warning
 /// by cause) and writes two SVG charts: the days of the run, and precision against recall
-/// as each channel's warning threshold varies.
+/// as each channel's warning threshold varies. Every phone also volunteers for private
+/// analytics: each day's measurements go through the two aggregators' Prio3 preparation
+/// in-process, with the differential-privacy noise Janus would add, and the outcome puts
+/// what was collected next to the truth (`analytics` in the JSON).
 ///
 /// Example: openstopcovid demo --json > demo.json
 #[derive(clap::Args, Debug)]
@@ -274,7 +277,31 @@ fn print_outcome(outcome: &Outcome) {
             );
         }
     }
+    print_analytics(&outcome.analytics);
     println!("  took {:.1} s", outcome.elapsed_seconds);
+}
+
+/// The private analytics: per metric, what the phones measured and what the aggregators
+/// released, summed over the days.
+fn print_analytics(analytics: &town_run::AnalyticsOutcome) {
+    println!(
+        "  private analytics: {} daily batches ({} released, at least {} phones each), \
+         ε = {} per metric and day, each daily bucket within ±{} of the truth",
+        analytics.batches,
+        analytics.batches_released,
+        analytics.min_batch_size,
+        analytics.epsilon_per_batch,
+        analytics.noise_bound_per_batch
+    );
+    for (name, metric) in &analytics.metrics {
+        let buckets: Vec<String> = metric
+            .buckets
+            .iter()
+            .zip(metric.truth.iter().zip(&metric.collected))
+            .map(|(bucket, (truth, collected))| format!("{bucket} {truth}/{collected}"))
+            .collect();
+        println!("    {name} (true/collected): {}", buckets.join(", "));
+    }
 }
 
 /// The harmonic mean of recall and precision.

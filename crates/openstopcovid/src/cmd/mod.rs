@@ -1,3 +1,4 @@
+pub mod analytics;
 pub mod authority;
 pub mod bench;
 pub mod demo;

@@ -163,16 +163,16 @@ impl Store {
     }
 
     /// Redeems the live code with this HMAC (exactly one of concurrent redemptions
-    /// wins): `Some(onset date)` when it was live, `None` otherwise.
+    /// wins): `Some((onset date, hour it was issued))` when it was live, `None` otherwise.
     pub async fn redeem_code(
         &self,
         code_hmac: &[u8],
         used_hour: i64,
         now: i64,
-    ) -> Result<Option<Option<String>>, DatastoreError> {
-        Ok(sqlx::query_scalar(
+    ) -> Result<Option<(Option<String>, i64)>, DatastoreError> {
+        Ok(sqlx::query_as(
             "UPDATE codes SET used_hour = $1 WHERE code_hmac = $2 AND used_hour IS NULL AND expires_at > $3 \
-             RETURNING onset_date",
+             RETURNING onset_date, created_hour",
         )
         .bind(used_hour)
         .bind(code_hmac)

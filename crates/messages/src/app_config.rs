@@ -1,0 +1,54 @@
+//! The authority's configuration for the apps, `GET /v1/config`: one signed JSON document
+//! with an `ETag`, which phones fetch when they sync and keep until it changes.
+//!
+//! It carries the private analytics today (`analytics`: the DAP aggregators, and one task
+//! per metric). It is the place for what else the authority tunes without shipping an app
+//! (risk parameters, texts): a later field is one more optional member, which older phones
+//! ignore.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The answer to `GET /v1/config`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppConfiguration {
+    /// Private analytics; absent when the authority collects none (phones then send
+    /// nothing, whatever their user chose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analytics: Option<AnalyticsConfiguration>,
+}
+
+/// Where and how opted-in phones send their daily analytics reports (DAP-09, Prio3).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsConfiguration {
+    /// The DAP leader's base URL (reports go to `{leader}/tasks/{taskId}/reports`).
+    pub leader: String,
+    /// The DAP helper's base URL (run by an organisation independent of the leader's).
+    pub helper: String,
+    /// DAP time precision of the tasks, in seconds: report times are rounded down to it.
+    pub time_precision_seconds: u64,
+    /// The tasks' minimum batch size: the aggregators release no smaller batch.
+    pub min_batch_size: u64,
+    /// ε of the discrete-Laplace noise each aggregator adds to a daily batch, for the
+    /// app's explanation to its user (the aggregators' tasks enforce it).
+    pub epsilon: f64,
+    /// One DAP task per metric.
+    pub tasks: Vec<AnalyticsTask>,
+}
+
+/// One metric's DAP task.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsTask {
+    /// The metric's name (`active_phones`, `warning_shown`, ...; docs/analytics.md).
+    pub metric: String,
+    /// The DAP task id: 32 bytes, base64url without padding.
+    pub task_id: String,
+    /// The leader's HPKE configuration for the task (DAP `HpkeConfig` encoding,
+    /// base64url without padding): the key the leader's share is encrypted to.
+    pub leader_hpke_config: String,
+    /// The helper's HPKE configuration for the task (same encoding).
+    pub helper_hpke_config: String,
+}
