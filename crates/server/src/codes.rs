@@ -29,14 +29,16 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
-use messages::authority::{AccessToken, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest};
+use messages::authority::{
+    AccessToken, CodeKind, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest,
+};
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::clock::{date_of, format_date, parse_date};
-use crate::datastore::codes::NewCodeRow;
+use crate::datastore::codes::{NewCodeRow, RedeemedCode};
 use crate::datastore::{DatastoreError, Store, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
@@ -143,7 +145,7 @@ pub(crate) async fn authenticate_authority(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "issued", body = IssuedCode),
-        (status = 400, description = "bad onset date or body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "bad onset date or body (an onset date is for patient codes only)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -154,7 +156,8 @@ async fn issue(
 ) -> Result<Response, Problem> {
     let authority = authenticate_authority(&state, &headers).await?;
     let Json(request) = body?;
-    let issued = issue_code(&state, &authority, request.onset_date.as_deref())
+    let kind = request.kind.unwrap_or_default();
+    let issued = issue_code(&state, &authority, kind, request.onset_date.as_deref())
         .await
         .map_err(|error| match error {
             IssueError::InvalidOnset(detail) => Problem::new(ProblemKind::InvalidOnsetDate, detail),
@@ -165,6 +168,7 @@ async fn issue(
         id: issued.id,
         code: issued.code,
         expires_at: rfc3339(issued.expires_at),
+        kind,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -189,17 +193,33 @@ pub enum IssueError {
     Database(#[from] DatastoreError),
 }
 
-/// Issues a code on behalf of `issuer` (an API key id, or `user:<id>` for a physician
-/// signed in to the web UI), with an optional onset date `YYYY-MM-DD`. The one place
-/// codes are made: the API and the web UI both call it.
+/// When a code issued at `now` expires: after `lifetime_seconds`, rounded up to the
+/// next full hour. The code's row sits next to its issuer, so it keeps no time finer
+/// than an hour (its issue hour is `created_hour`); the code lives at most an hour
+/// longer than configured, never shorter, and its expiry is still enforced exactly at the
+/// stored time.
+pub fn code_expiry(now: i64, lifetime_seconds: u64) -> i64 {
+    let exact = now.saturating_add(i64::try_from(lifetime_seconds).unwrap_or(i64::MAX / 2));
+    floor_to_hour(exact.saturating_add(3599))
+}
+
+/// Issues a code of `kind` on behalf of `issuer` (an API key id, or `user:<id>` for a
+/// physician signed in to the web UI), with an optional onset date `YYYY-MM-DD` (patient
+/// codes only). The one place codes are made: the API and the web UI both call it.
 pub async fn issue_code(
     state: &AppState,
     issuer: &str,
+    kind: CodeKind,
     onset_date: Option<&str>,
 ) -> Result<NewCode, IssueError> {
     let now = state.now();
     let onset = match onset_date {
         None => None,
+        Some(_) if kind != CodeKind::Patient => {
+            return Err(IssueError::InvalidOnset(
+                "onsetDate is for patient codes only",
+            ));
+        }
         Some(text) => {
             let date = parse_date(text).ok_or(IssueError::InvalidOnset(
                 "onsetDate must be a date YYYY-MM-DD",
@@ -216,8 +236,7 @@ pub async fn issue_code(
             Some(format_date(date))
         }
     };
-    let expires_at =
-        now + i64::try_from(state.config.code_lifetime_seconds).unwrap_or(i64::MAX / 2);
+    let expires_at = code_expiry(now, state.config.code_lifetime_seconds);
     let id = uuid::Uuid::new_v4().to_string();
     // A collision with a live code has odds of about 1 in 10^6 at most; retry a few times.
     for _ in 0..5 {
@@ -227,6 +246,7 @@ pub async fn issue_code(
             .insert_code(&NewCodeRow {
                 id: &id,
                 code_hmac: &code_hmac(state.keys.code_secret(), &code),
+                kind,
                 onset_date: onset.as_deref(),
                 issued_by: issuer,
                 created_hour: floor_to_hour(now),
@@ -247,13 +267,13 @@ pub async fn issue_code(
 
 #[utoipa::path(
     get, path = "/v1/authority/codes/{id}", tag = "codes",
-    summary = "Status of an issued code",
+    summary = "Status of a code this API key issued",
     params(("id" = String, Path, description = "the id given when the code was issued")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "status", body = CodeStatus),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "no such code", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such code issued by this API key", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn status(
@@ -261,12 +281,18 @@ async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<CodeStatus>, Problem> {
-    authenticate_authority(&state, &headers).await?;
+    let authority = authenticate_authority(&state, &headers).await?;
+    // A key sees its own codes only: another key's code is as unknown as no code.
     let code = state
         .store
-        .code(&id)
+        .code_issued_by(&id, &authority)
         .await?
-        .ok_or_else(|| Problem::new(ProblemKind::UnknownCodeId, "no code with this id"))?;
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemKind::UnknownCodeId,
+                "no code with this id issued by this API key",
+            )
+        })?;
     Ok(Json(CodeStatus {
         id,
         status: code.status(state.now()),
@@ -328,10 +354,13 @@ async fn verify_inner(
     };
     let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
-    let onset: Option<Option<String>> = if fake {
+    let redeemed: Option<RedeemedCode> = if fake {
         // Same lookup as a real check, but reading: a fake check changes nothing.
         state.store.peek_code(&hmac, now).await?;
-        Some(None)
+        Some(RedeemedCode {
+            kind: CodeKind::Patient,
+            onset_date: None,
+        })
     } else if !code::is_well_formed(&code) {
         None
     } else {
@@ -340,7 +369,7 @@ async fn verify_inner(
             .redeem_code(&hmac, floor_to_hour(now), now)
             .await?
     };
-    let Some(onset) = onset else {
+    let Some(redeemed) = redeemed else {
         state.verify_limiter.record_failure();
         Metrics::count(&state.metrics.code_verifications, "outcome", "rejected");
         return Err(Problem::new(
@@ -350,7 +379,8 @@ async fn verify_inner(
     };
     // Without a known onset, DP-3T counts from the day of the check; fakes do the same
     // so that their tokens look alike.
-    let onset = onset
+    let onset = redeemed
+        .onset_date
         .and_then(|text| parse_date(&text))
         .unwrap_or_else(|| date_of(now));
     Metrics::count(
@@ -359,13 +389,22 @@ async fn verify_inner(
         if fake { "fake" } else { "accepted" },
     );
     Ok(Json(AccessToken {
-        access_token: tokens::issue_upload_token(state, onset, fake, now),
+        access_token: tokens::issue_upload_token(state, redeemed.kind, onset, fake, now),
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_expiries_are_whole_hours_never_before_the_lifetime() {
+        let issued = 1_800_000_123;
+        let expiry = code_expiry(issued, 86_400);
+        assert_eq!(expiry % 3600, 0);
+        assert!(expiry >= issued + 86_400 && expiry < issued + 86_400 + 3600);
+        assert_eq!(code_expiry(1_800_003_600, 3600), 1_800_007_200);
+    }
 
     #[test]
     fn generated_codes_are_well_formed() {

@@ -153,7 +153,13 @@ async fn upload(args: UploadArgs) -> anyhow::Result<()> {
     let requests: Vec<Vec<u8>> = (0..args.uploads)
         .map(|_| {
             preparing.inc(1);
-            let token = server::tokens::issue_upload_token(&state, onset, false, now);
+            let token = server::tokens::issue_upload_token(
+                &state,
+                messages::authority::CodeKind::Patient,
+                onset,
+                false,
+                now,
+            );
             upload_request(address, &token, &upload_body(today, &mut rng))
         })
         .collect();
