@@ -80,6 +80,7 @@ pub mod problem;
 pub mod push;
 pub(crate) mod rate_limit;
 pub mod service;
+pub mod sign_in_limits;
 pub mod signing;
 pub mod state;
 pub mod tokens;
