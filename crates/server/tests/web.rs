@@ -509,3 +509,53 @@ async fn sign_ins_beyond_the_password_check_bound_are_turned_away_at_once() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     site.server.shutdown().await.unwrap();
 }
+
+/// The admin's account list shows a running wait, which the e2e test can only see by
+/// luck of real time.
+#[tokio::test]
+async fn the_admin_sees_an_accounts_sign_in_wait_while_it_runs() {
+    let site = Site::start().await;
+    server::authority_ui::add_user(
+        &site.server.state.store,
+        "admin@example.org",
+        Role::Admin,
+        "admin password 2020",
+        1_800_000_000,
+    )
+    .await
+    .unwrap();
+    site.add_user("dr.wait@example.org", "the right password 1")
+        .await;
+    let (status, headers, _) = site
+        .sign_in("admin@example.org", "admin password 2020")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = cookie_set(&headers, "osc_session");
+    let users = |session: String| {
+        let site = &site;
+        async move {
+            site.get("/authority/users", Some(&session))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        !users(session.clone())
+            .await
+            .contains("Sign-ins paused until")
+    );
+    for attempt in 0..ACCOUNT_BACKOFF.free_failures {
+        site.sign_in("dr.wait@example.org", &format!("wrong {attempt}"))
+            .await;
+    }
+    assert!(
+        users(session.clone())
+            .await
+            .contains("Sign-ins paused until")
+    );
+    site.clock.advance(ACCOUNT_BACKOFF.first_delay_seconds);
+    assert!(!users(session).await.contains("Sign-ins paused until"));
+    site.server.shutdown().await.unwrap();
+}
