@@ -855,6 +855,53 @@ async fn an_api_key_reads_the_status_of_its_own_codes_only() {
     }
 }
 
+/// The sign-in backoff's statements on both databases (the sign-in tests over HTTP run on
+/// SQLite): failures count up, are forgotten a day later, and a success clears them.
+#[tokio::test]
+async fn sign_in_failures_count_and_clear_on_both_databases() {
+    for backend in common::backends() {
+        let server = start(backend.as_deref()).await;
+        let store = &server.handle.state.store;
+        let key = [7u8; 32];
+        let delay = |failures: i64| failures * 10;
+        let forget = START - 86_400;
+        assert_eq!(
+            store
+                .record_sign_in_failure(&key, START, forget, delay)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .record_sign_in_failure(&key, START, forget, delay)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store.sign_in_wait(&key, START).await.unwrap(),
+            Some(START + 20)
+        );
+        assert_eq!(store.sign_in_wait(&key, START + 20).await.unwrap(), None);
+        assert_eq!(
+            store.sign_in_waits(START).await.unwrap(),
+            vec![(key.to_vec(), START + 20)]
+        );
+        // A day later the count starts again.
+        let later = START + 86_401;
+        assert_eq!(
+            store
+                .record_sign_in_failure(&key, later, later - 86_400, delay)
+                .await
+                .unwrap(),
+            1
+        );
+        store.clear_sign_in_failures(&key).await.unwrap();
+        assert_eq!(store.sign_in_wait(&key, later).await.unwrap(), None);
+    }
+}
+
 /// Who did what in the authority UI is kept for the retention window, like everything
 /// else, and then forgotten.
 #[tokio::test]
