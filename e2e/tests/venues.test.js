@@ -72,13 +72,15 @@ test("an owner creates a venue, warns on behalf of a room, and sees the warning 
   cli(["venue", "poster", path, "--room", "1", "--format", "svg", "--output", join(dir, "salle.svg")]);
   assert.match(readFileSync(join(dir, "salle.svg"), "utf8"), /Café des Arts/);
 
-  // The authority gives the owner a code; the owner warns for the terrace, 12:00–13:00 UTC yesterday.
+  // The authority gives the owner a venue-warning code; the owner warns for the terrace,
+  // 12:00–13:00 UTC yesterday.
   const apiKey = cli(["authority", "api-key", "create", "--data-dir", run.dataDir, "--name", "e2e"]);
   const issued = await (await fetch(`${run.baseUrl}/v1/authority/codes`, {
     method: "POST",
     headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
-    body: "{}",
+    body: JSON.stringify({ kind: "venue-warning" }),
   })).json();
+  assert.equal(issued.kind, "venue-warning");
   const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   cli(["venue", "warn", path, "--room", "0", "--code", issued.code,
     "--from", `${day}T12:00:00Z`, "--to", `${day}T13:00:00Z`, "--server", run.baseUrl]);

@@ -5,14 +5,55 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The body of `POST /v1/authority/codes`: `{}` or `{"onsetDate":"YYYY-MM-DD"}`.
+/// What a code lets its holder upload, decided when it is issued.
+///
+/// A patient's code lets their phone upload its keys and its check-ins, never a venue
+/// warning; warning on behalf of a venue takes a code issued for that purpose, so that a
+/// patient's code (or a stolen one) cannot warn every guest of a venue the patient once
+/// visited without the health authority deciding so.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CodeKind {
+    /// A patient who tested positive: keys (`/v2/gaen/exposed`) and check-ins
+    /// (`/v1/checkins`).
+    #[default]
+    Patient,
+    /// A venue owner warning their guests (`/v1/venues/warnings`) of an outbreak the
+    /// health authority confirmed.
+    VenueWarning,
+}
+
+impl CodeKind {
+    /// The kind as stored and as written on the wire (`patient`, `venue-warning`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Patient => "patient",
+            CodeKind::VenueWarning => "venue-warning",
+        }
+    }
+
+    /// Reads a stored or typed kind.
+    pub fn parse(text: &str) -> Option<CodeKind> {
+        match text {
+            "patient" => Some(CodeKind::Patient),
+            "venue-warning" => Some(CodeKind::VenueWarning),
+            _ => None,
+        }
+    }
+}
+
+/// The body of `POST /v1/authority/codes`: `{}`, `{"onsetDate":"YYYY-MM-DD"}` or
+/// `{"kind":"venue-warning"}`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IssueCodeRequest {
-    /// Onset of symptoms (or the test's date), at most 14 days ago.
+    /// Onset of symptoms (or the test's date), at most 14 days ago; patient codes only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = Date)]
     pub onset_date: Option<String>,
+    /// What the code is for; `patient` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CodeKind>,
 }
 
 /// The answer to `POST /v1/authority/codes` (201): the only time the digits are shown.
@@ -26,6 +67,8 @@ pub struct IssuedCode {
     /// RFC 3339.
     #[schema(format = DateTime)]
     pub expires_at: String,
+    /// What the code is for.
+    pub kind: CodeKind,
 }
 
 /// Where an issued code stands.
@@ -148,6 +191,25 @@ mod tests {
         }
         assert_eq!(FakeFlag::Number(2).is_fake(), None);
         assert!(serde_json::from_str::<VerifyRequest>(r#"{"code":"1","pin":2}"#).is_err());
+    }
+
+    #[test]
+    fn code_kinds_read_and_write_in_kebab_case() {
+        let request: IssueCodeRequest =
+            serde_json::from_str(r#"{"kind":"venue-warning"}"#).unwrap();
+        assert_eq!(request.kind, Some(CodeKind::VenueWarning));
+        assert_eq!(
+            serde_json::from_str::<IssueCodeRequest>("{}").unwrap().kind,
+            None
+        );
+        for kind in [CodeKind::Patient, CodeKind::VenueWarning] {
+            assert_eq!(CodeKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        assert!(serde_json::from_str::<IssueCodeRequest>(r#"{"kind":"venue"}"#).is_err());
     }
 
     #[test]

@@ -122,7 +122,7 @@ fn an_owner_creates_prints_warns_and_learns_of_the_warning() {
         .unwrap();
     let issued: Value = ureq::post(&format!("{base}/v1/authority/codes"))
         .header("Authorization", &format!("Bearer {key}"))
-        .send_json(serde_json::json!({}))
+        .send_json(serde_json::json!({"kind": "venue-warning"}))
         .unwrap()
         .body_mut()
         .read_json()

@@ -29,7 +29,9 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
-use messages::authority::{AccessToken, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest};
+use messages::authority::{
+    AccessToken, CodeKind, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest,
+};
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
@@ -37,7 +39,7 @@ use time::OffsetDateTime;
 
 use crate::client_address::ClientAddress;
 use crate::clock::{date_of, format_date, parse_date};
-use crate::datastore::codes::NewCodeRow;
+use crate::datastore::codes::{NewCodeRow, RedeemedCode};
 use crate::datastore::{DatastoreError, Store, floor_to_hour};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
@@ -146,7 +148,7 @@ pub(crate) async fn authenticate_authority(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "issued", body = IssuedCode),
-        (status = 400, description = "bad onset date or body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "bad onset date or body (an onset date is for patient codes only)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
@@ -158,7 +160,8 @@ async fn issue(
 ) -> Result<Response, Problem> {
     let authority = authenticate_authority(&state, &headers).await?;
     let request: IssueCodeRequest = crate::problem::object_body(body)?;
-    let issued = issue_code(&state, &authority, request.onset_date.as_deref())
+    let kind = request.kind.unwrap_or_default();
+    let issued = issue_code(&state, &authority, kind, request.onset_date.as_deref())
         .await
         .map_err(|error| match error {
             IssueError::InvalidOnset(detail) => Problem::new(ProblemKind::InvalidOnsetDate, detail),
@@ -169,6 +172,7 @@ async fn issue(
         id: issued.id,
         code: issued.code,
         expires_at: rfc3339(issued.expires_at),
+        kind,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -193,17 +197,33 @@ pub enum IssueError {
     Database(#[from] DatastoreError),
 }
 
-/// Issues a code on behalf of `issuer` (an API key id, or `user:<id>` for a physician
-/// signed in to the web UI), with an optional onset date `YYYY-MM-DD`. The one place
-/// codes are made: the API and the web UI both call it.
+/// When a code issued at `now` expires: after `lifetime_seconds`, rounded up to the
+/// next full hour. The code's row sits next to its issuer, so it keeps no time finer
+/// than an hour (its issue hour is `created_hour`); the code lives at most an hour
+/// longer than configured, never shorter, and its expiry is still enforced exactly at the
+/// stored time.
+pub fn code_expiry(now: i64, lifetime_seconds: u64) -> i64 {
+    let exact = now.saturating_add(i64::try_from(lifetime_seconds).unwrap_or(i64::MAX / 2));
+    floor_to_hour(exact.saturating_add(3599))
+}
+
+/// Issues a code of `kind` on behalf of `issuer` (an API key id, or `user:<id>` for a
+/// physician signed in to the web UI), with an optional onset date `YYYY-MM-DD` (patient
+/// codes only). The one place codes are made: the API and the web UI both call it.
 pub async fn issue_code(
     state: &AppState,
     issuer: &str,
+    kind: CodeKind,
     onset_date: Option<&str>,
 ) -> Result<NewCode, IssueError> {
     let now = state.now();
     let onset = match onset_date {
         None => None,
+        Some(_) if kind != CodeKind::Patient => {
+            return Err(IssueError::InvalidOnset(
+                "onsetDate is for patient codes only",
+            ));
+        }
         Some(text) => {
             let date = parse_date(text).ok_or(IssueError::InvalidOnset(
                 "onsetDate must be a date YYYY-MM-DD",
@@ -220,8 +240,7 @@ pub async fn issue_code(
             Some(format_date(date))
         }
     };
-    let expires_at =
-        now + i64::try_from(state.config.code_lifetime_seconds).unwrap_or(i64::MAX / 2);
+    let expires_at = code_expiry(now, state.config.code_lifetime_seconds);
     let id = uuid::Uuid::new_v4().to_string();
     // A collision with a live code has odds of about 1 in 10^6 at most; retry a few times.
     for _ in 0..5 {
@@ -231,6 +250,7 @@ pub async fn issue_code(
             .insert_code(&NewCodeRow {
                 id: &id,
                 code_hmac: &code_hmac(state.keys.code_secret(), &code),
+                kind,
                 onset_date: onset.as_deref(),
                 issued_by: issuer,
                 created_hour: floor_to_hour(now),
@@ -251,13 +271,13 @@ pub async fn issue_code(
 
 #[utoipa::path(
     get, path = "/v1/authority/codes/{id}", tag = "codes",
-    summary = "Status of an issued code",
+    summary = "Status of a code this API key issued",
     params(("id" = String, Path, description = "the id given when the code was issued")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "status", body = CodeStatus),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "no such code", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such code issued by this API key", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn status(
@@ -265,12 +285,18 @@ async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<CodeStatus>, Problem> {
-    authenticate_authority(&state, &headers).await?;
+    let authority = authenticate_authority(&state, &headers).await?;
+    // A key sees its own codes only: another key's code is as unknown as no code.
     let code = state
         .store
-        .code(&id)
+        .code_issued_by(&id, &authority)
         .await?
-        .ok_or_else(|| Problem::new(ProblemKind::UnknownCodeId, "no code with this id"))?;
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemKind::UnknownCodeId,
+                "no code with this id issued by this API key",
+            )
+        })?;
     Ok(Json(CodeStatus {
         id,
         status: code.status(state.now()),
@@ -362,12 +388,15 @@ async fn verify_inner(
     let code = code::normalize(&request.code);
     let hmac = code_hmac(state.keys.code_secret(), &code);
     let well_formed = code::is_well_formed(&code);
-    // The onset date and the hour the code was issued.
-    let redeemed: Option<(Option<String>, i64)> = if fake {
+    let redeemed: Option<RedeemedCode> = if fake {
         // A fake changes nothing and reads nothing: it answers when a real check would
         // (`crate::timing`), which a lookup of its own would only make later. Its token
         // claims this hour as the code's, so that it looks like a real one.
-        Some((None, floor_to_hour(now)))
+        Some(RedeemedCode {
+            kind: CodeKind::Patient,
+            onset_date: None,
+            created_hour: floor_to_hour(now),
+        })
     } else if !well_formed {
         None
     } else {
@@ -376,7 +405,7 @@ async fn verify_inner(
             .redeem_code(&hmac, floor_to_hour(now), now)
             .await?
     };
-    let Some((onset, code_issued_hour)) = redeemed else {
+    let Some(redeemed) = redeemed else {
         // A typo (caught by the check digit) cannot match any code: it is no guess, and
         // spends only the client's own rate, not its network's failure budget.
         if well_formed {
@@ -390,14 +419,22 @@ async fn verify_inner(
     };
     // Without a known onset, DP-3T counts from the day of the check; fakes do the same
     // so that their tokens look alike.
-    let onset = onset
+    let onset = redeemed
+        .onset_date
         .and_then(|text| parse_date(&text))
         .unwrap_or_else(|| date_of(now));
     // Fake checks are counted as accepted: nothing public tells them apart.
     Metrics::count(&state.metrics.code_verifications, "outcome", "accepted");
     Ok((
         Json(AccessToken {
-            access_token: tokens::issue_upload_token(state, onset, code_issued_hour, fake, now),
+            access_token: tokens::issue_upload_token(
+                state,
+                redeemed.kind,
+                onset,
+                redeemed.created_hour,
+                fake,
+                now,
+            ),
         }),
         if fake { Kind::Fake } else { Kind::Real },
     ))
@@ -406,6 +443,15 @@ async fn verify_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_expiries_are_whole_hours_never_before_the_lifetime() {
+        let issued = 1_800_000_123;
+        let expiry = code_expiry(issued, 86_400);
+        assert_eq!(expiry % 3600, 0);
+        assert!(expiry >= issued + 86_400 && expiry < issued + 86_400 + 3600);
+        assert_eq!(code_expiry(1_800_003_600, 3600), 1_800_007_200);
+    }
 
     #[test]
     fn generated_codes_are_well_formed() {

@@ -274,7 +274,7 @@ async fn store_keys(
     // Durable when this returns: the writer answers after its commit.
     let outcome = state
         .store
-        .write_keys(tokens::use_for(claims, purpose), rows)
+        .write_keys(tokens::use_for(state, claims, purpose), rows)
         .await?;
     match outcome {
         WriteOutcome::Stored { new_keys } => {

@@ -85,6 +85,7 @@ pub mod problem;
 pub mod push;
 pub(crate) mod rate_limit;
 pub mod service;
+pub mod sign_in_limits;
 pub mod signing;
 pub mod state;
 pub(crate) mod timing;

@@ -239,6 +239,23 @@ impl KeyRing {
         &self.code_secret
     }
 
+    /// HMAC-SHA256 under the server's secret of `data`, for one `label`'s purpose: an
+    /// identifier that only this server can compute or link, and that differs between
+    /// labels (sign-in form tokens, sign-in backoff of an email, token uses). Labels
+    /// hold no NUL byte, so `label ‖ 0 ‖ data` never reads two ways; codes are HMACs of
+    /// 12 digits, never of such a string.
+    pub fn keyed_hash(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.code_secret)
+            .expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&mac.finalize().into_bytes());
+        hash
+    }
+
     /// Signs `claims` as an upload-token JWT with the newest token key.
     pub fn sign_token<C: Serialize>(&self, claims: &C) -> String {
         sign_jwt(&self.token_keys[0], claims)

@@ -17,6 +17,7 @@ use crate::datastore::{Store, StoreError};
 use crate::metrics::Metrics;
 use crate::news::News;
 use crate::rate_limit::VerifyLimiter;
+use crate::sign_in_limits::SignInLimits;
 use crate::signing::{KeyError, KeyRing};
 
 /// Why the server could not start.
@@ -56,6 +57,8 @@ pub struct SharedState {
     pub(crate) timings: crate::timing::Timings,
     /// Wakes the phones waiting on `/v1/push/keys` (see [`crate::push`]).
     pub news: News,
+    /// Bounded password checks and per-client backoff of the physicians' sign-in.
+    pub sign_in: SignInLimits,
 }
 
 impl Deref for AppState {
@@ -97,6 +100,7 @@ impl AppState {
                 keys,
                 clock,
                 news: News::default(),
+                sign_in: SignInLimits::default(),
                 metrics,
                 timings: crate::timing::Timings::default(),
                 exports,

@@ -6,6 +6,10 @@
 //! purpose (table `token_uses`) in the same transaction as the data it lets in, and kept
 //! until the token expires, so a replay fails even across instances.
 //!
+//! A *venue-warning token* (from `/v1/codes/verify` with a code issued for a venue
+//! warning) has `scope: "venueWarning"` and authorises one venue warning and nothing
+//! else; an upload token, from a patient's code, never authorises a venue warning.
+//!
 //! A *next-day token* (returned by `/v2/gaen/exposed`) has `scope: "currentDayExposed"`
 //! and `delayedKeyDate` (the interval number of the day whose key comes tomorrow); it
 //! lives until the end of the following day.
@@ -13,6 +17,7 @@
 use axum::http::{HeaderMap, header};
 use exposure::interval::{INTERVAL_SECONDS, INTERVALS_PER_DAY};
 use messages::Purpose;
+use messages::authority::CodeKind;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -23,6 +28,9 @@ use crate::state::AppState;
 
 /// Scope of tokens from `/v1/codes/verify`.
 pub const SCOPE_EXPOSED: &str = "exposed";
+/// Scope of tokens from `/v1/codes/verify` for a venue-warning code: only
+/// `/v1/venues/warnings` accepts them, and it accepts nothing else.
+pub const SCOPE_VENUE_WARNING: &str = "venueWarning";
 /// Scope of tokens for `/v1/gaen/exposednextday`.
 pub const SCOPE_NEXT_DAY: &str = "currentDayExposed";
 
@@ -68,10 +76,19 @@ impl UploadClaims {
     }
 }
 
-/// Signs a new upload token (what `/v1/codes/verify` answers with; also used by
-/// `openstopcovid bench upload` to mint its tokens up front).
+/// The scope of the token a code of `kind` is traded for.
+pub fn scope_of(kind: CodeKind) -> &'static str {
+    match kind {
+        CodeKind::Patient => SCOPE_EXPOSED,
+        CodeKind::VenueWarning => SCOPE_VENUE_WARNING,
+    }
+}
+
+/// Signs a new upload token for a code of `kind` (what `/v1/codes/verify` answers with;
+/// also used by `openstopcovid bench upload` to mint its tokens up front).
 pub fn issue_upload_token(
     state: &AppState,
+    kind: CodeKind,
     onset: Date,
     code_issued_hour: i64,
     fake: bool,
@@ -80,7 +97,7 @@ pub fn issue_upload_token(
     let lifetime = i64::try_from(state.config.token_lifetime_seconds).unwrap_or(3600);
     state.keys.sign_token(&UploadClaims {
         iss: "openstopcovid".to_owned(),
-        scope: SCOPE_EXPOSED.to_owned(),
+        scope: scope_of(kind).to_owned(),
         onset: format_date(onset),
         fake: if fake { "1" } else { "0" }.to_owned(),
         jti: uuid::Uuid::new_v4().to_string(),
@@ -165,12 +182,27 @@ pub fn authorize(
 
 /// The use of `claims` for `purpose`, to record in the transaction that stores the upload
 /// (see `crate::datastore::tokens`): a token is spent once per purpose.
-pub fn use_for(claims: &UploadClaims, purpose: Purpose) -> TokenUse {
+///
+/// Nothing in the row links it to the token's other uses (issue 14, item 6): its id is a
+/// keyed hash of the token's `jti` *and* the purpose, so a patient's key upload and
+/// check-in upload leave two unrelated ids, and the expiry is rounded up to the hour, so
+/// it does not date the code check to the second (the row is still kept until the token
+/// has expired, which is all replay protection needs).
+pub fn use_for(state: &AppState, claims: &UploadClaims, purpose: Purpose) -> TokenUse {
+    let id = state.keys.keyed_hash(
+        "token-use",
+        format!("{}\0{}", purpose.as_str(), claims.jti).as_bytes(),
+    );
     TokenUse {
-        jti: claims.jti.clone(),
+        id: hex::encode(id),
         purpose,
-        expires_at: claims.exp,
+        expires_at: ceil_to_hour(claims.exp),
     }
+}
+
+/// `unix_seconds` rounded up to the next hour (unchanged on an hour).
+pub(crate) fn ceil_to_hour(unix_seconds: i64) -> i64 {
+    crate::datastore::floor_to_hour(unix_seconds.saturating_add(3599))
 }
 
 /// Days from the onset date to a key's day (negative before the onset).

@@ -698,6 +698,219 @@ async fn everything_is_purged_after_fourteen_days() {
     }
 }
 
+/// Issue 14, item 6: someone who copies the database after three patients uploaded their
+/// keys and check-ins cannot tell which rows came from one patient. `token_uses` shared
+/// one id across a token's purposes and dated the code check to the second; keys were
+/// stored in upload order and check-in reports numbered by an autoincrement.
+#[tokio::test]
+async fn the_database_cannot_group_rows_by_patient() {
+    for backend in common::backends() {
+        let server = start(backend.as_deref()).await;
+        let today = server.today();
+        let mut keys_of = Vec::new();
+        let mut macs_of = Vec::new();
+        for patient in 0..3u8 {
+            let token = server.token().await;
+            // 11 real keys a patient (distinct bytes, one a day), fake ones up to 30.
+            let mut keys: Vec<Value> = (0..=10u8)
+                .map(|day| gaen_key(patient * 50 + day + 1, today - u32::from(day) * 144, 0))
+                .collect();
+            keys.extend((0..19).map(|i| gaen_key(200 + i, today, 1)));
+            let body = json!({"gaenKeys": keys, "delayedKeyDate": today});
+            assert_eq!(server.upload(&token, &body).await.status(), StatusCode::OK);
+            keys_of.push(
+                (0..=10u8)
+                    .map(|day| vec![patient * 50 + day + 1; 16])
+                    .collect::<Vec<_>>(),
+            );
+            let macs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![patient * 50 + i; 32]).collect();
+            let reports: Vec<Value> = macs
+                .iter()
+                .map(|mac| {
+                    json!({
+                        "locationIdHash": STANDARD.encode([7u8; 32]),
+                        "iv": STANDARD.encode([8u8; 16]),
+                        "encryptedCheckInRecord": STANDARD.encode([9u8; 16]),
+                        "mac": STANDARD.encode(mac),
+                    })
+                })
+                .collect();
+            let response = server
+                .http
+                .post(server.url("/v1/checkins"))
+                .bearer_auth(&token)
+                .json(&json!({"checkInProtectedReports": reports, "fake": 0}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            macs_of.push(macs);
+            server.clock.advance(47);
+        }
+        let rows = server.handle.state.store.stored_rows().await.unwrap();
+
+        // Token uses: one row per upload, no id twice, and one expiry hour for all.
+        assert_eq!(rows.token_uses.len(), 6);
+        let mut ids: Vec<&String> = rows.token_uses.iter().map(|(id, _, _)| id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6, "no id shared between a token's purposes");
+        for (_, _, expires_at) in &rows.token_uses {
+            assert_eq!(expires_at % 3600, 0, "to the hour");
+            assert_eq!(
+                *expires_at, rows.token_uses[0].2,
+                "the same for every patient"
+            );
+        }
+        // Codes: no time finer than the hour next to their issuer.
+        assert_eq!(rows.codes.len(), 3);
+        for (_, kind, created_hour, expires_at, used_hour) in &rows.codes {
+            assert_eq!(kind, "patient");
+            assert_eq!(created_hour % 3600, 0);
+            assert_eq!(
+                expires_at % 3600,
+                0,
+                "the expiry next to the issuer, to the hour"
+            );
+            assert_eq!(used_hour.unwrap() % 3600, 0);
+        }
+        assert!(rows.codes.iter().all(|code| code.3 == rows.codes[0].3));
+
+        // Keys and check-in reports: received in the same hour, and (SQLite) stored in an
+        // order that does not follow the uploads. Of a random order of 3 × 11 keys about
+        // 10 neighbours come from the same patient; in upload order 30 do.
+        let patient_of_key = |key: &Vec<u8>| keys_of.iter().position(|keys| keys.contains(key));
+        let stored_keys: Vec<usize> = rows
+            .keys
+            .iter()
+            .map(|(key, _)| patient_of_key(key).unwrap())
+            .collect();
+        assert_eq!(stored_keys.len(), 33);
+        assert!(rows.keys.iter().all(|(_, hour)| *hour == rows.keys[0].1));
+        let patient_of_report = |mac: &Vec<u8>| macs_of.iter().position(|macs| macs.contains(mac));
+        let stored_reports: Vec<usize> = rows
+            .check_in_reports
+            .iter()
+            .map(|(_, mac, _)| patient_of_report(mac).unwrap())
+            .collect();
+        assert_eq!(stored_reports.len(), 30);
+        let same_neighbours = |patients: &[usize]| {
+            patients
+                .windows(2)
+                .filter(|pair| pair[0] == pair[1])
+                .count()
+        };
+        // Report ids are random, not a count of uploads.
+        let ids: Vec<i64> = rows.check_in_reports.iter().map(|(id, _, _)| *id).collect();
+        assert!(ids.iter().any(|id| *id < 0 || *id > 1_000_000), "{ids:?}");
+        if backend.is_none() {
+            assert!(
+                same_neighbours(&stored_keys) < 22,
+                "keys stored by patient: {stored_keys:?}"
+            );
+            assert!(
+                same_neighbours(&stored_reports) < 21,
+                "reports stored by patient: {stored_reports:?}"
+            );
+        }
+    }
+}
+
+/// Issue 14, item 8: an API key follows its own codes only. Another key (another lab)
+/// asking for a code's status gets the same 404 as for a code that does not exist.
+#[tokio::test]
+async fn an_api_key_reads_the_status_of_its_own_codes_only() {
+    for backend in common::backends() {
+        let server = start(backend.as_deref()).await;
+        let code = server.issue_code().await;
+        let status_url = server.url(&format!(
+            "/v1/authority/codes/{}",
+            code["id"].as_str().unwrap()
+        ));
+        let other_lab =
+            server::codes::create_api_key(&server.handle.state.store, "other lab", START)
+                .await
+                .unwrap();
+        let own = server
+            .http
+            .get(&status_url)
+            .bearer_auth(&server.api_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.status(), StatusCode::OK);
+        let foreign = server
+            .http
+            .get(&status_url)
+            .bearer_auth(&other_lab)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+        let unknown = server
+            .http
+            .get(server.url("/v1/authority/codes/no-such-id"))
+            .bearer_auth(&other_lab)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        let (foreign, unknown): (Value, Value) =
+            (foreign.json().await.unwrap(), unknown.json().await.unwrap());
+        assert_eq!(
+            foreign, unknown,
+            "nothing tells another key's code from none"
+        );
+    }
+}
+
+/// The sign-in backoff's statements on both databases (the sign-in tests over HTTP run on
+/// SQLite): failures count up, are forgotten a day later, and a success clears them.
+#[tokio::test]
+async fn sign_in_failures_count_and_clear_on_both_databases() {
+    for backend in common::backends() {
+        let server = start(backend.as_deref()).await;
+        let store = &server.handle.state.store;
+        let key = [7u8; 32];
+        let delay = |failures: i64| failures * 10;
+        let forget = START - 86_400;
+        assert_eq!(
+            store
+                .record_sign_in_failure(&key, START, forget, delay)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .record_sign_in_failure(&key, START, forget, delay)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store.sign_in_wait(&key, START).await.unwrap(),
+            Some(START + 20)
+        );
+        assert_eq!(store.sign_in_wait(&key, START + 20).await.unwrap(), None);
+        assert_eq!(
+            store.sign_in_waits(START).await.unwrap(),
+            vec![(key.to_vec(), START + 20)]
+        );
+        // A day later the count starts again.
+        let later = START + 86_401;
+        assert_eq!(
+            store
+                .record_sign_in_failure(&key, later, later - 86_400, delay)
+                .await
+                .unwrap(),
+            1
+        );
+        store.clear_sign_in_failures(&key).await.unwrap();
+        assert_eq!(store.sign_in_wait(&key, later).await.unwrap(), None);
+    }
+}
+
 /// Who did what in the authority UI is kept for the retention window, like everything
 /// else, and then forgotten.
 #[tokio::test]

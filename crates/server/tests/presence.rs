@@ -69,13 +69,22 @@ impl Fixture {
         format!("{}{path}", self.server.base_url())
     }
 
-    /// Authority code → `/v1/codes/verify` → upload token, as a patient or venue owner does.
+    /// Patient's authority code → `/v1/codes/verify` → upload token, as a patient does.
     async fn token(&self) -> String {
+        self.token_of(json!({})).await
+    }
+
+    /// Venue-warning code → `/v1/codes/verify` → token, as a venue owner does.
+    async fn venue_warning_token(&self) -> String {
+        self.token_of(json!({"kind": "venue-warning"})).await
+    }
+
+    async fn token_of(&self, request: Value) -> String {
         let issued: Value = self
             .http
             .post(self.url("/v1/authority/codes"))
             .bearer_auth(&self.api_key)
-            .json(&json!({}))
+            .json(&request)
             .send()
             .await
             .unwrap()
@@ -382,12 +391,12 @@ async fn a_venue_owner_warns_the_guests_of_a_time_window() {
         let venue = cafe(&mut rng);
         let window = TimeWindow::new(at(19, 0) as u64, at(20, 0) as u64);
         let reports = warn_on_behalf(&venue.location_id, window, 8, &mut rng).unwrap();
-        let token = fixture.token().await;
+        let token = fixture.venue_warning_token().await;
         let (status, _, _) = fixture
             .post("/v1/venues/warnings", &token, &upload_body(&reports, 0))
             .await;
         assert_eq!(status, 200);
-        // The same token cannot warn twice; it could still upload a phone's check-ins.
+        // The same token cannot warn twice.
         let (status, _, _) = fixture
             .post("/v1/venues/warnings", &token, &upload_body(&reports, 0))
             .await;
@@ -401,6 +410,50 @@ async fn a_venue_owner_warns_the_guests_of_a_time_window() {
         assert_eq!(stayed[0].overlap_minutes, 10);
         let later = match_guest_check_ins(&[guest(&venue, at(20, 40), at(21, 30))], &published);
         assert!(later.is_empty());
+        fixture.server.shutdown().await.unwrap();
+    }
+}
+
+/// Issue 14, item 7: a patient's token uploads keys and check-ins, never a venue warning
+/// (which would warn every guest of any venue whose QR code the patient once scanned,
+/// the owner never involved); a venue-warning code's token warns once and uploads
+/// nothing else.
+#[tokio::test]
+async fn a_patient_code_cannot_warn_on_behalf_of_a_venue_nor_a_venue_code_upload_a_patients_data() {
+    for backend in common::backends() {
+        let mut rng = StdRng::seed_from_u64(14);
+        let fixture = Fixture::start(at(22, 0), backend.as_deref()).await;
+        let venue = cafe(&mut rng);
+        let window = TimeWindow::new(at(19, 0) as u64, at(20, 0) as u64);
+        let reports = warn_on_behalf(&venue.location_id, window, 8, &mut rng).unwrap();
+        let body = upload_body(&reports, 0);
+
+        let patient = fixture.token().await;
+        let (status, _, problem) = fixture.post("/v1/venues/warnings", &patient, &body).await;
+        assert_eq!(status, 403, "{problem}");
+        assert!(
+            problem["type"].as_str().unwrap().ends_with("token-scope"),
+            "{problem}"
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("venue-warning code"),
+            "{problem}"
+        );
+        // The patient's token still uploads their check-ins.
+        let (status, _, _) = fixture.post("/v1/checkins", &patient, &body).await;
+        assert_eq!(status, 200);
+
+        let owner = fixture.venue_warning_token().await;
+        let (status, _, _) = fixture.post("/v1/checkins", &owner, &body).await;
+        assert_eq!(status, 403, "a venue code uploads no check-ins");
+        let keys = json!({"gaenKeys": [], "fake": 0, "delayedKeyDate": 0});
+        let (status, _, _) = fixture.post("/v2/gaen/exposed", &owner, &keys).await;
+        assert_eq!(status, 403, "nor keys");
+        let (status, _, _) = fixture.post("/v1/venues/warnings", &owner, &body).await;
+        assert_eq!(status, 200);
         fixture.server.shutdown().await.unwrap();
     }
 }

@@ -1,6 +1,8 @@
 //! The web layer over real HTTP: every page and static file carries the protective
-//! headers, the language switch is remembered across both UIs, and a form whose
-//! anti-forgery token is not the expected one never reaches its handler.
+//! headers, the language switch is remembered across both UIs, a form whose
+//! anti-forgery token is not the expected one never reaches its handler, and the
+//! physicians' sign-in is bounded, slowed down after failures (never locked) and answers
+//! alike for every email.
 
 // Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -8,13 +10,17 @@
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER, SET_COOKIE};
+use server::authority_ui::Role;
+use server::authority_ui::sessions::SIGN_IN_FORM_SECONDS;
+use server::sign_in_limits::{ACCOUNT_BACKOFF, CLIENT_BACKOFF};
 use server::{Config, MockClock, ServerHandle};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
 struct Site {
     server: ServerHandle,
+    clock: MockClock,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -27,7 +33,8 @@ impl Site {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        let server = server::spawn(config, Arc::new(MockClock::new(1_800_000_000)))
+        let clock = MockClock::new(1_800_000_000);
+        let server = server::spawn(config, Arc::new(clock.clone()))
             .await
             .unwrap();
         let http = reqwest::Client::builder()
@@ -36,6 +43,7 @@ impl Site {
             .unwrap();
         Site {
             server,
+            clock,
             http,
             _dir: dir,
         }
@@ -51,6 +59,60 @@ impl Site {
             request = request.header("cookie", cookie);
         }
         request.send().await.unwrap()
+    }
+
+    /// A fresh sign-in form: its pre-session cookie (`name=value`) and its token.
+    async fn sign_in_form(&self) -> (String, String) {
+        let page = self.get("/authority/sign-in", None).await;
+        let cookie = cookie_set(page.headers(), "osc_sign_in");
+        let html = page.text().await.unwrap();
+        (cookie, csrf_field(&html))
+    }
+
+    /// Signs in through a fresh form: status, headers, and the page with what differs
+    /// from one answer to the next by design (the fresh form token, the typed email)
+    /// taken out.
+    async fn sign_in(&self, email: &str, password: &str) -> (StatusCode, HeaderMap, String) {
+        let (cookie, token) = self.sign_in_form().await;
+        let response = self
+            .http
+            .post(self.url("/authority/sign-in"))
+            .header("cookie", &cookie)
+            .header("content-type", FORM)
+            .body(
+                serde_urlencoded::to_string([
+                    ("csrf", token.as_str()),
+                    ("email", email),
+                    ("password", password),
+                ])
+                .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let html = response.text().await.unwrap();
+        let page = match html.split_once("name=\"csrf\" value=\"") {
+            Some((before, after)) => {
+                let rest = after.split_once('"').map_or("", |(_, rest)| rest);
+                format!("{before}{rest}")
+            }
+            None => html,
+        };
+        (status, headers, page.replace(email, "EMAIL"))
+    }
+
+    async fn add_user(&self, email: &str, password: &str) {
+        server::authority_ui::add_user(
+            &self.server.state.store,
+            email,
+            Role::Physician,
+            password,
+            1_800_000_000,
+        )
+        .await
+        .unwrap();
     }
 
     async fn post_form(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> StatusCode {
@@ -87,6 +149,29 @@ fn assert_protected(headers: &HeaderMap, what: &str) {
         "{what}"
     );
     assert_eq!(header(headers, "referrer-policy"), "no-referrer", "{what}");
+}
+
+/// The value of a page's hidden anti-forgery field.
+fn csrf_field(html: &str) -> String {
+    let (_, after) = html.split_once("name=\"csrf\" value=\"").unwrap();
+    after.split('"').next().unwrap().to_owned()
+}
+
+/// The names of the cookies an answer sets, in order.
+fn cookie_names(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| {
+            value
+                .to_str()
+                .unwrap()
+                .split('=')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
 }
 
 /// `name=value` of the first `Set-Cookie` that sets `name`.
@@ -180,9 +265,7 @@ async fn the_language_chosen_once_holds_on_every_page_and_never_redirects_away()
 #[tokio::test]
 async fn a_form_without_the_expected_token_never_reaches_its_handler() {
     let site = Site::start().await;
-    let form = site.get("/authority/sign-in", None).await;
-    let sign_in_cookie = cookie_set(form.headers(), "osc_sign_in");
-    let token = sign_in_cookie.trim_start_matches("osc_sign_in=").to_owned();
+    let (sign_in_cookie, token) = site.sign_in_form().await;
     assert_eq!(token.len(), 43);
     let wrong_password = [
         ("csrf", token.as_str()),
@@ -226,5 +309,253 @@ async fn a_form_without_the_expected_token_never_reaches_its_handler() {
         header(issue.headers(), LOCATION.as_str()),
         "/authority/sign-in"
     );
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 14, item 2: the sign-in form's anti-forgery check was a double submit, which
+/// whoever can plant a cookie satisfies by putting the same value in the form. The token
+/// is now the server's keyed hash of the pre-session cookie, and expires with it.
+#[tokio::test]
+async fn a_planted_sign_in_cookie_does_not_let_a_forged_form_through() {
+    let site = Site::start().await;
+    let form = |token: &str| {
+        [
+            ("csrf", token.to_owned()),
+            ("email", "dr@example.org".to_owned()),
+            ("password", "not the password".to_owned()),
+        ]
+    };
+    let post = |cookie: String, token: String| {
+        let site = &site;
+        async move {
+            let fields = form(&token);
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            site.post_form("/authority/sign-in", &cookie, &fields).await
+        }
+    };
+    // The attacker picks the cookie and submits the same value.
+    let planted = "x".repeat(43);
+    assert_eq!(
+        post(format!("osc_sign_in={planted}"), planted.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    let shaped_like_ours = format!("{}.{}", 1_800_000_000 + 600, "y".repeat(43));
+    assert_eq!(
+        post(
+            format!("osc_sign_in={shaped_like_ours}"),
+            shaped_like_ours.clone()
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    // A form the server issued, with its own cookie, goes through to the password check.
+    let (cookie, token) = site.sign_in_form().await;
+    assert_ne!(cookie.trim_start_matches("osc_sign_in="), token);
+    assert_eq!(
+        post(cookie.clone(), token.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Its token with another cookie does not.
+    let (other_cookie, _) = site.sign_in_form().await;
+    assert_eq!(
+        post(other_cookie, token.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    // And the form expires with its cookie, on the server's clock.
+    site.clock.advance(SIGN_IN_FORM_SECONDS);
+    assert_eq!(post(cookie, token).await, StatusCode::FORBIDDEN);
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 14, items 2 and 4: an unknown email used to be refused forever while a known
+/// one locked after five failures, which told which emails have accounts. Every answer
+/// is now the same for both (status, headers, page), each after exactly one argon2
+/// check, and both slow down alike.
+#[tokio::test]
+async fn unknown_and_known_emails_get_the_same_answers_after_the_same_work() {
+    // The same attempts on two servers: one where the email has an account, one where it
+    // has none (so that the client's own backoff is the same on both).
+    let email = "dr.maybe@example.org";
+    let with_account = Site::start().await;
+    with_account.add_user(email, "the right password 1").await;
+    let without = Site::start().await;
+    let mut statuses = Vec::new();
+    for attempt in 1..=8 {
+        if attempt == 8 {
+            // Once the waits have run out, both check a password again.
+            with_account.clock.advance(3600);
+            without.clock.advance(3600);
+        }
+        let mut answers = Vec::new();
+        for site in [&with_account, &without] {
+            let gate = &site.server.state.sign_in.gate;
+            let before = gate.checks_run();
+            let (status, headers, page) = site.sign_in(email, &format!("wrong {attempt}")).await;
+            answers.push((
+                status,
+                page,
+                cookie_names(&headers),
+                header(&headers, RETRY_AFTER.as_str()).to_owned(),
+                gate.checks_run() - before,
+            ));
+        }
+        assert_eq!(answers[0], answers[1], "attempt {attempt}");
+        let (status, _, _, _, checks) = &answers[0];
+        let expected_checks = u64::from(*status == StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            *checks, expected_checks,
+            "attempt {attempt}: one argon2 check or none"
+        );
+        statuses.push(*status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::UNAUTHORIZED,
+        ]
+    );
+    with_account.server.shutdown().await.unwrap();
+    without.server.shutdown().await.unwrap();
+}
+
+/// Issue 14, item 4: five wrong passwords locked a physician out for 15 minutes, again
+/// and again for as long as anyone kept trying. Now failures make the next sign-ins wait,
+/// a little longer each time up to a cap, and the right password is accepted as soon as
+/// the wait has run out.
+#[tokio::test]
+async fn failed_sign_ins_slow_an_account_down_but_never_lock_the_right_password_out() {
+    let site = Site::start().await;
+    let email = "dr.lock@example.org";
+    let password = "the right password 1";
+    site.add_user(email, password).await;
+    let mut waited = 0;
+    for attempt in 1..=5 {
+        let (status, _, _) = site.sign_in(email, &format!("wrong {attempt}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        waited = ACCOUNT_BACKOFF.delay_after(attempt);
+        site.clock.advance(waited);
+    }
+    site.clock.advance(-waited);
+    // During the wait even the right password is not checked...
+    let (status, headers, _) = site.sign_in(email, password).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&headers, RETRY_AFTER.as_str()), waited.to_string());
+    // ...and seconds later it is accepted: five failures lock nothing.
+    assert_eq!(waited, 8);
+    site.clock.advance(waited);
+    let (status, headers, _) = site.sign_in(email, password).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&headers, LOCATION.as_str()), "/authority/issue");
+
+    // An attacker who keeps going, every time the wait runs out, makes it grow to the cap
+    // and no further: the right password gets through the cap after the last failure.
+    for attempt in 1..=40 {
+        let (status, _, _) = site.sign_in(email, &format!("again {attempt}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        site.clock.advance(ACCOUNT_BACKOFF.delay_after(attempt));
+    }
+    assert_eq!(
+        ACCOUNT_BACKOFF.delay_after(40),
+        ACCOUNT_BACKOFF.max_delay_seconds
+    );
+    let (status, _, _) = site.sign_in(email, password).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "never locked out for good");
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 14, item 4: the account's backoff does not slow a guesser who tries one
+/// password on many emails; the client's does.
+#[tokio::test]
+async fn a_client_trying_many_emails_is_slowed_down() {
+    let site = Site::start().await;
+    for attempt in 0..CLIENT_BACKOFF.free_failures {
+        let (status, _, _) = site
+            .sign_in(&format!("dr{attempt}@example.org"), "Summer2026!")
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let (status, headers, _) = site.sign_in("dr.new@example.org", "Summer2026!").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&headers, RETRY_AFTER.as_str()),
+        CLIENT_BACKOFF.first_delay_seconds.to_string()
+    );
+    site.clock.advance(CLIENT_BACKOFF.first_delay_seconds);
+    let (status, _, _) = site.sign_in("dr.new@example.org", "Summer2026!").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 14, item 2: 128 sign-ins at once took 2.4 GB (19 MiB of argon2 each, on up to
+/// 512 blocking threads) and never answered. Checks now run a few at a time, a bounded
+/// number wait, and the rest are told at once to come back.
+#[tokio::test]
+async fn sign_ins_beyond_the_password_check_bound_are_turned_away_at_once() {
+    let site = Site::start().await;
+    let held = site.server.state.sign_in.gate.take_every_slot();
+    let (status, headers, page) = site.sign_in("dr@example.org", "a wrong password").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header(&headers, RETRY_AFTER.as_str()), "5");
+    assert!(page.contains("try again in a few seconds"), "{page}");
+    drop(held);
+    let (status, _, _) = site.sign_in("dr@example.org", "a wrong password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    site.server.shutdown().await.unwrap();
+}
+
+/// The admin's account list shows a running wait, which the e2e test can only see by
+/// luck of real time.
+#[tokio::test]
+async fn the_admin_sees_an_accounts_sign_in_wait_while_it_runs() {
+    let site = Site::start().await;
+    server::authority_ui::add_user(
+        &site.server.state.store,
+        "admin@example.org",
+        Role::Admin,
+        "admin password 2020",
+        1_800_000_000,
+    )
+    .await
+    .unwrap();
+    site.add_user("dr.wait@example.org", "the right password 1")
+        .await;
+    let (status, headers, _) = site
+        .sign_in("admin@example.org", "admin password 2020")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = cookie_set(&headers, "osc_session");
+    let users = |session: String| {
+        let site = &site;
+        async move {
+            site.get("/authority/users", Some(&session))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        !users(session.clone())
+            .await
+            .contains("Sign-ins paused until")
+    );
+    for attempt in 0..ACCOUNT_BACKOFF.free_failures {
+        site.sign_in("dr.wait@example.org", &format!("wrong {attempt}"))
+            .await;
+    }
+    assert!(
+        users(session.clone())
+            .await
+            .contains("Sign-ins paused until")
+    );
+    site.clock.advance(ACCOUNT_BACKOFF.first_delay_seconds);
+    assert!(!users(session).await.contains("Sign-ins paused until"));
     site.server.shutdown().await.unwrap();
 }

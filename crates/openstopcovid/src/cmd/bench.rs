@@ -153,8 +153,14 @@ async fn upload(args: UploadArgs) -> anyhow::Result<()> {
     let requests: Vec<Vec<u8>> = (0..args.uploads)
         .map(|_| {
             preparing.inc(1);
-            let token =
-                server::tokens::issue_upload_token(&state, onset, now - now % 3600, false, now);
+            let token = server::tokens::issue_upload_token(
+                &state,
+                messages::authority::CodeKind::Patient,
+                onset,
+                now - now % 3600,
+                false,
+                now,
+            );
             upload_request(address, &token, &upload_body(today, &mut rng))
         })
         .collect();

@@ -140,9 +140,14 @@ fn serve_web_app_demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
         .with_default_check_in_length_minutes(60)
         .create_qr_code(&prefix, &mut rand::rng())
         .map_err(|error| anyhow::anyhow!("cannot create the demo venue: {error}"))?;
-        let code = server::codes::issue_code(&handle.state, "demo", None)
-            .await
-            .map_err(|error| anyhow::anyhow!("cannot issue a code: {error}"))?;
+        let code = server::codes::issue_code(
+            &handle.state,
+            "demo",
+            messages::authority::CodeKind::Patient,
+            None,
+        )
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot issue a code: {error}"))?;
         println!("\nThe citizen web app is served at {public_url}/app/");
         println!("  check in at a demo venue: {}", venue.url);
         println!(

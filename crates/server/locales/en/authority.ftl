@@ -14,7 +14,8 @@ email-label = Email address
 password-label = Password
 sign-in-button = Sign in
 sign-in-failed = Wrong email address or password.
-sign-in-locked = Too many failed attempts: this account is locked until { $time }.
+sign-in-busy = The server is busy checking other sign-ins: try again in a few seconds.
+sign-in-locked = Too many failed attempts: try again after { $time }.
 signed-out = You are signed out.
 
 issue-title = Issue a validation code
@@ -79,9 +80,10 @@ users-add-button = Add the account
 users-added = Account { $email } added.
 users-email-invalid = Enter a valid email address.
 users-password-short = The password needs at least { $min } characters.
+users-password-weak = This password is too easy to guess: use several unrelated words, or more varied characters (no repeated letters, runs like 123456 or abcdef, or common words like “password”).
 users-exists = An account with this email address already exists.
 user-state-active = Active
-user-state-locked = Locked until { $time }
+user-state-locked = Sign-ins paused until { $time }
 user-state-disabled = Disabled
 users-disable = Disable
 users-enable = Enable
@@ -121,3 +123,11 @@ audit-action-sign-in-locked = locked out after failed sign-ins
 error-not-found = This page does not exist.
 error-forbidden = Your account may not see this page.
 back-home = Back to the start page
+
+# Venue-warning codes (issue 14, item 7)
+venue-warning-title = Code for a venue owner
+venue-warning-intro = Only when an outbreak at a venue is confirmed: this code lets the venue's owner warn the guests of one time window (openstopcovid venue warn). It cannot upload a patient's keys, and a patient's code cannot warn on behalf of a venue.
+venue-warning-button = Issue a venue-warning code
+issue-venue-warning-result = Venue-warning code: the owner enters it with openstopcovid venue warn. It warns guests once and uploads nothing else.
+codes-kind-venue-warning = (venue warning)
+audit-action-venue-warning-code-issued = issued a venue-warning code

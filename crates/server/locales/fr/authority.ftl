@@ -14,7 +14,8 @@ email-label = Adresse e-mail
 password-label = Mot de passe
 sign-in-button = Se connecter
 sign-in-failed = Adresse e-mail ou mot de passe incorrect.
-sign-in-locked = Trop d’essais infructueux : ce compte est bloqué jusqu’à { $time }.
+sign-in-busy = Le serveur vérifie d’autres connexions : réessayez dans quelques secondes.
+sign-in-locked = Trop d’essais infructueux : réessayez après { $time }.
 signed-out = Vous êtes déconnecté·e.
 
 issue-title = Délivrer un code de validation
@@ -79,9 +80,10 @@ users-add-button = Ajouter le compte
 users-added = Compte { $email } ajouté.
 users-email-invalid = Saisissez une adresse e-mail valide.
 users-password-short = Le mot de passe doit comporter au moins { $min } caractères.
+users-password-weak = Ce mot de passe est trop facile à deviner : utilisez plusieurs mots sans rapport entre eux, ou des caractères plus variés (pas de lettre répétée, de suite comme 123456 ou abcdef, ni de mot courant comme « motdepasse »).
 users-exists = Un compte existe déjà avec cette adresse e-mail.
 user-state-active = Actif
-user-state-locked = Bloqué jusqu’à { $time }
+user-state-locked = Connexions suspendues jusqu’à { $time }
 user-state-disabled = Désactivé
 users-disable = Désactiver
 users-enable = Réactiver
@@ -121,3 +123,11 @@ audit-action-sign-in-locked = a été bloqué·e après des échecs de connexion
 error-not-found = Cette page n’existe pas.
 error-forbidden = Votre compte ne peut pas voir cette page.
 back-home = Retour à la page d’accueil
+
+# Venue-warning codes (issue 14, item 7)
+venue-warning-title = Code pour un responsable de lieu
+venue-warning-intro = Seulement quand un foyer est confirmé dans un lieu : ce code permet à son responsable d’alerter les visiteurs d’une plage horaire (openstopcovid venue warn). Il ne permet pas d’envoyer les clés d’un patient, et le code d’un patient ne permet pas d’alerter au nom d’un lieu.
+venue-warning-button = Délivrer un code d’alerte de lieu
+issue-venue-warning-result = Code d’alerte de lieu : le responsable le saisit avec openstopcovid venue warn. Il alerte les visiteurs une seule fois et ne permet rien d’autre.
+codes-kind-venue-warning = (alerte de lieu)
+audit-action-venue-warning-code-issued = a délivré un code d’alerte de lieu

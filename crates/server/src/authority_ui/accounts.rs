@@ -1,21 +1,89 @@
-//! Physicians' and administrators' accounts: argon2id password hashes, sign-in with a delay
-//! after each failure and a lockout after repeated failures, and the admin's account list.
+//! Physicians' and administrators' accounts: argon2id password hashes and the password
+//! rule, sign-in, and the admin's account list.
+//!
+//! A sign-in (issue 14, items 2 and 4):
+//!
+//! 1. waits if failures made its email address or its client address wait (a growing,
+//!    capped delay: [`crate::sign_in_limits`]), without checking the password;
+//! 2. checks the password through the server's [`PasswordGate`](crate::sign_in_limits::PasswordGate)
+//!    (a bounded number at once, or "busy"): the account's hash, or for an unknown or
+//!    disabled email a decoy hash with the same parameters, so that it costs the same;
+//! 3. on failure, counts it against the email address, known or not, and the client.
+//!
+//! An unknown email and a wrong password are one outcome, with one answer, after one
+//! argon2 check, and they make later sign-ins wait alike: nothing tells which emails
+//! have accounts. No failure locks the right password out: once the wait has run out
+//! (at most [`ACCOUNT_BACKOFF`]'s cap after the last failure), it is accepted.
+
+use std::net::IpAddr;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 use crate::datastore::accounts::NewUserRow;
 use crate::datastore::{DatastoreError, Role, Store};
+use crate::sign_in_limits::{ACCOUNT_BACKOFF, FORGET_FAILURES_AFTER_SECONDS};
+use crate::signing::KeyRing;
+use crate::state::AppState;
 
 /// Shortest password an account may get.
 pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Fewest different characters in a password: "aaaaaaaaaaaa" or "abababababab" are
+/// twelve characters long and guessed at once.
+pub const MIN_DISTINCT_PASSWORD_CHARS: usize = 5;
 /// Longest password accepted (argon2 takes any length; this bounds the work per request).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Longest email address accepted (RFC 5321's limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
-/// Consecutive failed sign-ins after which an account is locked.
-pub const MAX_FAILED_SIGN_INS: i64 = 5;
-/// How long a locked account stays locked (an admin may unlock it earlier).
-pub const LOCKOUT_SECONDS: i64 = 15 * 60;
+
+/// Words that make the bulk of the passwords guessers try first, in English and French
+/// (and this service's own name). A password made of one of them and a few more
+/// characters ("password1234", "azertyuiop12") is refused.
+const COMMON_PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passw0rd",
+    "motdepasse",
+    "mot de passe",
+    "azerty",
+    "qwerty",
+    "qwertz",
+    "123456",
+    "654321",
+    "abcdef",
+    "iloveyou",
+    "jetaime",
+    "soleil",
+    "bonjour",
+    "welcome",
+    "admin",
+    "letmein",
+    "monkey",
+    "dragon",
+    "football",
+    "baseball",
+    "sunshine",
+    "princess",
+    "secret",
+    "master",
+    "chocolat",
+    "doudou",
+    "loulou",
+    "marseille",
+    "paris",
+    "covid",
+    "stopcovid",
+    "openstopcovid",
+    "coronavirus",
+    "medecin",
+    "docteur",
+    "doctor",
+    "sante",
+    "hopital",
+    "hospital",
+    "changeme",
+    "default",
+];
+/// How many characters a password must have besides a common word it contains.
+const MIN_CHARS_BESIDES_A_COMMON_WORD: usize = 8;
 
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +94,10 @@ pub enum AccountError {
         "the password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
     )]
     InvalidPassword,
+    #[error(
+        "the password is too easy to guess: use at least {MIN_DISTINCT_PASSWORD_CHARS} different characters, no run like 123456789 or abcdef, and more than a common word (a few unrelated words make a good one)"
+    )]
+    WeakPassword,
     #[error("an account with this email address already exists")]
     AlreadyExists,
     #[error("could not hash the password")]
@@ -42,12 +114,13 @@ pub(crate) enum SignIn {
         user_id: String,
     },
     Refused,
-    /// Locked until this time (unix seconds), whatever the password; `just_now` when this
-    /// attempt is the one that locked it.
-    Locked {
+    /// Failures of this email address or client make sign-ins wait until this time
+    /// (unix seconds); the password was not checked.
+    Wait {
         until: i64,
-        just_now: bool,
     },
+    /// Too many password checks are running or waiting: try again in a few seconds.
+    Busy,
 }
 
 /// Email addresses are compared case-insensitively; stored lower-case and trimmed.
@@ -61,6 +134,13 @@ pub(crate) fn normalize_email(email: &str) -> Option<String> {
         && email.len() <= MAX_EMAIL_BYTES
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     plausible.then_some(email)
+}
+
+/// The keyed hash an email address's failed sign-ins are counted under (see
+/// `datastore::accounts`): the same for what was typed, whether it has an account or not.
+pub(crate) fn email_key(keys: &KeyRing, typed_email: &str) -> [u8; 32] {
+    let email = normalize_email(typed_email).unwrap_or_else(|| typed_email.trim().to_lowercase());
+    keys.keyed_hash("sign-in-backoff", email.as_bytes())
 }
 
 fn hash_password(password: &str) -> Result<String, AccountError> {
@@ -77,15 +157,55 @@ fn password_matches(password: &str, stored_hash: &str) -> bool {
         .is_ok()
 }
 
-/// A real hash of a password nobody knows, checked when the email is unknown so that an
-/// unknown address costs the same time as a wrong password.
+/// A real hash of a password nobody knows, with the parameters of every account's, checked
+/// when the email is unknown so that an unknown address costs the same time as a wrong
+/// password. Made on the first sign-in of any kind, inside its password check.
 fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
 }
 
-fn valid_password(password: &str) -> bool {
-    password.chars().count() >= MIN_PASSWORD_CHARS && password.len() <= MAX_PASSWORD_BYTES
+/// Whether `password` may be an account's: long enough, and not one a guesser tries in
+/// their first few thousand guesses. A small rule of our own rather than a strength
+/// estimator crate (zxcvbn brings megabytes of dictionaries and a regex engine to the
+/// server for one admin form): length, variety, no keyboard or alphabet run, not a
+/// common word with a few characters around it.
+pub fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(AccountError::InvalidPassword);
+    }
+    let lower = password.to_lowercase();
+    let chars: Vec<char> = lower.chars().collect();
+    let mut distinct = chars.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < MIN_DISTINCT_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    // One step repeated throughout: 123456789012, abcdefghijkl, 987654321098.
+    let steps: Vec<i64> = chars
+        .windows(2)
+        .map(|pair| i64::from(u32::from(pair[1])) - i64::from(u32::from(pair[0])))
+        .collect();
+    let up = steps.iter().all(|step| *step == 1 || *step == -9);
+    let down = steps.iter().all(|step| *step == -1 || *step == 9);
+    if up || down {
+        return Err(AccountError::WeakPassword);
+    }
+    // A common word, however often, and a few characters around it.
+    for word in COMMON_PASSWORD_WORDS {
+        if lower.contains(word) {
+            let rest = lower.replace(word, "");
+            let mut rest_chars: Vec<char> = rest.chars().collect();
+            let besides = rest_chars.len();
+            rest_chars.sort_unstable();
+            rest_chars.dedup();
+            if besides < MIN_CHARS_BESIDES_A_COMMON_WORD || rest_chars.len() < 3 {
+                return Err(AccountError::WeakPassword);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Creates an account; returns its id. Used by `openstopcovid authority user add` and by
@@ -98,9 +218,7 @@ pub async fn add_user(
     now: i64,
 ) -> Result<String, AccountError> {
     let email = normalize_email(email).ok_or(AccountError::InvalidEmail)?;
-    if !valid_password(password) {
-        return Err(AccountError::InvalidPassword);
-    }
+    check_password(password)?;
     let password = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -121,59 +239,54 @@ pub async fn add_user(
     Ok(id)
 }
 
-/// Checks an email and password. Each failure counts; the `MAX_FAILED_SIGN_INS`th in a row
-/// locks the account for `LOCKOUT_SECONDS`; a success resets the count.
+/// Checks an email and password from `client` (see the module documentation).
 pub(crate) async fn sign_in(
-    store: &Store,
+    state: &AppState,
+    client: IpAddr,
     email: &str,
     password: &str,
-    now: i64,
 ) -> Result<SignIn, DatastoreError> {
+    let now = state.now();
+    let key = email_key(&state.keys, email);
+    let account_wait = state.store.sign_in_wait(&key, now).await?;
+    let client_wait = state.sign_in.clients.wait_until(client, now);
+    if let Some(until) = account_wait.into_iter().chain(client_wait).max() {
+        return Ok(SignIn::Wait { until });
+    }
     let email = normalize_email(email).unwrap_or_default();
-    let row = store.user_for_sign_in(&email).await?;
-    let stored_hash = row.as_ref().map_or_else(
-        || decoy_hash().to_owned(),
-        |account| account.password_hash.clone(),
-    );
+    let row = state.store.user_for_sign_in(&email).await?;
+    let stored_hash = row.as_ref().map(|account| account.password_hash.clone());
     let candidate = password
         .get(..MAX_PASSWORD_BYTES.min(password.len()))
         .unwrap_or_default()
         .to_owned();
-    // argon2 takes tens of milliseconds of CPU: off the async workers.
-    let matches = tokio::task::spawn_blocking(move || password_matches(&candidate, &stored_hash))
-        .await
-        .unwrap_or(false);
-    let Some(account) = row else {
-        return Ok(SignIn::Refused);
+    // The same work whatever the email: one argon2 check, against the decoy when there
+    // is no account (the decoy is fetched either way, so the first sign-in of each kind
+    // also costs the same).
+    let checked = state
+        .sign_in
+        .gate
+        .run(move || {
+            let decoy = decoy_hash();
+            password_matches(&candidate, stored_hash.as_deref().unwrap_or(decoy))
+        })
+        .await;
+    let Ok(matches) = checked else {
+        return Ok(SignIn::Busy);
     };
-    let (id, failures, locked_until) = (account.id, account.failed_sign_ins, account.locked_until);
-    if let Some(until) = locked_until
-        && until > now
-    {
-        return Ok(SignIn::Locked {
-            until,
-            just_now: false,
+    if let (Some(account), true) = (row, matches) {
+        state.store.clear_sign_in_failures(&key).await?;
+        return Ok(SignIn::Accepted {
+            user_id: account.id,
         });
     }
-    if matches {
-        store.set_sign_in_failures(&id, 0, None).await?;
-        return Ok(SignIn::Accepted { user_id: id });
-    }
-    // A lock that has run out starts a fresh count.
-    let failures = if locked_until.is_some() {
-        1
-    } else {
-        failures + 1
-    };
-    if failures >= MAX_FAILED_SIGN_INS {
-        let until = now + LOCKOUT_SECONDS;
-        store.set_sign_in_failures(&id, 0, Some(until)).await?;
-        return Ok(SignIn::Locked {
-            until,
-            just_now: true,
-        });
-    }
-    store.set_sign_in_failures(&id, failures, None).await?;
+    state
+        .store
+        .record_sign_in_failure(&key, now, now - FORGET_FAILURES_AFTER_SECONDS, |failures| {
+            ACCOUNT_BACKOFF.delay_after(failures)
+        })
+        .await?;
+    state.sign_in.clients.record_failure(client, now);
     Ok(SignIn::Refused)
 }
 
@@ -204,18 +317,25 @@ impl StateChange {
     }
 }
 
-/// Applies `change` to the account `id`; disabling also ends its sessions. False when there
-/// is no such account.
+/// Applies `change` to the account `id` (whose email is `email`); disabling also ends its
+/// sessions. False when there is no such account.
 pub(crate) async fn change_state(
-    store: &Store,
+    state: &AppState,
     id: &str,
+    email: &str,
     change: StateChange,
     now: i64,
 ) -> Result<bool, DatastoreError> {
     match change {
-        StateChange::Disable => store.disable_user(id, now).await,
-        StateChange::Enable => store.enable_user(id).await,
-        StateChange::Unlock => store.set_sign_in_failures(id, 0, None).await,
+        StateChange::Disable => state.store.disable_user(id, now).await,
+        StateChange::Enable => state.store.enable_user(id).await,
+        StateChange::Unlock => {
+            state
+                .store
+                .clear_sign_in_failures(&email_key(&state.keys, email))
+                .await?;
+            Ok(true)
+        }
     }
 }
 
@@ -239,6 +359,45 @@ mod tests {
             "a@b\n.fr",
         ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");
+        }
+    }
+
+    /// Issue 14, item 8: twelve times one letter was a valid password.
+    #[test]
+    fn trivial_passwords_are_refused_and_good_ones_kept() {
+        for weak in [
+            "aaaaaaaaaaaa",
+            "AAAAAAAAAAAAAAAAAAAA",
+            "abababababab",
+            "abcabcabcabc",
+            "123456789012",
+            "abcdefghijklmn",
+            "987654321098",
+            "password1234",
+            "Password2024!",
+            "azertyuiop12",
+            "motdepasse123",
+            "openstopcovid1",
+            "admin admin admin",
+        ] {
+            assert!(
+                matches!(check_password(weak), Err(AccountError::WeakPassword)),
+                "{weak:?} is accepted"
+            );
+        }
+        assert!(matches!(
+            check_password("short"),
+            Err(AccountError::InvalidPassword)
+        ));
+        for good in [
+            "correct horse battery staple",
+            "stéthoscope bleu 42",
+            "admin password 2020",
+            "the right password 1",
+            "a long enough password",
+            "Tr0ub4dor&3xyz",
+        ] {
+            assert!(check_password(good).is_ok(), "{good:?} is refused");
         }
     }
 

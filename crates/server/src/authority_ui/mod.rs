@@ -10,7 +10,8 @@
 //! - `views`: the maud templates of every page, in the site layout of [`crate::web`].
 //! - `signed_in`: the session of each request, looked up once; the `SignedIn` and
 //!   `Admin` extractors; the token forms are checked against.
-//! - `accounts`: argon2id passwords, sign-in with delay and lockout, account admin.
+//! - `accounts`: argon2id passwords and their strength rule, sign-in (bounded checks,
+//!   backoff per email and per client, never a lock), account admin.
 //! - `sessions`: session cookies and anti-forgery tokens.
 //! - `statistics`: daily counts (from the datastore), their SVG chart and CSV.
 //!

@@ -1,10 +1,8 @@
 //! The routes of `/authority` and their handlers.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,6 +17,8 @@ use super::sessions::{
 use super::signed_in::{self, Admin, SignedIn};
 use super::statistics;
 use super::views::{self, BASE, Frame, IssuedCode, Notice, Section};
+use crate::client_address::ClientAddress;
+use crate::datastore::codes::CodeKind;
 use crate::datastore::{DatastoreError, Role};
 use crate::state::AppState;
 use crate::web::csrf::{CsrfForm, CsrfRefusal};
@@ -26,9 +26,6 @@ use crate::web::{self, Language};
 
 /// Most codes on one printed sheet.
 pub const MAX_CODES_PER_SHEET: u32 = 50;
-/// Extra wait after a failed sign-in: it slows password guessing down further, on top of
-/// the lockout, and costs a person who mistyped nothing they would notice.
-pub const FAILED_SIGN_IN_DELAY: Duration = Duration::from_millis(400);
 /// Most codes listed on "my codes" (newest first).
 pub const MAX_CODES_LISTED: i64 = 500;
 /// How many audit log entries the admin page shows (newest first).
@@ -134,12 +131,13 @@ async fn home(_: SignedIn) -> Response {
 // ----- signing in and out -----
 
 fn sign_in_page(
+    state: &AppState,
     language: Language,
     status: StatusCode,
     email: &str,
     message: Option<&Notice>,
 ) -> Response {
-    let csrf = sessions::random_token();
+    let (cookie, csrf) = sessions::new_sign_in_form(&state.keys, state.now());
     let frame = Frame {
         language,
         viewer: None,
@@ -148,16 +146,20 @@ fn sign_in_page(
     let mut response = page(status, views::sign_in(&frame, &csrf, email, message));
     response.headers_mut().insert(
         header::SET_COOKIE,
-        sessions::set_cookie(SIGN_IN_COOKIE, &csrf, SIGN_IN_FORM_SECONDS),
+        sessions::set_cookie(SIGN_IN_COOKIE, &cookie, SIGN_IN_FORM_SECONDS),
     );
     response
 }
 
-async fn sign_in_form(language: Language, signed_in: Option<SignedIn>) -> Response {
+async fn sign_in_form(
+    State(state): State<AppState>,
+    language: Language,
+    signed_in: Option<SignedIn>,
+) -> Response {
     if signed_in.is_some() {
         return see_other("/authority/issue");
     }
-    sign_in_page(language, StatusCode::OK, "", None)
+    sign_in_page(&state, language, StatusCode::OK, "", None)
 }
 
 #[derive(Deserialize)]
@@ -168,8 +170,17 @@ struct SignInForm {
     password: String,
 }
 
+/// `response` with `Retry-After: seconds`.
+fn retry_after(mut response: Response, seconds: i64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
 async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     language: Language,
     form: Result<CsrfForm<SignInForm>, CsrfRefusal<SignInForm>>,
 ) -> PageResult {
@@ -180,6 +191,7 @@ async fn sign_in(
         Err(CsrfRefusal::Forged { form, .. }) => {
             let notice = Notice::Error(language.text("form-forged"));
             return Ok(sign_in_page(
+                &state,
                 language,
                 StatusCode::FORBIDDEN,
                 &form.email,
@@ -188,10 +200,10 @@ async fn sign_in(
         }
         Err(refusal) => return Err(refusal.into_response()),
     };
-    let now = state.now();
-    let outcome = accounts::sign_in(&state.store, &form.email, &form.password, now)
+    let outcome = accounts::sign_in(&state, client, &form.email, &form.password)
         .await
         .map_err(internal(language))?;
+    let now = state.now();
     match outcome {
         SignIn::Accepted { user_id } => {
             let token = sessions::open(&state.store, &user_id, now)
@@ -220,34 +232,42 @@ async fn sign_in(
             );
             Ok(response)
         }
+        // The same answer whether the email has an account or not.
         SignIn::Refused => {
-            tokio::time::sleep(FAILED_SIGN_IN_DELAY).await;
             let notice = Notice::Error(language.text("sign-in-failed"));
             Ok(sign_in_page(
+                &state,
                 language,
                 StatusCode::UNAUTHORIZED,
                 &form.email,
                 Some(&notice),
             ))
         }
-        SignIn::Locked { until, just_now } => {
-            if just_now {
-                let email = accounts::normalize_email(&form.email).unwrap_or_default();
-                state
-                    .store
-                    .record_audit(now, &email, "sign-in-locked", "")
-                    .await
-                    .map_err(internal(language))?;
-            }
-            tokio::time::sleep(FAILED_SIGN_IN_DELAY).await;
+        SignIn::Wait { until } => {
             let notice = Notice::Error(
                 language.text_with("sign-in-locked", &[("time", views::format_time(until))]),
             );
-            Ok(sign_in_page(
+            let page = sign_in_page(
+                &state,
                 language,
                 StatusCode::TOO_MANY_REQUESTS,
                 &form.email,
                 Some(&notice),
+            );
+            Ok(retry_after(page, until - now))
+        }
+        SignIn::Busy => {
+            let notice = Notice::Error(language.text("sign-in-busy"));
+            let page = sign_in_page(
+                &state,
+                language,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &form.email,
+                Some(&notice),
+            );
+            Ok(retry_after(
+                page,
+                i64::try_from(crate::sign_in_limits::BUSY_RETRY_AFTER_SECONDS).unwrap_or(5),
             ))
         }
     }
@@ -267,7 +287,7 @@ async fn sign_out(
         .await
         .map_err(internal(language))?;
     let notice = Notice::Info(language.text("signed-out"));
-    let mut response = sign_in_page(language, StatusCode::OK, "", Some(&notice));
+    let mut response = sign_in_page(&state, language, StatusCode::OK, "", Some(&notice));
     response.headers_mut().append(
         header::SET_COOKIE,
         sessions::set_cookie(SESSION_COOKIE, "", 0),
@@ -289,6 +309,9 @@ async fn issue_form(SignedIn { language, session }: SignedIn) -> PageResult {
 struct IssueForm {
     #[serde(default)]
     onset: String,
+    /// `venue-warning` for a venue owner's code; a patient's code otherwise.
+    #[serde(default)]
+    kind: String,
 }
 
 async fn issue(
@@ -297,21 +320,22 @@ async fn issue(
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> PageResult {
     let frame = frame(language, &session, Section::Issue);
+    let kind = CodeKind::parse(form.kind.trim()).unwrap_or(CodeKind::Patient);
     let onset = Some(form.onset.trim()).filter(|onset| !onset.is_empty());
-    match crate::codes::issue_code(&state, &issuer_of(&session), onset).await {
+    match crate::codes::issue_code(&state, &issuer_of(&session), kind, onset).await {
         Ok(issued) => {
+            let action = match kind {
+                CodeKind::Patient => "code-issued",
+                CodeKind::VenueWarning => "venue-warning-code-issued",
+            };
             state
                 .store
-                .record_audit(
-                    state.now(),
-                    &session.viewer.email,
-                    "code-issued",
-                    &issued.id,
-                )
+                .record_audit(state.now(), &session.viewer.email, action, &issued.id)
                 .await
                 .map_err(internal(language))?;
             let shown = IssuedCode {
                 link: patient_link(state.config.public_url.as_deref(), &issued.code),
+                kind,
                 code: issued.code,
                 expires_at: issued.expires_at,
             };
@@ -383,11 +407,12 @@ async fn issue_sheet(
     let issuer = issuer_of(&session);
     let mut codes = Vec::new();
     for _ in 0..count {
-        let issued = crate::codes::issue_code(&state, &issuer, None)
+        let issued = crate::codes::issue_code(&state, &issuer, CodeKind::Patient, None)
             .await
             .map_err(|error| issue_failed(language, &session.viewer, error))?;
         codes.push(IssuedCode {
             link: patient_link(state.config.public_url.as_deref(), &issued.code),
+            kind: CodeKind::Patient,
             code: issued.code,
             expires_at: issued.expires_at,
         });
@@ -431,6 +456,7 @@ async fn codes(
         .into_iter()
         .map(|code| views::CodeRow {
             status: code.status(now),
+            kind: code.kind,
             id: code.id,
             issued_hour: code.issued_hour,
             expires_at: code.expires_at,
@@ -520,11 +546,18 @@ async fn users_page(
     form_email: &str,
     notice: Option<&Notice>,
 ) -> PageResult {
-    let rows = state
+    let waits: std::collections::HashMap<Vec<u8>, i64> = state
         .store
-        .users(state.now())
+        .sign_in_waits(state.now())
         .await
-        .map_err(internal(language))?;
+        .map_err(internal(language))?
+        .into_iter()
+        .collect();
+    let mut rows = state.store.users().await.map_err(internal(language))?;
+    for row in &mut rows {
+        let key = accounts::email_key(&state.keys, &row.email);
+        row.locked_until = waits.get(key.as_slice()).copied();
+    }
     let frame = frame(language, session, Section::Users);
     Ok(page(
         status,
@@ -589,6 +622,7 @@ async fn add_user(
             let notice = refused(match error {
                 AccountError::InvalidEmail => language.text("users-email-invalid"),
                 AccountError::InvalidPassword => language.text_with("users-password-short", &min),
+                AccountError::WeakPassword => language.text("users-password-weak"),
                 AccountError::AlreadyExists => language.text("users-exists"),
                 _ => language.text("error-internal"),
             });
@@ -628,7 +662,7 @@ async fn change_user_state(
             .await
             .map_err(internal(language))?;
         if let Some(email) = email
-            && accounts::change_state(&state.store, &id, change, now)
+            && accounts::change_state(&state, &id, &email, change, now)
                 .await
                 .map_err(internal(language))?
         {

@@ -3,8 +3,15 @@
 //! A session is a random 256-bit token in an `HttpOnly`, `Secure`, `SameSite=Strict` cookie
 //! scoped to `/authority`; the database keeps only its SHA-256, so a stolen database
 //! backup opens no session. Each session has its own anti-forgery token, put in every form
-//! and compared in constant time on every POST. Before sign-in, the sign-in form gets the
-//! same protection from a short-lived cookie holding its token (double submit).
+//! and compared in constant time on every POST.
+//!
+//! Before sign-in there is no session, so the sign-in form is bound to a short-lived
+//! pre-session cookie instead: the cookie holds `<expiry>.<random nonce>`, and the form's
+//! token is the server's keyed hash (HMAC under its secret) of that cookie value. A
+//! plain double submit (the same value in the cookie and the form) lets anyone who can
+//! set a cookie on the victim's browser pick both; here, whatever cookie an attacker
+//! plants, they cannot compute the token the server expects for it, and an old form
+//! stops working when its expiry (checked on the server's clock) has passed.
 
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
@@ -15,6 +22,7 @@ use sha2::{Digest, Sha256};
 use super::views::{BASE, Viewer};
 use crate::datastore::accounts::NewSessionRow;
 use crate::datastore::{DatastoreError, Store};
+use crate::signing::KeyRing;
 use crate::web::cookies::{self, cookie};
 
 /// The session cookie.
@@ -25,6 +33,26 @@ pub(crate) const SIGN_IN_COOKIE: &str = "osc_sign_in";
 pub const SESSION_SECONDS: i64 = 8 * 3600;
 /// How long a sign-in form stays valid.
 pub const SIGN_IN_FORM_SECONDS: i64 = 3600;
+
+/// A new sign-in form at `now`: the pre-session cookie's value and the form's token.
+pub(crate) fn new_sign_in_form(keys: &KeyRing, now: i64) -> (String, String) {
+    let cookie = format!("{}.{}", now + SIGN_IN_FORM_SECONDS, random_token());
+    let token = sign_in_form_token(keys, &cookie);
+    (cookie, token)
+}
+
+fn sign_in_form_token(keys: &KeyRing, cookie: &str) -> String {
+    URL_SAFE_NO_PAD.encode(keys.keyed_hash("sign-in-form", cookie.as_bytes()))
+}
+
+/// The token a sign-in form must carry for this pre-session cookie value, if the cookie
+/// is one of ours and its form has not expired at `now`.
+pub(crate) fn expected_sign_in_token(keys: &KeyRing, cookie: &str, now: i64) -> Option<String> {
+    let (expiry, nonce) = cookie.split_once('.')?;
+    let expiry: i64 = expiry.parse().ok()?;
+    (expiry > now && expiry <= now + SIGN_IN_FORM_SECONDS && nonce.len() == 43)
+        .then(|| sign_in_form_token(keys, cookie))
+}
 
 /// A fresh random token, URL-safe base64 of 32 bytes.
 pub(crate) fn random_token() -> String {
@@ -113,6 +141,39 @@ mod tests {
         ] {
             assert!(text.contains(attribute), "{text} lacks {attribute}");
         }
+    }
+
+    #[test]
+    fn a_sign_in_form_token_is_bound_to_its_cookie_and_expires() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let keys = KeyRing::load_or_create(dir.path(), 1_800_000_000, "CH").expect("keys");
+        let (cookie, token) = new_sign_in_form(&keys, 1_800_000_000);
+        assert_eq!(
+            expected_sign_in_token(&keys, &cookie, 1_800_000_000).as_deref(),
+            Some(token.as_str())
+        );
+        assert_ne!(token, cookie, "not a double submit");
+        // A cookie the attacker made up: no token can match it (it is not even one of
+        // ours), and one made like ours expects a token only the server can compute.
+        assert_eq!(
+            expected_sign_in_token(&keys, "attacker", 1_800_000_000),
+            None
+        );
+        let planted = format!("{}.{}", 1_800_000_100, random_token());
+        let expected = expected_sign_in_token(&keys, &planted, 1_800_000_000);
+        assert!(expected.is_some_and(|expected| expected != planted && expected.len() == 43));
+        // Expired with its form, on the server's clock.
+        assert_eq!(
+            expected_sign_in_token(&keys, &cookie, 1_800_000_000 + SIGN_IN_FORM_SECONDS),
+            None
+        );
+        // Another server's secret expects another token.
+        let other_dir = tempfile::tempdir().expect("a temporary directory");
+        let other = KeyRing::load_or_create(other_dir.path(), 1_800_000_000, "CH").expect("keys");
+        assert_ne!(
+            expected_sign_in_token(&other, &cookie, 1_800_000_000).as_deref(),
+            Some(token.as_str())
+        );
     }
 
     #[test]

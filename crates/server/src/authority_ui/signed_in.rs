@@ -19,7 +19,8 @@ use crate::web::csrf::ExpectedCsrfToken;
 
 /// Middleware of every `/authority` route: finds the request's session and puts it in
 /// the request's extensions with the token its forms must carry: the session's, or,
-/// before sign-in, the one in the sign-in form's cookie (double submit).
+/// before sign-in, the server's keyed hash of the sign-in form's pre-session cookie (see
+/// `sessions`).
 pub(crate) async fn identify(
     State(state): State<AppState>,
     mut request: Request,
@@ -40,7 +41,8 @@ pub(crate) async fn identify(
     };
     let expected = match &session {
         Some(session) => Some(session.viewer.csrf.clone()),
-        None => cookies::cookie(request.headers(), SIGN_IN_COOKIE),
+        None => cookies::cookie(request.headers(), SIGN_IN_COOKIE)
+            .and_then(|cookie| sessions::expected_sign_in_token(&state.keys, &cookie, state.now())),
     };
     if let Some(expected) = expected {
         request.extensions_mut().insert(ExpectedCsrfToken(expected));

@@ -5,6 +5,7 @@
 use maud::{Markup, PreEscaped, html};
 
 use super::deep_link::{grouped_for_dictation, report_qr_svg};
+use crate::datastore::codes::CodeKind;
 use crate::datastore::{ApiKeyRow, AuditRow, CodeStatus, DayCounts, Role, UserRow};
 use crate::web::Language;
 use crate::web::csrf;
@@ -168,6 +169,7 @@ pub(crate) fn sign_in(
 /// A freshly issued code, shown once.
 pub(crate) struct IssuedCode {
     pub code: String,
+    pub kind: CodeKind,
     pub expires_at: i64,
     /// What the code's QR code opens (see [`super::deep_link::patient_link`]).
     pub link: String,
@@ -175,7 +177,11 @@ pub(crate) struct IssuedCode {
 
 fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
     let t = |id: &str| language.text(id);
-    let qr = report_qr_svg(&code.link).unwrap_or_default();
+    let qr = if code.kind == CodeKind::Patient {
+        report_qr_svg(&code.link).unwrap_or_default()
+    } else {
+        String::new()
+    };
     html! {
         div class="code-digits" data-code=(code.code) aria-label=(code.code) {
             (grouped_for_dictation(&code.code))
@@ -186,8 +192,12 @@ fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
         @if big {
             p class="code-meta" { (t("issue-dictate-hint")) }
         }
-        figure class="code-qr" role="img" aria-label=(t("issue-qr-caption")) title=(code.link) {
-            (PreEscaped(qr))
+        @if code.kind == CodeKind::VenueWarning {
+            p class="code-meta code-kind" { (t("issue-venue-warning-result")) }
+        } @else {
+            figure class="code-qr" role="img" aria-label=(t("issue-qr-caption")) title=(code.link) {
+                (PreEscaped(qr))
+            }
         }
     }
 }
@@ -212,7 +222,9 @@ pub(crate) fn issue(
                 section class="card code-result" aria-labelledby="result-title" {
                     h1 id="result-title" { (t("issue-result-title")) }
                     (code_block(language, code, true))
-                    p class="code-meta" { (t("issue-qr-caption")) }
+                    @if code.kind == CodeKind::Patient {
+                        p class="code-meta" { (t("issue-qr-caption")) }
+                    }
                     button class="secondary no-print" type="button" data-copy=(code.code)
                         data-copied=(t("issue-copied")) hidden { (t("issue-copy")) }
                     " "
@@ -228,6 +240,13 @@ pub(crate) fn issue(
                     span class="hint" id="onset-hint" { (t("onset-hint")) }
                     input id="onset" type="date" name="onset" value=(onset) aria-describedby="onset-hint";
                     div { button class="big" type="submit" { (t("issue-button")) } }
+                }
+                h2 { (t("venue-warning-title")) }
+                form class="card" method="post" action={ (BASE) "/issue" } {
+                    (csrf_field(viewer))
+                    input type="hidden" name="kind" value=(CodeKind::VenueWarning.as_str());
+                    p class="hint" { (t("venue-warning-intro")) }
+                    div { button class="secondary" type="submit" { (t("venue-warning-button")) } }
                 }
                 h2 { (t("batch-title")) }
                 form class="card" method="post" action={ (BASE) "/issue/sheet" } {
@@ -292,6 +311,7 @@ fn status_class(status: CodeStatus) -> &'static str {
 /// One line of "my codes". The code itself is never stored in clear, so never shown again.
 pub(crate) struct CodeRow {
     pub id: String,
+    pub kind: CodeKind,
     /// Issue time, kept to the hour.
     pub issued_hour: i64,
     pub expires_at: i64,
@@ -330,7 +350,12 @@ pub(crate) fn codes(
                     tbody {
                         @for row in rows {
                             tr data-code-id=(row.id) {
-                                td { (format_time(row.issued_hour)) }
+                                td {
+                                    (format_time(row.issued_hour))
+                                    @if row.kind == CodeKind::VenueWarning {
+                                        " " span class="code-kind" { (t("codes-kind-venue-warning")) }
+                                    }
+                                }
                                 td { span class=(status_class(row.status)) { (t(status_message(row.status))) } }
                                 td { (format_time(row.expires_at)) }
                                 td { @if let Some(hour) = row.used_hour { (format_time(hour)) } }

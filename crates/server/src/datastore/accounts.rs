@@ -1,6 +1,8 @@
-//! `authority_users` and `authority_sessions`: staff accounts (argon2id password hashes,
-//! failed sign-in counts, lockouts) and their sessions (by SHA-256 of the cookie's
-//! token, so a stolen backup opens no session).
+//! `authority_users`, `authority_sessions` and `sign_in_backoff`: staff accounts
+//! (argon2id password hashes), their sessions (by SHA-256 of the cookie's token, so a
+//! stolen backup opens no session), and the consecutive failed sign-ins of each email
+//! address, known or not (by a keyed hash of the address, so that the table names no
+//! one and an unknown address is treated exactly like a known one).
 
 use super::{DatastoreError, Store};
 
@@ -38,7 +40,8 @@ pub struct UserRow {
     pub role: Role,
     pub created_at: i64,
     pub disabled: bool,
-    /// Locked until this time, if the lock is still running.
+    /// Sign-ins wait until this time after failures, if the wait is still running (filled
+    /// in by the caller from [`Store::sign_in_waits`]).
     pub locked_until: Option<i64>,
 }
 
@@ -47,9 +50,6 @@ pub struct UserRow {
 pub struct SignInRecord {
     pub id: String,
     pub password_hash: String,
-    /// Consecutive failures so far.
-    pub failed_sign_ins: i64,
-    pub locked_until: Option<i64>,
 }
 
 /// A live session's account.
@@ -82,15 +82,15 @@ pub struct NewSessionRow<'a> {
     pub expires_at: i64,
 }
 
-/// id, email, role, created_at, disabled_at, locked_until.
-type UserColumns = (String, String, String, i64, Option<i64>, Option<i64>);
+/// id, email, role, created_at, disabled_at.
+type UserColumns = (String, String, String, i64, Option<i64>);
 
 impl Store {
     /// Stores a new account; false when the email is taken.
     pub async fn insert_user(&self, user: &NewUserRow<'_>) -> Result<bool, DatastoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO authority_users (id, email, role, password_hash, created_at, failed_sign_ins) \
-             VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (email) DO NOTHING",
+            "INSERT INTO authority_users (id, email, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING",
         )
         .bind(user.id)
         .bind(user.email)
@@ -107,62 +107,104 @@ impl Store {
         &self,
         email: &str,
     ) -> Result<Option<SignInRecord>, DatastoreError> {
-        let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, password_hash, failed_sign_ins, locked_until FROM authority_users \
-             WHERE email = $1 AND disabled_at IS NULL",
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, password_hash FROM authority_users WHERE email = $1 AND disabled_at IS NULL",
         )
         .bind(email)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(
-            |(id, password_hash, failed_sign_ins, locked_until)| SignInRecord {
-                id,
-                password_hash,
-                failed_sign_ins,
-                locked_until,
-            },
-        ))
+        Ok(row.map(|(id, password_hash)| SignInRecord { id, password_hash }))
     }
 
-    /// Sets an account's failed sign-in count and lock (`None`: unlocked); false when
-    /// there is no such account.
-    pub async fn set_sign_in_failures(
+    /// Until when sign-ins with the email whose keyed hash is `email_key` wait, if
+    /// failures made them wait and the wait is running at `now`.
+    pub async fn sign_in_wait(
         &self,
-        id: &str,
-        failed_sign_ins: i64,
-        locked_until: Option<i64>,
-    ) -> Result<bool, DatastoreError> {
-        let result = sqlx::query(
-            "UPDATE authority_users SET failed_sign_ins = $1, locked_until = $2 WHERE id = $3",
+        email_key: &[u8],
+        now: i64,
+    ) -> Result<Option<i64>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT not_before FROM sign_in_backoff WHERE email_key = $1 AND not_before > $2",
         )
-        .bind(failed_sign_ins)
-        .bind(locked_until)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        .bind(email_key)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
-    /// Every account, by email; `locked_until` only for locks still running at `now`.
-    pub async fn users(&self, now: i64) -> Result<Vec<UserRow>, DatastoreError> {
+    /// Every running wait, by email key (for the admin's account list).
+    pub async fn sign_in_waits(&self, now: i64) -> Result<Vec<(Vec<u8>, i64)>, DatastoreError> {
+        Ok(sqlx::query_as(
+            "SELECT email_key, not_before FROM sign_in_backoff WHERE not_before > $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Counts a failed sign-in with the email `email_key` at `now` (failures older than
+    /// `forget_before` start a fresh count) and makes the next ones wait `delay_after`
+    /// the new count, seconds. Also deletes the counts that are forgotten anyway, so
+    /// that the table stays small whatever emails are tried. Returns the count.
+    pub async fn record_sign_in_failure(
+        &self,
+        email_key: &[u8],
+        now: i64,
+        forget_before: i64,
+        delay_after: impl Fn(i64) -> i64,
+    ) -> Result<i64, DatastoreError> {
+        let mut transaction = self.begin().await?;
+        sqlx::query("DELETE FROM sign_in_backoff WHERE last_failure < $1")
+            .bind(forget_before)
+            .execute(&mut *transaction.inner)
+            .await?;
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO sign_in_backoff (email_key, failures, not_before, last_failure) \
+             VALUES ($1, 1, $2, $2) ON CONFLICT (email_key) DO UPDATE \
+             SET failures = sign_in_backoff.failures + 1, last_failure = $2 RETURNING failures",
+        )
+        .bind(email_key)
+        .bind(now)
+        .fetch_one(&mut *transaction.inner)
+        .await?;
+        sqlx::query("UPDATE sign_in_backoff SET not_before = $1 WHERE email_key = $2")
+            .bind(now.saturating_add(delay_after(failures)))
+            .bind(email_key)
+            .execute(&mut *transaction.inner)
+            .await?;
+        transaction.commit().await?;
+        Ok(failures)
+    }
+
+    /// Forgets the failed sign-ins of the email `email_key` (after a successful sign-in,
+    /// or when an admin lifts the wait).
+    pub async fn clear_sign_in_failures(&self, email_key: &[u8]) -> Result<(), DatastoreError> {
+        sqlx::query("DELETE FROM sign_in_backoff WHERE email_key = $1")
+            .bind(email_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every account, by email (`locked_until` left for the caller: see
+    /// [`Store::sign_in_waits`]).
+    pub async fn users(&self) -> Result<Vec<UserRow>, DatastoreError> {
         let rows: Vec<UserColumns> = sqlx::query_as(
-            "SELECT id, email, role, created_at, disabled_at, locked_until FROM authority_users ORDER BY email",
+            "SELECT id, email, role, created_at, disabled_at FROM authority_users ORDER BY email",
         )
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(id, email, role, created_at, disabled_at, locked_until)| UserRow {
-                    id,
-                    email,
-                    // The table's CHECK allows only the two roles.
-                    role: Role::parse(&role).unwrap_or(Role::Physician),
-                    created_at,
-                    disabled: disabled_at.is_some(),
-                    locked_until: locked_until.filter(|until| *until > now),
-                },
-            )
+            .map(|(id, email, role, created_at, disabled_at)| UserRow {
+                id,
+                email,
+                // The table's CHECK allows only the two roles.
+                role: Role::parse(&role).unwrap_or(Role::Physician),
+                created_at,
+                disabled: disabled_at.is_some(),
+                locked_until: None,
+            })
             .collect())
     }
 

@@ -1,8 +1,12 @@
 //! `authority_api_keys` and `codes`: the authorities' API keys (stored as SHA-256 of a
 //! 256-bit random key) and the one-time codes (stored as HMAC-SHA256 under the server's
-//! secret). Issue and use times of a code are kept to the hour.
+//! secret). Issue and use times of a code are kept to the hour, and its expiry is
+//! rounded up to the hour (see `codes::code_expiry`), so that no time in a code's row
+//! is finer than an hour.
 
 use super::{DatastoreError, Store};
+
+pub use messages::authority::CodeKind;
 
 /// The state of a code, as its issuer sees it: the wire type of the API, worked out by
 /// [`CodeStatus::at`] for the API and the web UI alike.
@@ -12,6 +16,7 @@ pub use messages::authority::CodeState as CodeStatus;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeRecord {
     pub id: String,
+    pub kind: CodeKind,
     /// Issue time, kept to the hour.
     pub issued_hour: i64,
     pub expires_at: i64,
@@ -26,10 +31,20 @@ impl CodeRecord {
     }
 }
 
+/// What a redeemed (or peeked) code lets in: its kind and its onset date (`YYYY-MM-DD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedeemedCode {
+    pub kind: CodeKind,
+    pub onset_date: Option<String>,
+    /// The hour the code was issued (analytics: hours from issue to use).
+    pub created_hour: i64,
+}
+
 /// A code to store.
 pub struct NewCodeRow<'a> {
     pub id: &'a str,
     pub code_hmac: &'a [u8],
+    pub kind: CodeKind,
     /// `YYYY-MM-DD`.
     pub onset_date: Option<&'a str>,
     /// An API key id, or `user:<id>` for a physician signed in to the web UI.
@@ -120,11 +135,12 @@ impl Store {
     /// Stores a new code; false when its HMAC is already taken (draw another code).
     pub async fn insert_code(&self, code: &NewCodeRow<'_>) -> Result<bool, DatastoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO codes (id, code_hmac, onset_date, issued_by, created_hour, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code_hmac) DO NOTHING",
+            "INSERT INTO codes (id, code_hmac, kind, onset_date, issued_by, created_hour, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code_hmac) DO NOTHING",
         )
         .bind(code.id)
         .bind(code.code_hmac)
+        .bind(code.kind.as_str())
         .bind(code.onset_date)
         .bind(code.issued_by)
         .bind(code.created_hour)
@@ -134,12 +150,19 @@ impl Store {
         Ok(inserted.rows_affected() == 1)
     }
 
-    /// The code with this id, if it is still kept.
-    pub async fn code(&self, id: &str) -> Result<Option<CodeRecord>, DatastoreError> {
-        let row: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, created_hour, expires_at, used_hour FROM codes WHERE id = $1",
+    /// The code with this id, if it is still kept and `issuer` issued it: an issuer
+    /// follows its own codes only, never another key's or physician's.
+    pub async fn code_issued_by(
+        &self,
+        id: &str,
+        issuer: &str,
+    ) -> Result<Option<CodeRecord>, DatastoreError> {
+        let row: Option<CodeColumns> = sqlx::query_as(
+            "SELECT id, kind, created_hour, expires_at, used_hour FROM codes \
+             WHERE id = $1 AND issued_by = $2",
         )
         .bind(id)
+        .bind(issuer)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(code_record))
@@ -151,8 +174,8 @@ impl Store {
         issuer: &str,
         limit: i64,
     ) -> Result<Vec<CodeRecord>, DatastoreError> {
-        let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, created_hour, expires_at, used_hour FROM codes WHERE issued_by = $1 \
+        let rows: Vec<CodeColumns> = sqlx::query_as(
+            "SELECT id, kind, created_hour, expires_at, used_hour FROM codes WHERE issued_by = $1 \
              ORDER BY created_hour DESC, expires_at DESC LIMIT $2",
         )
         .bind(issuer)
@@ -163,22 +186,24 @@ impl Store {
     }
 
     /// Redeems the live code with this HMAC (exactly one of concurrent redemptions
-    /// wins): `Some((onset date, hour it was issued))` when it was live, `None` otherwise.
+    /// wins): its kind, onset date and the hour it was issued when it was live, `None`
+    /// otherwise.
     pub async fn redeem_code(
         &self,
         code_hmac: &[u8],
         used_hour: i64,
         now: i64,
-    ) -> Result<Option<(Option<String>, i64)>, DatastoreError> {
-        Ok(sqlx::query_as(
+    ) -> Result<Option<RedeemedCode>, DatastoreError> {
+        let row: Option<(String, Option<String>, i64)> = sqlx::query_as(
             "UPDATE codes SET used_hour = $1 WHERE code_hmac = $2 AND used_hour IS NULL AND expires_at > $3 \
-             RETURNING onset_date, created_hour",
+             RETURNING kind, onset_date, created_hour",
         )
         .bind(used_hour)
         .bind(code_hmac)
         .bind(now)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(row.map(redeemed))
     }
 
     /// Expires `issuer`'s unused, unexpired code `id` now (it keeps its history and is
@@ -189,13 +214,15 @@ impl Store {
         issuer: &str,
         now: i64,
     ) -> Result<bool, DatastoreError> {
+        // Expired from the start of this hour: the row keeps no time finer than an hour.
         let expired = sqlx::query(
             "UPDATE codes SET expires_at = $1 WHERE id = $2 AND issued_by = $3 \
-             AND used_hour IS NULL AND expires_at > $1",
+             AND used_hour IS NULL AND expires_at > $4",
         )
-        .bind(now)
+        .bind(super::floor_to_hour(now))
         .bind(id)
         .bind(issuer)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(expired.rows_affected() == 1)
@@ -211,11 +238,27 @@ impl Store {
     }
 }
 
-fn code_record(
-    (id, issued_hour, expires_at, used_hour): (String, i64, i64, Option<i64>),
-) -> CodeRecord {
+/// id, kind, created_hour, expires_at, used_hour.
+type CodeColumns = (String, String, i64, i64, Option<i64>);
+
+/// The table's CHECK allows only the two kinds; anything else reads as a patient's code,
+/// the kind that lets the least through a venue warning.
+fn kind_of(text: &str) -> CodeKind {
+    CodeKind::parse(text).unwrap_or(CodeKind::Patient)
+}
+
+fn redeemed((kind, onset_date, created_hour): (String, Option<String>, i64)) -> RedeemedCode {
+    RedeemedCode {
+        kind: kind_of(&kind),
+        onset_date,
+        created_hour,
+    }
+}
+
+fn code_record((id, kind, issued_hour, expires_at, used_hour): CodeColumns) -> CodeRecord {
     CodeRecord {
         id,
+        kind: kind_of(&kind),
         issued_hour,
         expires_at,
         used_hour,

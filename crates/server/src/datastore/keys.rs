@@ -23,6 +23,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
+use rand::seq::SliceRandom;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
@@ -178,6 +179,19 @@ const KEY_COLUMNS: [&str; 8] = [
     "release_at",
 ];
 
+/// SQLite's columns: its implicit row id first, drawn at random for each key.
+const SQLITE_KEY_COLUMNS: [&str; 9] = [
+    "rowid",
+    "key_data",
+    "rolling_start",
+    "rolling_period",
+    "transmission_risk_level",
+    "report_type",
+    "days_since_onset",
+    "received_hour",
+    "release_at",
+];
+
 /// The keys stored in SQLite's `exposed_keys`, which has no unique index (migration
 /// 0004): key bytes and the interval after the key's last one. 16 bytes of key and some
 /// 12 of bookkeeping a key: the 14 days of a country's keys, two million, take about
@@ -258,11 +272,11 @@ async fn apply(
     let mut first_of_token = HashMap::new();
     for (index, write) in writes.iter().enumerate() {
         first_of_token
-            .entry((write.token_use.jti.as_str(), write.token_use.purpose))
+            .entry((write.token_use.id.as_str(), write.token_use.purpose))
             .or_insert(index);
     }
     let is_first = |index: usize, write: &Write| {
-        first_of_token.get(&(write.token_use.jti.as_str(), write.token_use.purpose)) == Some(&index)
+        first_of_token.get(&(write.token_use.id.as_str(), write.token_use.purpose)) == Some(&index)
     };
     let candidates: Vec<&TokenUse> = writes
         .iter()
@@ -277,7 +291,7 @@ async fn apply(
         .enumerate()
         .map(|(index, write)| {
             is_first(index, write)
-                && new_tokens.contains(&(write.token_use.jti.clone(), write.token_use.purpose))
+                && new_tokens.contains(&(write.token_use.id.clone(), write.token_use.purpose))
         })
         .collect();
     // The rows of each accepted write, in order, kept apart so that each write learns
@@ -304,17 +318,30 @@ async fn apply(
             });
         }
     }
-    let rows: Vec<&KeyRow> = per_write.iter().flatten().copied().collect();
+    // Stored in no order that tells the uploads apart (issue 14, item 6): the batch's
+    // keys shuffled, and on SQLite each at a random row id, so that the table's order
+    // (its rowid b-tree) mixes every upload since the table began.
+    let mut rows: Vec<&KeyRow> = per_write.iter().flatten().copied().collect();
+    rows.shuffle(&mut rand::rng());
     // PostgreSQL names the keys its primary key let in; SQLite inserts every row left.
     let mut inserted: Option<HashSet<Vec<u8>>> = known.is_none().then(HashSet::new);
+    let columns: &[&str] = match backend {
+        Backend::Sqlite => &SQLITE_KEY_COLUMNS,
+        Backend::Postgres => &KEY_COLUMNS,
+    };
     for chunk in rows.chunks(rows_per_insert) {
         let tail = match inserted {
             Some(_) => "ON CONFLICT (key_data) DO NOTHING RETURNING key_data",
             None => "",
         };
-        let sql = multi_row_insert(backend, "exposed_keys", &KEY_COLUMNS, chunk.len(), tail);
+        let sql = multi_row_insert(backend, "exposed_keys", columns, chunk.len(), tail);
         let mut insert = sqlx::query(sql);
         for row in chunk {
+            if backend == Backend::Sqlite {
+                // A repeated id (odds 2^-64 a pair) fails the batch, which is then
+                // retried write by write with fresh ids.
+                insert = insert.bind(rand::random::<i64>());
+            }
             insert = insert
                 .bind(row.key_data.clone())
                 .bind(row.rolling_start)

@@ -23,8 +23,8 @@
 //!   keys for downloads and exports.
 //! - [`exports`]: `export_files`: the daily export files written to the object store.
 //! - [`presence`]: `check_in_reports`: venue check-in reports in and out.
-//! - [`accounts`]: `authority_users` and `authority_sessions`: staff accounts, sign-in
-//!   counters and lockouts, sessions.
+//! - [`accounts`]: `authority_users`, `authority_sessions` and `sign_in_backoff`: staff
+//!   accounts, sessions, the failed sign-ins of each email address (known or not).
 //! - [`audit`]: the audit log, `authority_audit_log`.
 //! - [`statistics`]: daily counts over codes, token uses and keys.
 //! - [`leases`]: `leases`: one instance at a time runs a job.
@@ -53,6 +53,8 @@ pub mod accounts;
 pub mod audit;
 pub mod codes;
 pub mod exports;
+#[doc(hidden)]
+pub mod inspection;
 pub mod keys;
 pub mod leases;
 pub mod presence;
@@ -116,6 +118,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("invalid schema name {0:?} (letters, digits and _ only)")]
     InvalidSchema(String),
+    #[error("cannot create or protect the database file: {0}")]
+    File(std::io::Error),
 }
 
 /// A statement failed. Services map it to their own error in one place (for the API,
@@ -174,6 +178,21 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "exposed_keys_append_only",
         include_str!("../../migrations/sqlite/0004_exposed_keys_append_only.sql"),
     ),
+    (
+        5,
+        "code_kinds",
+        include_str!("../../migrations/sqlite/0005_code_kinds.sql"),
+    ),
+    (
+        6,
+        "sign_in_backoff",
+        include_str!("../../migrations/sqlite/0006_sign_in_backoff.sql"),
+    ),
+    (
+        7,
+        "unlinkable_storage",
+        include_str!("../../migrations/sqlite/0007_unlinkable_storage.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -196,6 +215,21 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "exposed_keys_append_only",
         include_str!("../../migrations/postgres/0004_exposed_keys_append_only.sql"),
+    ),
+    (
+        5,
+        "code_kinds",
+        include_str!("../../migrations/postgres/0005_code_kinds.sql"),
+    ),
+    (
+        6,
+        "sign_in_backoff",
+        include_str!("../../migrations/postgres/0006_sign_in_backoff.sql"),
+    ),
+    (
+        7,
+        "unlinkable_storage",
+        include_str!("../../migrations/postgres/0007_unlinkable_storage.sql"),
     ),
 ];
 
@@ -246,6 +280,11 @@ impl Store {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(StoreError::InvalidSchema(schema.to_owned()));
+        }
+        if backend == Backend::Sqlite
+            && let Some(path) = sqlite_file(url)
+        {
+            make_private(&path)?;
         }
         let schema = schema.map(str::to_owned);
         if let Some(schema) = &schema
@@ -326,6 +365,48 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file of an `sqlite://path?…` or `sqlite:path` URL; `None` for an in-memory one.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// Creates the SQLite file readable and writable by its owner only (0600), or takes
+/// those rights away from others on a file an earlier version created (it holds
+/// password and API key hashes). SQLite gives its `-wal` and `-shm` files the mode of
+/// the database file; existing ones are narrowed here too.
+fn make_private(path: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(StoreError::File)?;
+        }
+        let mut companions = vec![path.to_owned()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            companions.push(std::path::PathBuf::from(name));
+        }
+        for file in companions.iter().filter(|file| file.exists()) {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                .map_err(StoreError::File)?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// `unix_seconds` rounded down to the hour: the finest time kept about an upload.
@@ -444,6 +525,43 @@ mod sql_tests {
         assert_eq!(
             names(super::SQLITE_MIGRATIONS),
             names(super::POSTGRES_MIGRATIONS)
+        );
+    }
+
+    /// Issue 14, item 8: the database (password and API key hashes) and its WAL files
+    /// were created world-readable, by the umask.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_sqlite_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.sqlite3");
+        let store = super::Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        // A write, so that the WAL and its index exist.
+        store
+            .record_audit(1, "a@b.org", "signed-in", "")
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
+        }
+        store.close().await;
+        // A file an earlier version left readable is narrowed on the next start.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = super::Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        store.close().await;
+        assert_eq!(
+            super::sqlite_file("sqlite::memory:"),
+            None,
+            "nothing to protect in memory"
         );
     }
 

@@ -2,6 +2,7 @@
 //! hour they arrived in and deleted after the retention window.
 
 use presence::CheckInProtectedReport;
+use rand::seq::SliceRandom;
 
 use super::{DatastoreError, Store, Transaction, multi_row_insert};
 
@@ -17,10 +18,15 @@ impl Transaction {
         if reports.is_empty() {
             return Ok(0);
         }
+        // Each report at a random id, in shuffled order (issue 14, item 6): ids and the
+        // table's order do not group the reports of one upload.
+        let mut reports: Vec<&CheckInProtectedReport> = reports.iter().collect();
+        reports.shuffle(&mut rand::rng());
         let sql = multi_row_insert(
             self.backend,
             "check_in_reports",
             &[
+                "id",
                 "location_id_hash",
                 "iv",
                 "encrypted_check_in_record",
@@ -33,6 +39,7 @@ impl Transaction {
         let mut insert = sqlx::query(sql);
         for report in reports {
             insert = insert
+                .bind(rand::random::<i64>())
                 .bind(report.location_id_hash.clone())
                 .bind(report.iv.clone())
                 .bind(report.encrypted_check_in_record.clone())

@@ -137,8 +137,8 @@ mod tests {
         );
         let store = Store::connect(&url).await.unwrap();
         let now = 1_700_000_000;
-        let spend = |jti: &str, purpose| TokenUse {
-            jti: jti.to_owned(),
+        let spend = |id: &str, purpose| TokenUse {
+            id: id.to_owned(),
             purpose,
             expires_at: now + 1800,
         };

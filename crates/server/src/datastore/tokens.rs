@@ -2,6 +2,10 @@
 //! records its token's use here, first in the transaction that stores what the token
 //! lets in, so that a replayed token is refused even across instances; a use is kept
 //! until the token expires.
+//!
+//! A row says "some token was spent on this purpose, and expires within this hour": its
+//! id is a keyed hash of the token's id and the purpose (`tokens::use_for`), so the rows
+//! of one token's purposes (one patient's keys and check-ins) share nothing.
 
 use std::collections::HashSet;
 
@@ -10,15 +14,16 @@ use sqlx::Row;
 
 use super::{Backend, DatastoreError, Store, Transaction, multi_row_insert};
 
-/// One spent token: its id (`jti`), what it was spent on, and when it expires.
+/// One spent token: the id of this use (hex of a keyed hash of the token's `jti` and the
+/// purpose), what it was spent on, and when the token expires (rounded up to the hour).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenUse {
-    pub jti: String,
+    pub id: String,
     pub purpose: Purpose,
     pub expires_at: i64,
 }
 
-/// Records `uses` (distinct by `jti` and purpose) on `connection` and returns those that
+/// Records `uses` (distinct by id and purpose) on `connection` and returns those that
 /// were new; the others had been spent before. The one statement that writes
 /// `token_uses`, for single uploads and group commits alike.
 pub(super) async fn record(
@@ -32,22 +37,22 @@ pub(super) async fn record(
         let sql = multi_row_insert(
             backend,
             "token_uses",
-            &["jti", "purpose", "expires_at"],
+            &["use_id", "purpose", "expires_at"],
             chunk.len(),
-            "ON CONFLICT (jti, purpose) DO NOTHING RETURNING jti, purpose",
+            "ON CONFLICT (use_id, purpose) DO NOTHING RETURNING use_id, purpose",
         );
         let mut insert = sqlx::query(sql);
         for token_use in chunk {
             insert = insert
-                .bind(token_use.jti.clone())
+                .bind(token_use.id.clone())
                 .bind(token_use.purpose.as_str())
                 .bind(token_use.expires_at);
         }
         for row in insert.fetch_all(&mut *connection).await? {
-            let jti: String = row.try_get(0)?;
+            let id: String = row.try_get(0)?;
             let purpose: String = row.try_get(1)?;
             if let Some(purpose) = Purpose::from_stored(&purpose) {
-                new_uses.insert((jti, purpose));
+                new_uses.insert((id, purpose));
             }
         }
     }

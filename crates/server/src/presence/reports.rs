@@ -2,9 +2,11 @@
 //!
 //! Both take `{"checkInProtectedReports":[{"locationIdHash","iv","encryptedCheckInRecord",
 //! "mac"}],"fake":0|1}` (base64 fields) with `Authorization: Bearer <upload token>` from
-//! `/v1/codes/verify`. A phone's token authorises one key upload and one check-in upload;
-//! a venue owner's (from a code the authority gave them) one venue warning. The whole
-//! upload is checked before anything is written; one bad report rejects it all.
+//! `/v1/codes/verify`. A phone's token (from a patient's code) authorises one key upload
+//! and one check-in upload, never a venue warning; a venue owner's (from a venue-warning
+//! code the authority issued for that purpose, scope `venueWarning`) one venue warning
+//! and nothing else. The whole upload is checked before anything is written; one bad
+//! report rejects it all.
 //!
 //! A fake upload (`fake: 1` in the body, or a fake token) runs the same checks and
 //! answers the same way, and stores nothing.
@@ -26,7 +28,7 @@ use crate::datastore::floor_to_hour;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 use crate::timing::{self, Endpoint, Kind};
-use crate::tokens::{self, SCOPE_EXPOSED, UploadClaims};
+use crate::tokens::{self, SCOPE_EXPOSED, SCOPE_VENUE_WARNING, UploadClaims};
 
 /// A phone keeps at most this many check-ins a day (a shop assistant's busy day), so an
 /// honest upload never holds more real reports than this times [`UPLOAD_DAYS`].
@@ -149,7 +151,7 @@ async fn store_reports(
     let mut transaction = state.store.begin().await?;
     // First write: a replayed token stops here before anything is stored.
     if !transaction
-        .record_token_use(&tokens::use_for(claims, purpose))
+        .record_token_use(&tokens::use_for(state, claims, purpose))
         .await?
     {
         return Err(Problem::new(
@@ -172,7 +174,21 @@ async fn upload(
     purpose: Purpose,
     max_reports: usize,
 ) -> Result<(Json<serde_json::Value>, Kind), Problem> {
-    let claims = tokens::authorize(state, headers, SCOPE_EXPOSED)?;
+    let scope = match purpose {
+        Purpose::VenueWarning => SCOPE_VENUE_WARNING,
+        _ => SCOPE_EXPOSED,
+    };
+    let claims = tokens::authorize(state, headers, scope).map_err(|problem| {
+        if problem.kind() == ProblemKind::TokenScope && purpose == Purpose::VenueWarning {
+            Problem::new(
+                ProblemKind::TokenScope,
+                "a patient's code cannot warn on behalf of a venue: ask the health authority \
+                 for a venue-warning code",
+            )
+        } else {
+            problem
+        }
+    })?;
     let Json(request) = body?;
     let reports = validate_upload(&request, max_reports)?;
     // No log line here: one written by real uploads alone would tell them from fakes.
@@ -223,14 +239,14 @@ pub(super) async fn upload_check_ins(
 
 #[utoipa::path(
     post, path = "/v1/venues/warnings", tag = "presence",
-    summary = "A venue owner warns their guests of one time window (reports made by the owner's client with presence::warn_on_behalf; token from an authority code; at most 20 reports)",
+    summary = "A venue owner warns their guests of one time window (reports made by the owner's client with presence::warn_on_behalf; token from a venue-warning code, never a patient's; at most 20 reports)",
     request_body = CheckInUploadRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "stored (nothing for fake: 1)", body = Object),
         (status = 400, description = "malformed reports", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "token already used for a venue warning", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "token already used for a venue warning, or not from a venue-warning code", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -1,6 +1,6 @@
 //! `openstopcovid venue warn VENUE-FILE --code CODE --from T --to T --server URL`: the
-//! venue owner, with a code from the health authority, warns the guests of one room and
-//! time window. The reports are made here (encrypted with the room's location id, padded
+//! venue owner, with a venue-warning code from the health authority (issued for that
+//! purpose: a patient's code is refused), warns the guests of one room and time window. The reports are made here (encrypted with the room's location id, padded
 //! and shuffled by `presence::warn_on_behalf`); the server gets only ciphertexts.
 
 use std::path::PathBuf;
@@ -25,7 +25,8 @@ pub struct WarnArgs {
     /// Which room (0 for the first).
     #[arg(long, default_value_t = 0)]
     pub room: usize,
-    /// The 12-digit code the health authority gave you.
+    /// The 12-digit venue-warning code the health authority gave you (a patient's code
+    /// cannot warn on behalf of a venue).
     #[arg(long)]
     pub code: String,
     /// Start of the window (RFC 3339).
