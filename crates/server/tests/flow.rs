@@ -949,6 +949,20 @@ async fn a_failed_export_run_gives_the_export_lease_back() {
             StatusCode::OK
         );
         server.clock.advance(2 * 86_400);
+        // The server's own first background run may still hold the lease on a loaded
+        // machine; ours would then skip instead of failing. Wait until it is free.
+        let store = &server.handle.state.store;
+        while !store
+            .try_lease(server::jobs::EXPORT_LEASE, "probe", server.clock_now(), 600)
+            .await
+            .unwrap()
+        {
+            tokio::task::yield_now().await;
+        }
+        store
+            .release_lease(server::jobs::EXPORT_LEASE, "probe")
+            .await
+            .unwrap();
         // The injected failure: a file where the object store puts its `exports/` folder.
         let data_dir = server._dir.as_ref().unwrap().path();
         std::fs::create_dir_all(data_dir.join("exports")).unwrap();
