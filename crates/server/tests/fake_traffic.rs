@@ -99,9 +99,12 @@ fn check(name: &str, answers: &[Answer]) {
         median(&real_ms),
         median(&fake_ms),
     );
+    // A significance level of 10^-4: a shared CI machine adds noise of its own, and the
+    // leaks this guards against are far beyond it (fakes that skip the commit give D near
+    // 1; the fake checks that read instead of writing gave D = 0.26, p < 10^-6).
     assert!(
-        p > 0.001,
-        "{name}: timings tell fake from real (D = {d:.3}, p = {p:.5})"
+        p > 1e-4,
+        "{name}: timings tell fake from real (D = {d:.3}, p = {p:.6})"
     );
 }
 
