@@ -78,10 +78,14 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   assert.match(await page.locator(".code-expiry").textContent(), /^Valable jusqu’au \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
   assert.ok(await page.getByRole("button", { name: "Copier le code" }).isVisible(), "the copy button, shown by the script");
   await screenshot(page, "05-code-delivre");
+  // A reload shows the same code and issues no other (POST → redirect → GET).
+  await page.reload();
+  assert.equal(await page.locator(".code-digits").getAttribute("data-code"), code, "the same code after a reload");
 
   // Before the phone uses it, the list shows it unused.
   await page.getByRole("link", { name: "Mes codes" }).click();
   assert.equal(await page.locator("#codes tbody tr .status").first().textContent(), "Non utilisé");
+  assert.equal(await page.locator("#codes tbody tr").count(), 1, "one code, reload or not");
 
   // The patient's phone redeems the code through the public API.
   const verify = await fetch(`${run.baseUrl}/v1/codes/verify`, {

@@ -559,3 +559,81 @@ async fn the_admin_sees_an_accounts_sign_in_wait_while_it_runs() {
     assert!(!users(session).await.contains("Sign-ins paused until"));
     site.server.shutdown().await.unwrap();
 }
+
+/// Issue 16, item 2: reloading the page that showed a new code issued another one. Issuing
+/// is now POST → redirect → GET: the GET shows the same code however often it is loaded,
+/// only to the physician who issued it.
+#[tokio::test]
+async fn a_reload_of_a_new_code_shows_the_same_code_and_issues_none() {
+    let site = Site::start().await;
+    site.add_user("dr.a@example.org", "the right password 1")
+        .await;
+    site.add_user("dr.b@example.org", "the right password 2")
+        .await;
+    let (_, headers, _) = site
+        .sign_in("dr.a@example.org", "the right password 1")
+        .await;
+    let session_a = cookie_set(&headers, "osc_session");
+    let (_, headers, _) = site
+        .sign_in("dr.b@example.org", "the right password 2")
+        .await;
+    let session_b = cookie_set(&headers, "osc_session");
+    let form = site.get("/authority/issue", Some(&session_a)).await;
+    let token = csrf_field(&form.text().await.unwrap());
+    let issued = site
+        .http
+        .post(site.url("/authority/issue"))
+        .header("cookie", &session_a)
+        .header("content-type", FORM)
+        .body(
+            serde_urlencoded::to_string([
+                ("csrf", token.as_str()),
+                ("onset", ""),
+                ("kind", "patient"),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), StatusCode::SEE_OTHER);
+    let shown = header(issued.headers(), LOCATION.as_str()).to_owned();
+    assert!(shown.starts_with("/authority/issue/shown?c="), "{shown}");
+    let without_token = |html: String| match html.split_once("name=\"csrf\" value=\"") {
+        Some((before, after)) => format!(
+            "{before}{}",
+            after.split_once('"').map_or("", |(_, rest)| rest)
+        ),
+        None => html,
+    };
+    let first = site.get(&shown, Some(&session_a)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = without_token(first.text().await.unwrap());
+    let again = without_token(
+        site.get(&shown, Some(&session_a))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first, again, "a reload shows the same page, the same code");
+    // One code in "My codes", however often the page was loaded.
+    let codes = site
+        .get("/authority/codes", Some(&session_a))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(codes.matches("<tr").count() - 1, 1, "{codes}");
+    // Another physician, or an altered address, gets "My codes" instead of the digits.
+    let other = site.get(&shown, Some(&session_b)).await;
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(other.headers(), LOCATION.as_str()),
+        "/authority/codes"
+    );
+    let altered = format!("{}A", &shown[..shown.len() - 1]);
+    let altered = site.get(&altered, Some(&session_a)).await;
+    assert_eq!(altered.status(), StatusCode::SEE_OTHER);
+    site.server.shutdown().await.unwrap();
+}

@@ -35,6 +35,7 @@ pub mod accounts;
 pub mod deep_link;
 mod pages;
 pub mod sessions;
+mod shown_code;
 mod signed_in;
 mod statistics;
 pub mod views;

@@ -14,6 +14,7 @@ use super::deep_link::patient_link;
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
 };
+use super::shown_code::{self, ShownCode};
 use super::signed_in::{self, Admin, SignedIn};
 use super::statistics;
 use super::views::{self, BASE, Frame, IssuedCode, Notice, Section};
@@ -38,6 +39,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/authority/sign-in", get(sign_in_form).post(sign_in))
         .route("/authority/sign-out", post(sign_out))
         .route("/authority/issue", get(issue_form).post(issue))
+        .route("/authority/issue/shown", get(issued_code))
         .route("/authority/issue/sheet", post(issue_sheet))
         .route("/authority/codes", get(codes))
         .route("/authority/codes/{id}/expire", post(expire_code))
@@ -333,23 +335,24 @@ async fn issue(
                 .record_audit(state.now(), &session.viewer.email, action, &issued.id)
                 .await
                 .map_err(internal(language))?;
-            let shown = IssuedCode {
-                link: patient_link(state.config.public_url.as_deref(), &issued.code),
-                kind,
+            // POST → redirect → GET: a reload of the page shows this code again and
+            // never issues another.
+            let shown = ShownCode {
+                id: issued.id,
                 code: issued.code,
+                kind,
                 expires_at: issued.expires_at,
             };
-            Ok(page(
-                StatusCode::CREATED,
-                views::issue(
-                    &frame,
-                    &session.viewer,
-                    Some(&shown),
-                    "",
-                    None,
-                    MAX_CODES_PER_SHEET,
-                ),
-            ))
+            let Some(sealed) = shown_code::seal(&state, &session.user_id, &shown) else {
+                tracing::error!("authority UI: could not seal an issued code for its page");
+                return Err(error_page(
+                    language,
+                    Some(&session.viewer),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error-internal",
+                ));
+            };
+            Ok(see_other(&format!("/authority/issue/shown?c={sealed}")))
         }
         Err(crate::codes::IssueError::InvalidOnset(_)) => {
             let notice = Notice::Error(language.text("issue-onset-invalid"));
@@ -367,6 +370,42 @@ async fn issue(
         }
         Err(error) => Err(issue_failed(language, &session.viewer, error)),
     }
+}
+
+#[derive(Deserialize)]
+struct ShownQuery {
+    #[serde(default)]
+    c: String,
+}
+
+/// The page of a code just issued (see [`shown_code`]); anything it cannot open sends the
+/// physician to "My codes", where every code is listed.
+async fn issued_code(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+    Query(query): Query<ShownQuery>,
+) -> PageResult {
+    let Some(shown) = shown_code::open(&state, &session.user_id, &query.c) else {
+        return Ok(see_other("/authority/codes"));
+    };
+    let frame = frame(language, &session, Section::Issue);
+    let shown = IssuedCode {
+        link: patient_link(state.config.public_url.as_deref(), &shown.code),
+        kind: shown.kind,
+        code: shown.code,
+        expires_at: shown.expires_at,
+    };
+    Ok(page(
+        StatusCode::OK,
+        views::issue(
+            &frame,
+            &session.viewer,
+            Some(&shown),
+            "",
+            None,
+            MAX_CODES_PER_SHEET,
+        ),
+    ))
 }
 
 #[derive(Deserialize)]
