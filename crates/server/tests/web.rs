@@ -637,3 +637,55 @@ async fn a_reload_of_a_new_code_shows_the_same_code_and_issues_none() {
     assert_eq!(altered.status(), StatusCode::SEE_OTHER);
     site.server.shutdown().await.unwrap();
 }
+
+/// Issue 16, item 2: reloading "venue created" made another venue with new keys. The same
+/// form sent again now makes the same venue; a changed field or a fresh form, another.
+#[tokio::test]
+async fn sending_the_same_venue_form_again_makes_the_same_venue() {
+    let site = Site::start().await;
+    let page = site.get("/venues", None).await.text().await.unwrap();
+    let creation = page
+        .split_once("name=\"creation\" value=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(value, _)| value.to_owned())
+        .unwrap();
+    assert_eq!(creation.len(), 32);
+    let create = |creation: String, name: &'static str| {
+        let site = &site;
+        async move {
+            let response = site
+                .http
+                .post(site.url("/venues"))
+                .header("content-type", FORM)
+                .body(
+                    serde_urlencoded::to_string([
+                        ("creation", creation.as_str()),
+                        ("name", name),
+                        ("address", "1 rue des Arts, Lyon"),
+                        ("type", "3"),
+                    ])
+                    .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.text().await.unwrap()
+        }
+    };
+    let first = create(creation.clone(), "Café des Arts").await;
+    let reload = create(creation.clone(), "Café des Arts").await;
+    assert_eq!(
+        first, reload,
+        "a reload shows the same venue, with the same keys"
+    );
+    let renamed = create(creation.clone(), "Café des Arts et Métiers").await;
+    assert_ne!(first, renamed);
+    let other_form = create(
+        "0123456789abcdef0123456789abcdef".to_owned(),
+        "Café des Arts",
+    )
+    .await;
+    assert_ne!(first, other_form, "another form, another venue");
+    site.server.shutdown().await.unwrap();
+}

@@ -84,6 +84,7 @@ fn home_page(language: Language, error: Option<&str>, form: &CreateForm) -> Mark
                     div class="notice error" role="alert" id="create-error" { (error) }
                 }
                 form method="post" action=(HOME) {
+                    input type="hidden" name="creation" value=(creation_id(form));
                     label { (t("venues-name")) input name="name" required maxlength="100" value=(form.name); }
                     label { (t("venues-address")) input name="address" required maxlength="100" value=(form.address); }
                     label { (t("venues-type")) select name="type" { (type_options(language, parse_venue_type(&form.venue_type))) } }
@@ -136,6 +137,51 @@ pub(crate) struct CreateForm {
     start: String,
     #[serde(default)]
     end: String,
+    /// Drawn when the form is shown: the same form sent again (a reload of the result)
+    /// makes the same venue, with the same keys (see [`venue_rng`]).
+    #[serde(default)]
+    creation: String,
+}
+
+/// Longest creation id read from a form.
+const MAX_CREATION_ID_LENGTH: usize = 64;
+
+/// The form's creation id, or a fresh one for a fresh form.
+fn creation_id(form: &CreateForm) -> String {
+    if !form.creation.is_empty() && form.creation.len() <= MAX_CREATION_ID_LENGTH {
+        return form.creation.clone();
+    }
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The randomness of a new venue's keys: drawn from the server's secret, the form's
+/// creation id and every field, so that sending the same form again (a reload of the
+/// result page) makes the same venue instead of a second one with other keys, while any
+/// changed field, or another form, gives keys of its own. Without a creation id (an old
+/// form, a script), fresh randomness.
+fn venue_rng(state: &AppState, form: &CreateForm) -> rand::rngs::StdRng {
+    use rand::SeedableRng as _;
+    if form.creation.is_empty() || form.creation.len() > MAX_CREATION_ID_LENGTH {
+        return rand::rngs::StdRng::from_rng(&mut rand::rng());
+    }
+    let fields = [
+        &form.creation,
+        &form.name,
+        &form.address,
+        &form.venue_type,
+        &form.default_stay,
+        &form.rooms,
+        &form.start,
+        &form.end,
+    ];
+    let mut data = Vec::new();
+    for field in fields {
+        data.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        data.extend_from_slice(field.as_bytes());
+    }
+    rand::rngs::StdRng::from_seed(state.keys.keyed_hash("venue-creation", &data))
 }
 
 /// `2026-07-14T20:00` (a `datetime-local` field, read as UTC) to unix seconds.
@@ -261,7 +307,7 @@ async fn create(
         Err(error) => return refused(error),
     };
     let prefix = state.config.venue_code_prefix();
-    let file = match VenueFile::create(&new, &prefix, &mut rand::rng()) {
+    let file = match VenueFile::create(&new, &prefix, &mut venue_rng(&state, &form)) {
         Ok(file) => file,
         Err(error) => return refused(format!("{}: {error}", language.text("venues-error-venue"))),
     };
