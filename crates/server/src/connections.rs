@@ -29,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+use crate::client_address::client_prefix;
 use crate::config::TrustedProxies;
 
 /// Default for `max_connections`.
@@ -68,25 +69,9 @@ impl Limits {
     }
 }
 
-/// Open connections per client key (an IPv4 address or an IPv6 /64).
+/// Open connections per client ([`client_prefix`]: an IPv4 address or an IPv6 /64).
 #[derive(Default)]
-struct PerClient(Mutex<HashMap<[u8; 8], usize>>);
-
-fn client_key(ip: IpAddr) -> [u8; 8] {
-    match ip.to_canonical() {
-        IpAddr::V4(ip) => {
-            let mut key = [0u8; 8];
-            key[..4].copy_from_slice(&ip.octets());
-            key
-        }
-        IpAddr::V6(ip) => {
-            let mut key = [0u8; 8];
-            key.copy_from_slice(&ip.octets()[..8]);
-            key[0] |= 0x80; // never equal to an IPv4 key (whose 5th..8th bytes are 0)
-            key
-        }
-    }
-}
+struct PerClient(Mutex<HashMap<[u8; 16], usize>>);
 
 impl PerClient {
     /// Counts one more connection of `ip`; false when it already has `max`.
@@ -95,7 +80,7 @@ impl PerClient {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = open.entry(client_key(ip)).or_insert(0);
+        let count = open.entry(client_prefix(ip)).or_insert(0);
         if *count >= max {
             return false;
         }
@@ -108,7 +93,7 @@ impl PerClient {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let key = client_key(ip);
+        let key = client_prefix(ip);
         if let Some(count) = open.get_mut(&key) {
             *count -= 1;
             if *count == 0 {

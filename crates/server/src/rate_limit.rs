@@ -29,6 +29,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{NotUntil, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
+use crate::client_address::client_prefix;
 use crate::clock::SharedClock;
 
 /// Most clients (or networks) tracked at once; past it, forgotten ones are dropped, and if
@@ -133,10 +134,7 @@ impl VerifyLimiter {
     }
 
     fn client_key(&self, client: IpAddr) -> Key {
-        match client.to_canonical() {
-            IpAddr::V4(ip) => self.key(4, &ip.octets()),
-            IpAddr::V6(ip) => self.key(6, &ip.octets()[..8]),
-        }
+        self.key(0, &client_prefix(client))
     }
 
     /// The client's site, then its provider's block.

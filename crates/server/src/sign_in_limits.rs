@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::client_address::client_prefix;
+
 /// Password checks that run at once. Each is an argon2id verification with 19 MiB of
 /// memory: four take at most 76 MiB, and keep a core or two busy, which is all a server
 /// of this size should give to sign-ins (a legitimate sign-in takes one check).
@@ -173,19 +175,6 @@ pub struct ClientBackoff {
     failures: Mutex<HashMap<[u8; 16], Failures>>,
 }
 
-fn client_key(address: IpAddr) -> [u8; 16] {
-    match address {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => {
-            let mut octets = v6.octets();
-            if v6.to_ipv4_mapped().is_none() {
-                octets[8..].fill(0);
-            }
-            octets
-        }
-    }
-}
-
 impl ClientBackoff {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 16], Failures>> {
         self.failures
@@ -196,7 +185,7 @@ impl ClientBackoff {
     /// Until when `client` must wait, if it must.
     pub fn wait_until(&self, client: IpAddr, now: i64) -> Option<i64> {
         self.lock()
-            .get(&client_key(client))
+            .get(&client_prefix(client))
             .map(|failures| failures.not_before)
             .filter(|not_before| *not_before > now)
     }
@@ -215,7 +204,7 @@ impl ClientBackoff {
                 failures.remove(&oldest);
             }
         }
-        let entry = failures.entry(client_key(client)).or_insert(Failures {
+        let entry = failures.entry(client_prefix(client)).or_insert(Failures {
             count: 0,
             not_before: now,
             last: now,
