@@ -338,12 +338,11 @@ async fn upload(
         };
         // One count for both kinds: nothing public tells them apart.
         Metrics::count(&state.metrics.key_uploads, "kind", "keys");
-        let mut answer = upload_answer(
+        let answer = upload_answer(
             request
                 .delayed_key_date
                 .map(|delayed| tokens::issue_next_day_token(&state, &claims, delayed, now)),
         );
-        crate::codes::no_store(&mut answer);
         Ok((answer, kind))
     })
     .await
