@@ -339,6 +339,19 @@ async fn the_small_items() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    for format in ["xml", ""] {
+        let response = server
+            .http
+            .get(server.url(&format!("/v1/warnings?format={format}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem_type(response).await,
+            "https://openstopcovid.org/problems/invalid-query",
+            "format={format}"
+        );
+    }
     let response = server
         .http
         .post(server.url("/v1/authority/codes"))

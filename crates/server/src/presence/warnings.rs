@@ -31,24 +31,23 @@ pub const WARNINGS_UNTIL_HEADER: &str = "x-warnings-until";
 #[derive(Deserialize, Debug)]
 pub(super) struct WarningsQuery {
     since: Option<i64>,
-    format: Option<String>,
+    format: Option<WarningsFormat>,
+}
+
+/// The values of `?format=`.
+#[derive(Deserialize, Debug, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum WarningsFormat {
+    Protobuf,
+    Json,
 }
 
 fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
-    query.format.as_deref() == Some("json")
+    query.format == Some(WarningsFormat::Json)
         || headers
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|accept| accept.contains("application/json"))
-}
-
-/// The values of `?format=` (for `/openapi.json`).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-#[schema(rename_all = "lowercase")]
-enum WarningsFormat {
-    Protobuf,
-    Json,
 }
 
 #[utoipa::path(
@@ -76,17 +75,9 @@ pub(super) async fn download(
     let Query(query) = query.map_err(|_| {
         Problem::new(
             ProblemKind::InvalidQuery,
-            "since must be an hour number (hours since 1970-01-01)",
+            "since must be an hour number (hours since 1970-01-01) and format json or protobuf",
         )
     })?;
-    if let Some(format) = query.format.as_deref()
-        && !matches!(format, "json" | "protobuf")
-    {
-        return Err(Problem::new(
-            ProblemKind::InvalidQuery,
-            "format must be json or protobuf",
-        ));
-    }
     let since = query.since.unwrap_or(0);
     if since < 0 {
         return Err(Problem::new(
