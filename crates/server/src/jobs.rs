@@ -32,6 +32,7 @@ use messages::retention;
 use crate::datastore::DatastoreError;
 use crate::datastore::exports::ExportFile;
 use crate::keys::{build_export, released_keys};
+use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 
@@ -88,8 +89,15 @@ pub(crate) fn spawn_background(state: AppState, mut stop: watch::Receiver<bool>)
     });
 }
 
-/// Runs every job once: export files, then the purge.
+/// Runs every job once: export files, then the purge; counts the run in the metrics.
 pub async fn run_once(state: &AppState) -> Result<JobReport, JobError> {
+    let result = run_jobs(state).await;
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    Metrics::count(&state.metrics.job_runs, "outcome", outcome);
+    result
+}
+
+async fn run_jobs(state: &AppState) -> Result<JobReport, JobError> {
     let mut report = JobReport::default();
     write_daily_exports(state, &mut report).await?;
     purge(state, &mut report).await?;

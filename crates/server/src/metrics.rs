@@ -36,6 +36,8 @@ pub struct Metrics {
     pub export_bytes: Histogram,
     /// Rows deleted by the retention purge, by table.
     pub purged_rows: Family<Labels, Counter>,
+    /// Runs of the background jobs by outcome: `ok`, `failed` (alert on a rising `failed`).
+    pub job_runs: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -48,6 +50,7 @@ impl Default for Metrics {
         let failures = Family::<Labels, Counter>::default();
         let export_bytes = Histogram::new(exponential_buckets(1024.0, 4.0, 10));
         let purged_rows = Family::<Labels, Counter>::default();
+        let job_runs = Family::<Labels, Counter>::default();
         registry.register(
             "codes_issued",
             "Codes issued by health authorities",
@@ -75,6 +78,11 @@ impl Default for Metrics {
             "Rows deleted by the retention purge",
             purged_rows.clone(),
         );
+        registry.register(
+            "job_runs",
+            "Runs of the background jobs (export files, purge) by outcome",
+            job_runs.clone(),
+        );
         Self {
             registry,
             codes_issued,
@@ -85,6 +93,7 @@ impl Default for Metrics {
             failures,
             export_bytes,
             purged_rows,
+            job_runs,
         }
     }
 }

@@ -40,5 +40,21 @@ pub async fn spawn(config: Config, clock: SharedClock, postgres: Option<&str>) -
         .unwrap();
     let listen = config.listen;
     let state = AppState::with_store(config, clock, store, keys).unwrap();
-    server::spawn_with_state(state, listen).await.unwrap()
+    let handle = server::spawn_with_state(state, listen).await.unwrap();
+    // The background jobs run once at start, then minutes of real time later. A test
+    // starts once that first run is over, so that it never runs after the test has moved
+    // the clock (writing the files or purging the rows the test means its own run to).
+    while job_runs(&handle) == 0 {
+        tokio::task::yield_now().await;
+    }
+    handle
+}
+
+/// Runs of the background jobs so far, whatever their outcome.
+fn job_runs(handle: &ServerHandle) -> u64 {
+    let runs = &handle.state.metrics.job_runs;
+    ["ok", "failed"]
+        .iter()
+        .map(|outcome| runs.get_or_create(&[("outcome", *outcome)]).get())
+        .sum()
 }
