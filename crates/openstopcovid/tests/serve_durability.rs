@@ -1,6 +1,7 @@
 //! `openstopcovid serve` killed with SIGKILL right after it acknowledged an upload: the
 //! upload is there when the server comes back (SQLite, WAL, synchronous = FULL, and
-//! uploads answered only after their commit), and its token stays spent.
+//! uploads answered only after their commit), the same upload sent again is answered
+//! like the first time, and its token stays spent for any other keys.
 
 // Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -128,7 +129,14 @@ fn an_acknowledged_upload_survives_kill_dash_nine() {
     assert_eq!(stored_keys(data_dir), 10, "the 10 real keys were on disk");
 
     let (mut server, url) = serve(data_dir);
+    // The phone that never saw the answer sends the same upload again: it is done, and
+    // is answered so, storing nothing twice.
     let (status, problem) = post(&agent, &format!("{url}/v2/gaen/exposed"), &token, &upload);
+    assert_eq!(status, 200, "the same upload again: {problem}");
+    // Other keys with that token: the token stayed spent.
+    let mut other = upload.clone();
+    other["gaenKeys"][0]["keyData"] = json!(STANDARD.encode([99u8; 16]));
+    let (status, problem) = post(&agent, &format!("{url}/v2/gaen/exposed"), &token, &other);
     assert_eq!(status, 403, "the token stayed spent: {problem}");
     server.kill().unwrap();
     server.wait().unwrap();

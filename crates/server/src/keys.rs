@@ -274,7 +274,7 @@ async fn store_keys(
     // Durable when this returns: the writer answers after its commit.
     let outcome = state
         .store
-        .write_keys(tokens::use_for(state, claims, purpose), rows)
+        .write_keys(tokens::use_for(state, claims, purpose), rows.clone())
         .await?;
     match outcome {
         WriteOutcome::Stored { new_keys } => {
@@ -282,6 +282,11 @@ async fn store_keys(
             state.news.announce();
             Ok(())
         }
+        // The same upload sent again, after a commit whose answer was lost (a dropped
+        // connection, a database or server restart): it gets the same answer as the
+        // first time, since what it asked for is done. Other keys with a used token are
+        // refused.
+        WriteOutcome::TokenAlreadyUsed if state.store.keys_already_stored(&rows).await? => Ok(()),
         WriteOutcome::TokenAlreadyUsed => Err(Problem::new(
             ProblemKind::TokenUsed,
             "this upload token has already been used",

@@ -24,6 +24,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 /// Media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// `Retry-After` of a 503: the time a database restart or a failover takes.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 5;
+
 /// What every problem type URI of this server starts with.
 pub const PROBLEM_TYPE_BASE: &str = "https://openstopcovid.org/problems/";
 
@@ -282,6 +285,12 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.kind == ProblemKind::Unavailable {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            );
+        }
         response
     }
 }
@@ -294,6 +303,15 @@ impl From<crate::datastore::DatastoreError> for Problem {
         match error {
             crate::datastore::DatastoreError::WriterStopped => {
                 Problem::new(ProblemKind::Unavailable, "the server is shutting down")
+            }
+            // Not a 500: the client should send the same request again (an upload whose
+            // commit landed unbeknown to us is then answered like the first time).
+            crate::datastore::DatastoreError::Database(_) if error.is_transient() => {
+                tracing::warn!(%error, "database unavailable");
+                Problem::new(
+                    ProblemKind::Unavailable,
+                    "the database is unavailable for a moment; send the same request again",
+                )
             }
             crate::datastore::DatastoreError::Database(_) => Problem::internal(&error),
         }

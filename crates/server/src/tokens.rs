@@ -122,7 +122,9 @@ pub(crate) fn issue_next_day_token(
         scope: SCOPE_NEXT_DAY.to_owned(),
         onset: upload.onset.clone(),
         fake: upload.fake.clone(),
-        jti: uuid::Uuid::new_v4().to_string(),
+        // Derived from the upload token's: an upload sent again (its first answer lost)
+        // gets a next-day token that is spent with the first one, not a second one.
+        jti: hex::encode(state.keys.keyed_hash("next-day-jti", upload.jti.as_bytes())),
         iat: now,
         // Valid through the whole next day, whatever the phone's time zone.
         exp: day_end + 86_400,

@@ -225,8 +225,34 @@ async fn a_code_becomes_published_keys_in_a_signed_export() {
         let response = server.upload(&token, &upload_body(today)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers().get("authorization").is_some());
-        // A token authorises one upload.
-        let replay = server.upload(&token, &upload_body(today)).await;
+        let next_day_token = response.headers()["authorization"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        // The same upload again (a phone that lost the answer): answered like the first
+        // time, with a next-day token that is spent with the first one.
+        let again = server.upload(&token, &upload_body(today)).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        let next_day_again = again.headers()["authorization"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let jti = |bearer: &str| -> Value {
+            let payload = bearer
+                .trim_start_matches("Bearer ")
+                .split('.')
+                .nth(1)
+                .unwrap();
+            let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap();
+            serde_json::from_slice::<Value>(&json).unwrap()["jti"].clone()
+        };
+        assert_eq!(jti(&next_day_token), jti(&next_day_again));
+        // A token authorises one upload: other keys with it are refused.
+        let mut other = upload_body(today);
+        other["gaenKeys"][0] = gaen_key(77, today - 144, 0);
+        let replay = server.upload(&token, &other).await;
         assert_eq!(replay.status(), StatusCode::FORBIDDEN);
         assert_eq!(
             problem_type(replay).await,

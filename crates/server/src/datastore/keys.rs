@@ -104,6 +104,49 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Whether every key of `rows` is stored (same bytes, same first interval, same
+    /// period): an upload sent again after its commit landed, whose answer was lost. At
+    /// most [`MAX_KEYS_LOOKED_UP`] keys are looked up (an upload holds at most 30);
+    /// more answer `false`.
+    pub async fn keys_already_stored(&self, rows: &[KeyRow]) -> Result<bool, DatastoreError> {
+        if rows.len() > MAX_KEYS_LOOKED_UP {
+            return Ok(false);
+        }
+        if rows.is_empty() {
+            return Ok(true);
+        }
+        let placeholders: Vec<String> = (1..=rows.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT key_data, rolling_start, rolling_period FROM exposed_keys \
+             WHERE key_data IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in rows {
+            query = query.bind(row.key_data.clone());
+        }
+        let found: HashSet<(Vec<u8>, i64, i64)> = query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<Vec<u8>, _>(0)?,
+                    row.try_get::<i64, _>(1)?,
+                    row.try_get::<i64, _>(2)?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(rows.iter().all(|row| {
+            found.contains(&(row.key_data.clone(), row.rolling_start, row.rolling_period))
+        }))
+    }
+}
+
+/// The most keys [`Store::keys_already_stored`] looks up at once.
+pub const MAX_KEYS_LOOKED_UP: usize = 64;
+
 /// Writer tasks. SQLite takes one writer at a time, so one task. PostgreSQL runs
 /// transactions side by side: while one batch waits for its round trips and its flush,
 /// the next ones are being written, which keeps the CPUs busy instead of waiting (one

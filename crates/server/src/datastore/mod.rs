@@ -133,6 +133,46 @@ pub enum DatastoreError {
     WriterStopped,
 }
 
+impl DatastoreError {
+    /// Whether the database could not be reached or gave up for a reason that passes:
+    /// connection lost or refused, server shutting down or starting, out of connections,
+    /// busy, a serialization conflict. The same request may then work a moment later,
+    /// and a write may have been committed although its answer was lost (an upload sent
+    /// again is recognized: see `keys::store_keys`). Anything else is a bug of ours.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DatastoreError::WriterStopped => true,
+            DatastoreError::Database(error) => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(database) => {
+                    database.code().is_some_and(|code| transient_code(&code))
+                }
+                _ => false,
+            },
+        }
+    }
+}
+
+/// PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources),
+/// 57 (operator intervention: shutdown, starting up) and the two retryable conflicts
+/// (40001 serialization failure, 40P01 deadlock); SQLite's primary codes 5 (BUSY) and
+/// 6 (LOCKED), which it reports with their extended codes in the high bits.
+fn transient_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<u32>() {
+        return matches!(sqlite & 0xff, 5 | 6);
+    }
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || code == "40001"
+        || code == "40P01"
+}
+
 /// A pool of connections to the migrated database, and the group-commit writer of key
 /// uploads. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -257,6 +297,11 @@ fn migrator_of(sources: &'static [(i64, &'static str, &'static str)]) -> Migrato
     )
 }
 
+/// How long a request waits for a database connection before it is answered 503 (with
+/// `Retry-After`): well inside the request deadline, so that while the database restarts
+/// or fails over a phone learns to come back instead of waiting for a timeout.
+const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -303,7 +348,7 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
             .after_connect(move |connection, _| {
                 let schema = schema.clone();
                 Box::pin(async move {
