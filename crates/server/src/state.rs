@@ -137,11 +137,41 @@ fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError
                 .with_url(url)
                 .build()
                 .map_err(|e| failed(&e))?;
-            Ok(Arc::new(store))
+            // The builder reads the bucket from the URL and ignores the rest: the prefix
+            // (`s3://bucket/prefix`) is applied here, so that several deployments can
+            // share a bucket.
+            let prefix = s3_prefix(url);
+            if prefix.is_empty() {
+                Ok(Arc::new(store))
+            } else {
+                Ok(Arc::new(object_store::prefix::PrefixStore::new(
+                    store, prefix,
+                )))
+            }
         }
         Some(_) => Err(StartError::ExportStore(
             "export_store_url must be file:///dir, memory:/// or (with the s3 feature) s3://bucket"
                 .to_owned(),
         )),
+    }
+}
+
+/// The object prefix of `s3://bucket/prefix/…` (without slashes around it; empty for none).
+#[cfg(any(feature = "s3", test))]
+fn s3_prefix(url: &str) -> &str {
+    let rest = url.strip_prefix("s3://").unwrap_or(url);
+    rest.split_once('/')
+        .map_or("", |(_, prefix)| prefix.trim_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::s3_prefix;
+
+    #[test]
+    fn the_prefix_of_an_s3_url_is_what_follows_the_bucket() {
+        assert_eq!(s3_prefix("s3://exports"), "");
+        assert_eq!(s3_prefix("s3://exports/"), "");
+        assert_eq!(s3_prefix("s3://exports/fr/prod/"), "fr/prod");
     }
 }
