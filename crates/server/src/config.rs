@@ -158,6 +158,11 @@ pub struct Config {
     pub jobs_interval_seconds: u64,
     /// Whether downloads are padded with fake keys (see `exposure::export::padded_key_count`).
     pub pad_exports: bool,
+    /// Whether key downloads and warning packages are built once per answer and served
+    /// from memory (see `server::prebuilt`). `false` builds every answer at every request,
+    /// as before issue 13: only for measuring the difference (`cargo bench -p server
+    /// --bench download`).
+    pub prebuilt_downloads: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// The address people reach this server at (`https://…`; `http://` only for
@@ -328,6 +333,7 @@ impl Default for Config {
             metrics_listen: None,
             jobs_interval_seconds: 300,
             pad_exports: true,
+            prebuilt_downloads: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,

@@ -31,7 +31,7 @@ use messages::retention;
 
 use crate::datastore::DatastoreError;
 use crate::datastore::exports::ExportFile;
-use crate::keys::{build_export, released_keys};
+use crate::keys::{build_export, oldest_key_start, released_keys};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
@@ -148,21 +148,22 @@ async fn write_missing_exports(
             continue;
         }
         // The keys downloads served during that day, in the window as it was then.
-        let keys = released_keys(
-            state,
-            day * 86_400,
-            (day + 1) * 86_400,
-            (day + 1) * 86_400 - 1,
-        )
-        .await?;
+        let window_at = (day + 1) * 86_400 - 1;
+        let keys = released_keys(state, day * 86_400, (day + 1) * 86_400, window_at).await?;
         let key_count = keys.len();
         let zip = if keys.is_empty() {
             None
         } else {
             Some(
-                build_export(state, keys, day * 86_400, (day + 1) * 86_400)
-                    .await
-                    .map_err(|problem| JobError::Export(problem.detail))?,
+                build_export(
+                    state,
+                    keys,
+                    day * 86_400,
+                    (day + 1) * 86_400,
+                    oldest_key_start(window_at),
+                )
+                .await
+                .map_err(|problem| JobError::Export(problem.detail))?,
             )
         };
         if let Some(zip) = &zip {

@@ -24,9 +24,17 @@
 //!   new is there the answer is **204 No Content** with the tag header (as DP-3T does):
 //!   phones skip an empty download. A tag off a bucket boundary is a 400, a tag later than
 //!   now a 404 (the reference's `isValidBatchReleaseTime`).
+//! - Downloads are prebuilt (issue 13): an answer is the keys released after the tag (or
+//!   in the retention window before the bucket end, whichever is later) up to the bucket
+//!   end, padded per release bucket with that bucket's fixed fake keys
+//!   ([`crate::release_padding`]), zipped and signed once, and then served from memory
+//!   ([`crate::prebuilt`]) to every phone until the next release: `Cache-Control: public,
+//!   max-age=<seconds until the next release>`, a strong `ETag`, `304` on `If-None-Match`.
+//!   Every instance on one database builds the same bytes.
 
 use std::collections::HashSet;
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -44,6 +52,7 @@ use serde::Deserialize;
 
 use crate::datastore::{DatastoreError, KeyRow, WriteOutcome, floor_to_hour};
 use crate::metrics::Metrics;
+use crate::prebuilt::{AnswerKey, Prebuilt};
 
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
@@ -222,9 +231,15 @@ fn published_at(now: i64, bucket_seconds: u64) -> i64 {
     } else {
         floor_to_hour(now) + 3600
     };
+    bucket_containing(released, bucket_seconds)
+}
+
+/// The end of the release bucket a key released at `release_at` comes out with: the first
+/// bucket boundary at or after it (the second itself without buckets).
+pub(crate) fn bucket_containing(release_at: i64, bucket_seconds: u64) -> i64 {
     match i64::try_from(bucket_seconds) {
-        Ok(bucket) if bucket > 0 => released + (bucket - released.rem_euclid(bucket)) % bucket,
-        _ => released,
+        Ok(bucket) if bucket > 0 => release_at + (bucket - release_at.rem_euclid(bucket)) % bucket,
+        _ => release_at,
     }
 }
 
@@ -423,21 +438,40 @@ pub(crate) fn oldest_key_start(now: i64) -> i64 {
     retention::first_kept_interval(now)
 }
 
-/// Reads the keys released in `(after, until]` still inside the retention window.
+/// A published key and the release bucket it came out with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReleasedKey {
+    /// End of its release bucket (unix seconds; see [`bucket_containing`]).
+    pub bucket_end: i64,
+    pub key: DiagnosisKey,
+}
+
+/// Reads the keys released in `(after, until]` still inside the retention window at `now`.
 pub(crate) async fn released_keys(
     state: &AppState,
     after: i64,
     until: i64,
     now: i64,
-) -> Result<Vec<DiagnosisKey>, DatastoreError> {
+) -> Result<Vec<ReleasedKey>, DatastoreError> {
+    released_keys_from(state, after, until, oldest_key_start(now)).await
+}
+
+/// Reads the keys released in `(after, until]` that start at or after `oldest_start`.
+async fn released_keys_from(
+    state: &AppState,
+    after: i64,
+    until: i64,
+    oldest_start: i64,
+) -> Result<Vec<ReleasedKey>, DatastoreError> {
     let rows = state
         .store
-        .released_keys(after, until, oldest_key_start(now))
+        .released_keys(after, until, oldest_start)
         .await?;
-    let mut keys: Vec<DiagnosisKey> = rows
+    let bucket_seconds = state.config.release_bucket_seconds;
+    let mut keys: Vec<ReleasedKey> = rows
         .into_iter()
         .filter_map(|row| {
-            Some(DiagnosisKey {
+            let key = DiagnosisKey {
                 key: TemporaryExposureKey {
                     key_data: row.key_data.try_into().ok()?,
                     rolling_start_interval_number: EnIntervalNumber(
@@ -450,45 +484,74 @@ pub(crate) async fn released_keys(
                 days_since_onset_of_symptoms: row
                     .days_since_onset
                     .and_then(|days| i32::try_from(days).ok()),
+            };
+            Some(ReleasedKey {
+                bucket_end: bucket_containing(row.release_at, bucket_seconds),
+                key,
             })
         })
         .collect();
     // Sorted by key bytes: a key stored twice (which the upload writer prevents) would
     // still be published once.
-    keys.dedup_by(|a, b| a.key.key_data == b.key.key_data);
+    keys.dedup_by(|a, b| a.key.key.key_data == b.key.key.key_data);
     Ok(keys)
 }
 
-/// Builds a signed export zip of `keys` (padded when the config says so) off the async
-/// threads: signing and zipping a large file takes a while.
+/// Builds a signed export zip of `keys` released in `(start, end]` off the async threads
+/// (signing and zipping a large file takes a while). When the config says so, each
+/// release bucket is padded with its own fixed fake keys dated at or after `oldest_start`
+/// ([`crate::release_padding`]), so that every file covering a bucket carries the same ones.
 pub(crate) async fn build_export(
     state: &AppState,
-    mut keys: Vec<DiagnosisKey>,
+    keys: Vec<ReleasedKey>,
+    start: i64,
+    end: i64,
+    oldest_start: i64,
+) -> Result<Vec<u8>, Problem> {
+    let state_for_build = state.clone();
+    let zip = tokio::task::spawn_blocking(move || {
+        let state = state_for_build;
+        let mut real_per_bucket = std::collections::BTreeMap::<i64, usize>::new();
+        for key in &keys {
+            *real_per_bucket.entry(key.bucket_end).or_default() += 1;
+        }
+        let mut keys: Vec<DiagnosisKey> = keys.into_iter().map(|released| released.key).collect();
+        if state.config.pad_exports {
+            for (bucket_end, real) in real_per_bucket {
+                keys.extend(crate::release_padding::bucket_padding(
+                    &state.keys,
+                    bucket_end,
+                    real,
+                    oldest_start,
+                    state.config.infectious_days_before_onset,
+                ));
+            }
+        }
+        write_export(&state, keys, start, end)
+    })
+    .await
+    .map_err(|error| Problem::internal(&error))??;
+    state.metrics.export_bytes.observe(zip.len() as f64);
+    Ok(zip)
+}
+
+/// Signs and zips `keys` as the export of `(start, end]`.
+fn write_export(
+    state: &AppState,
+    keys: Vec<DiagnosisKey>,
     start: i64,
     end: i64,
 ) -> Result<Vec<u8>, Problem> {
-    let signers = state.keys.export_signers();
-    let region = state.config.region.clone();
-    let pad = state.config.pad_exports;
-    let zip = tokio::task::spawn_blocking(move || {
-        if pad {
-            pad_with_fake_keys(&mut keys, &mut rand::rng());
-        }
-        let batch = ExportBatch {
-            keys,
-            ..ExportBatch::new(
-                u64::try_from(start).unwrap_or(0),
-                u64::try_from(end).unwrap_or(0),
-                region,
-            )
-        };
-        write_signed_zip(&batch, &signers)
-    })
-    .await
-    .map_err(|error| Problem::internal(&error))?
-    .map_err(|error| Problem::internal(&error))?;
-    state.metrics.export_bytes.observe(zip.len() as f64);
-    Ok(zip)
+    let batch = ExportBatch {
+        keys,
+        ..ExportBatch::new(
+            u64::try_from(start).unwrap_or(0),
+            u64::try_from(end).unwrap_or(0),
+            state.config.region.clone(),
+        )
+    };
+    write_signed_zip(&batch, &state.keys.export_signers())
+        .map_err(|error| Problem::internal(&error))
 }
 
 /// A `lastKeyBundleTag` (milliseconds; absent or empty: from the beginning).
@@ -535,18 +598,36 @@ fn check_bundle_tag(tag_ms: i64, now: i64, bucket_seconds: u64) -> Result<(), Pr
 #[utoipa::path(
     get, path = "/v2/gaen/exposed", tag = "keys",
     summary = "Signed GAEN export zip of the keys released since lastKeyBundleTag",
-    params(("lastKeyBundleTag" = Option<u64>, Query, description = "the x-key-bundle-tag of the last download (milliseconds)")),
+    description = "Every request for a tag gets the same bytes until the next release bucket comes out: the answer is built once, its fake keys are fixed per release bucket, and it is cacheable (`Cache-Control: public, max-age=<seconds until the next release>`, a strong `ETag`; `If-None-Match` gets `304`).",
+    params(
+        ("lastKeyBundleTag" = Option<u64>, Query, description = "the x-key-bundle-tag of the last download (milliseconds)"),
+        ("If-None-Match" = Option<String>, Header, description = "the ETag of the answer already held: 304 when it is still the answer"),
+    ),
     responses(
         (status = 200, description = "export zip; new tag in x-key-bundle-tag", body = Vec<u8>, content_type = "application/zip",
-            headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
+            headers(
+                ("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"),
+                ("ETag" = String, description = "strong ETag of the zip"),
+                ("Cache-Control" = String, description = "public, max-age=<seconds until the next release bucket>"),
+            )),
         (status = 204, description = "nothing new; new tag in x-key-bundle-tag",
-            headers(("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"))),
+            headers(
+                ("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"),
+                ("Cache-Control" = String, description = "public, max-age=<seconds until the next release bucket>"),
+            )),
+        (status = 304, description = "If-None-Match names this answer's ETag: keep the zip held (its Signature header is repeated)",
+            headers(
+                ("x-key-bundle-tag" = String, description = "the next lastKeyBundleTag"),
+                ("ETag" = String, description = "strong ETag of the zip"),
+                ("Cache-Control" = String, description = "public, max-age=<seconds until the next release bucket>"),
+            )),
         (status = 400, description = "bad tag (not on a release bucket boundary)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "tag in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn download(
     State(state): State<AppState>,
+    headers: HeaderMap,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(query) = query.map_err(|_| {
@@ -557,39 +638,113 @@ async fn download(
     })?;
     let now = state.now();
     let last_tag_ms = parse_bundle_tag(query.last_key_bundle_tag.as_deref())?;
-    check_bundle_tag(last_tag_ms, now, state.config.release_bucket_seconds)?;
-    let until = bucket_end(now, state.config.release_bucket_seconds);
-    let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
-    let keys = if after < until {
-        released_keys(&state, after, until, now).await?
+    let bucket_seconds = state.config.release_bucket_seconds;
+    check_bundle_tag(last_tag_ms, now, bucket_seconds)?;
+    let until = bucket_end(now, bucket_seconds);
+    let mut response = if state.config.prebuilt_downloads {
+        let answer = DownloadAnswer {
+            // The retention window before the bucket end, not before now: every request
+            // in a bucket then asks for one of the same few answers.
+            after: (last_tag_ms / 1000).max(until - retention::SECONDS),
+            until,
+            oldest_start: oldest_key_start(now),
+        };
+        state
+            .downloads
+            .get_or_build(answer, answer.build(&state))
+            .await?
+            .respond(&headers)
     } else {
-        Vec::new()
+        download_built_per_request(&state, last_tag_ms, until, now).await?
     };
-    let tag = HeaderValue::from(until.saturating_mul(1000));
-    let max_age = match state.config.release_bucket_seconds {
+    let max_age = match bucket_seconds {
         0 => 0,
         bucket => until + i64::try_from(bucket).unwrap_or(0) - now,
     };
-    let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
-        .unwrap_or(HeaderValue::from_static("no-cache"));
-    if keys.is_empty() {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        response.headers_mut().insert("x-key-bundle-tag", tag);
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, cache_control);
-        return Ok(response);
-    }
-    let zip = build_export(&state, keys, after, until).await?;
-    let mut response = zip.into_response();
     let headers = response.headers_mut();
     headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
+        "x-key-bundle-tag",
+        HeaderValue::from(until.saturating_mul(1000)),
     );
-    headers.insert("x-key-bundle-tag", tag);
-    headers.insert(header::CACHE_CONTROL, cache_control);
+    // Until the next release, every phone gets these same bytes: a CDN may keep them.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            .unwrap_or(HeaderValue::from_static("no-cache")),
+    );
     Ok(response)
+}
+
+/// One download answer: the keys released in `(after, until]` that start at or after
+/// `oldest_start`, padded per release bucket. Everything an answer's bytes depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DownloadAnswer {
+    after: i64,
+    until: i64,
+    oldest_start: i64,
+}
+
+impl AnswerKey for DownloadAnswer {
+    fn epoch(&self) -> i64 {
+        self.until
+    }
+}
+
+impl DownloadAnswer {
+    /// Queries, pads, zips and signs the answer (once: see [`crate::prebuilt`]). The same
+    /// bytes on every instance: the keys come from the shared database, the fake keys are
+    /// fixed per bucket, and export signatures use deterministic nonces.
+    async fn build(self, state: &AppState) -> Result<Prebuilt, Problem> {
+        let keys = if self.after < self.until {
+            released_keys_from(state, self.after, self.until, self.oldest_start).await?
+        } else {
+            Vec::new()
+        };
+        if keys.is_empty() {
+            return Prebuilt::new(state, StatusCode::NO_CONTENT, Bytes::new(), None);
+        }
+        let zip = build_export(state, keys, self.after, self.until, self.oldest_start).await?;
+        Prebuilt::new(
+            state,
+            StatusCode::OK,
+            Bytes::from(zip),
+            Some(HeaderValue::from_static("application/zip")),
+        )
+    }
+}
+
+/// How every download was answered before issue 13, kept for `prebuilt_downloads =
+/// false` (the download benchmark measures it against the prebuilt answers in the same
+/// run): a query, fresh random padding, a zip and a signature at every request.
+async fn download_built_per_request(
+    state: &AppState,
+    last_tag_ms: i64,
+    until: i64,
+    now: i64,
+) -> Result<Response, Problem> {
+    let after = (last_tag_ms / 1000).max(now - retention::SECONDS);
+    let mut keys: Vec<DiagnosisKey> = if after < until {
+        released_keys(state, after, until, now)
+            .await?
+            .into_iter()
+            .map(|released| released.key)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if keys.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let state_for_build = state.clone();
+    let zip = tokio::task::spawn_blocking(move || {
+        if state_for_build.config.pad_exports {
+            pad_with_fake_keys(&mut keys, &mut rand::rng());
+        }
+        write_export(&state_for_build, keys, after, until)
+    })
+    .await
+    .map_err(|error| Problem::internal(&error))??;
+    Ok(([(header::CONTENT_TYPE, "application/zip")], zip).into_response())
 }
 
 #[utoipa::path(

@@ -31,6 +31,9 @@
 //!   posters (PDF, SVG); open a venue file and match warnings in the browser.
 //! - [`citizen_app`]: the citizen web app at `/app/` (static files in the binary):
 //!   check in from a poster, report a positive test, be warned.
+//! - `prebuilt`: download answers (keys, warnings) built once, signed once, and served
+//!   from bounded memory with an ETag and `304 Not Modified`.
+//! - `release_padding`: the fixed fake keys of each release bucket.
 //! - [`jobs`]: background work: daily export files in the object store, retention purge.
 //! - [`tokens`]: upload and next-day tokens (ES256 JWT claims), single use per purpose.
 //! - [`datastore`]: every SQL statement, as typed functions, one file per group of tables;
@@ -80,10 +83,12 @@ pub mod keys;
 pub mod metrics;
 pub mod news;
 pub mod openapi;
+pub(crate) mod prebuilt;
 pub mod presence;
 pub mod problem;
 pub mod push;
 pub(crate) mod rate_limit;
+pub(crate) mod release_padding;
 pub mod service;
 pub mod sign_in_limits;
 pub mod signing;

@@ -111,8 +111,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// The response header carrying the body's signature (PROTOCOLS.md §4).
+pub(crate) const SIGNATURE_HEADER: &str = "signature";
+
 /// Adds the `Signature` header (ES256 JWT over the SHA-256 of the body) to every answer,
-/// and counts error answers by status.
+/// and counts error answers by status. An answer that already carries one (a prebuilt
+/// download, [`crate::prebuilt`], signed once for every phone) is passed on as it is:
+/// hashing a 5 MB download at every request would cost more than serving it.
 async fn sign_and_count(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
@@ -131,14 +136,19 @@ async fn sign_and_count(State(state): State<AppState>, request: Request, next: N
         };
         Metrics::count(&state.metrics.failures, "status", status);
     }
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => bytes,
-        Err(error) => return Problem::internal(&error).into_response(),
+    let body = if parts.headers.contains_key(SIGNATURE_HEADER) {
+        body
+    } else {
+        let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => bytes,
+            Err(error) => return Problem::internal(&error).into_response(),
+        };
+        let signature = state.keys.sign_response_body(&bytes, state.now());
+        if let Ok(value) = HeaderValue::from_str(&signature) {
+            parts.headers.insert(SIGNATURE_HEADER, value);
+        }
+        Body::from(bytes)
     };
-    let signature = state.keys.sign_response_body(&bytes, state.now());
-    if let Ok(value) = HeaderValue::from_str(&signature) {
-        parts.headers.insert("signature", value);
-    }
     // Answers carry codes and tokens: none stays in a cache unless its route says so.
     parts
         .headers
@@ -157,7 +167,7 @@ async fn sign_and_count(State(state): State<AppState>, request: Request, next: N
     if let Some(value) = http_date(state.now()) {
         parts.headers.insert(header::DATE, value);
     }
-    Response::from_parts(parts, Body::from(bytes))
+    Response::from_parts(parts, body)
 }
 
 /// An HTTP date (RFC 9110 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).

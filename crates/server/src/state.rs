@@ -16,6 +16,7 @@ use crate::config::{Config, ConfigError};
 use crate::datastore::{Store, StoreError};
 use crate::metrics::Metrics;
 use crate::news::News;
+use crate::prebuilt::AnswerCache;
 use crate::rate_limit::VerifyLimiter;
 use crate::sign_in_limits::SignInLimits;
 use crate::signing::{KeyError, KeyRing};
@@ -59,6 +60,10 @@ pub struct SharedState {
     pub news: News,
     /// Bounded password checks and per-client backoff of the physicians' sign-in.
     pub sign_in: SignInLimits,
+    /// Key download answers, each built once ([`crate::prebuilt`]).
+    pub(crate) downloads: AnswerCache<crate::keys::DownloadAnswer>,
+    /// Warning packages, each built once ([`crate::prebuilt`]).
+    pub(crate) warnings: AnswerCache<crate::presence::warnings::WarningsAnswer>,
 }
 
 impl Deref for AppState {
@@ -103,6 +108,8 @@ impl AppState {
                 sign_in: SignInLimits::default(),
                 metrics,
                 timings: crate::timing::Timings::default(),
+                downloads: AnswerCache::default(),
+                warnings: AnswerCache::default(),
                 exports,
                 instance_id: uuid::Uuid::new_v4().to_string(),
             }),

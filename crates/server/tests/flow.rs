@@ -1063,3 +1063,272 @@ async fn health_metrics_and_openapi_answer() {
         );
     }
 }
+
+/// Issue 13: downloads are built once per release bucket and served as the same bytes.
+mod prebuilt_downloads {
+    use super::*;
+
+    /// 2023-11-15T00:00:00Z, the first 2-hour bucket boundary after [`START`].
+    const MIDNIGHT: i64 = 1_700_006_400;
+    const BUCKET: i64 = 7200;
+
+    /// A server releasing keys in 2-hour buckets, as in production.
+    async fn start_with_buckets(postgres: Option<&str>) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            release_bucket_seconds: BUCKET as u64,
+            ..test_config(dir.path())
+        };
+        serve(config, MockClock::new(START), postgres, Some(dir)).await
+    }
+
+    /// An upload of keys `[first + day; 16]` for the 10 days before `today`, today's key
+    /// `[first + 100; 16]` and 19 fake keys.
+    fn upload_of(first: u8, today: u32) -> Value {
+        let mut keys: Vec<Value> = (1..=10)
+            .map(|day| gaen_key(first + day as u8, today - day * 144, 0))
+            .collect();
+        keys.push(gaen_key(first + 100, today, 0));
+        keys.extend((0..19).map(|i| gaen_key(200 + i, today, 1)));
+        json!({"gaenKeys": keys})
+    }
+
+    async fn upload_at(server: &TestServer, first: u8) {
+        let token = server.token().await;
+        let response = server
+            .upload(&token, &upload_of(first, server.today()))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    fn header(response: &reqwest::Response, name: &str) -> String {
+        response.headers()[name].to_str().unwrap().to_owned()
+    }
+
+    fn keys_of(zip: &[u8]) -> Vec<exposure::keys::DiagnosisKey> {
+        exposure::export::read_zip(zip).unwrap().batch.keys
+    }
+
+    #[tokio::test]
+    async fn every_phone_gets_the_same_signed_bytes_until_the_next_release() {
+        for backend in common::backends() {
+            let server = start_with_buckets(backend.as_deref()).await;
+            upload_at(&server, 0).await;
+            server.clock.set(MIDNIGHT + 600);
+            let first = server.download(0).await;
+            assert_eq!(first.status(), StatusCode::OK);
+            let etag = header(&first, "etag");
+            assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
+            // Cacheable until the next bucket comes out, 01:50 later.
+            assert_eq!(header(&first, "cache-control"), "public, max-age=6600");
+            let tag = header(&first, "x-key-bundle-tag");
+            assert_eq!(tag, (MIDNIGHT * 1000).to_string());
+            let body = first.bytes().await.unwrap();
+
+            server.clock.advance(1000);
+            let again = server.download(0).await;
+            assert_eq!(header(&again, "etag"), etag);
+            assert_eq!(header(&again, "cache-control"), "public, max-age=5600");
+            let signature = header(&again, "signature");
+            assert_eq!(again.bytes().await.unwrap(), body, "the same bytes");
+            let pem = server.get_text("/v1/export-public-key").await;
+            let public_key = exposure::export::public_key_from_pem(&pem).unwrap();
+            server::signing::verify_response_signature(&public_key, &signature, &body).unwrap();
+            exposure::export::read_zip(&body)
+                .unwrap()
+                .verify(&public_key)
+                .unwrap();
+
+            // A phone (or a CDN) holding the answer revalidates it for nothing.
+            let url = server.url("/v2/gaen/exposed?lastKeyBundleTag=0");
+            let revalidated = server
+                .http
+                .get(&url)
+                .header("If-None-Match", &etag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+            assert_eq!(header(&revalidated, "etag"), etag);
+            assert_eq!(header(&revalidated, "x-key-bundle-tag"), tag);
+            assert_eq!(
+                header(&revalidated, "cache-control"),
+                "public, max-age=5600"
+            );
+            // The signature a cache stores with the 304 still fits the body it holds.
+            let kept_signature = header(&revalidated, "signature");
+            server::signing::verify_response_signature(&public_key, &kept_signature, &body)
+                .unwrap();
+            assert!(revalidated.bytes().await.unwrap().is_empty());
+            let other = server
+                .http
+                .get(&url)
+                .header("If-None-Match", "\"something else\"")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(other.status(), StatusCode::OK);
+            assert_eq!(other.bytes().await.unwrap(), body);
+
+            // The next release: a new answer.
+            server.clock.set(MIDNIGHT + BUCKET + 600);
+            upload_at(&server, 20).await;
+            server.clock.set(MIDNIGHT + 2 * BUCKET);
+            let next = server.download(0).await;
+            assert_ne!(header(&next, "etag"), etag);
+            assert_eq!(header(&next, "cache-control"), "public, max-age=7200");
+            server.handle.shutdown().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn fake_keys_are_fixed_per_bucket_so_that_downloads_cannot_be_compared() {
+        for backend in common::backends() {
+            let server = start_with_buckets(backend.as_deref()).await;
+            upload_at(&server, 0).await;
+            server.clock.set(MIDNIGHT + 600);
+            let before = server.download(0).await;
+            let tag: i64 = header(&before, "x-key-bundle-tag").parse().unwrap();
+            let before = keys_of(&before.bytes().await.unwrap());
+            assert_eq!(before.len(), exposure::export::padded_key_count(10));
+
+            upload_at(&server, 20).await;
+            server.clock.set(MIDNIGHT + BUCKET + 600);
+            let incremental = server.download(tag).await;
+            assert_eq!(incremental.status(), StatusCode::OK);
+            let incremental = keys_of(&incremental.bytes().await.unwrap());
+            let data: Vec<[u8; 16]> = incremental.iter().map(|key| key.key.key_data).collect();
+            // Only what is new: the second upload's keys, and the first one's key of
+            // yesterday now that it has expired; nothing the phone already has.
+            for day in 1..=10u8 {
+                assert!(data.contains(&[20 + day; 16]));
+                assert!(!data.contains(&[day; 16]));
+            }
+            assert!(data.contains(&[100; 16]));
+            assert_eq!(incremental.len(), exposure::export::padded_key_count(11));
+
+            // A new phone's full download is exactly the two buckets: every key of the
+            // first answer (fake ones included) and of the incremental one, and nothing
+            // else, so no key is in one answer and missing from another.
+            let full = keys_of(&server.download(0).await.bytes().await.unwrap());
+            assert_eq!(full.len(), before.len() + incremental.len());
+            for key in before.iter().chain(&incremental) {
+                assert!(full.contains(key), "{key:?}");
+            }
+            server.handle.shutdown().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn two_instances_on_one_database_serve_the_same_bytes() {
+        for backend in common::backends() {
+            let dir = tempfile::tempdir().unwrap();
+            let clock = MockClock::new(START);
+            let config = || Config {
+                release_bucket_seconds: BUCKET as u64,
+                ..test_config(dir.path())
+            };
+            let spawn = |schema: Option<String>| {
+                let clock = clock.clone();
+                let config = config();
+                let backend = backend.clone();
+                async move {
+                    let store = match (&backend, schema) {
+                        (Some(url), Some(schema)) => {
+                            server::datastore::Store::connect_in_schema(url, Some(&schema))
+                                .await
+                                .unwrap()
+                        }
+                        _ => server::datastore::Store::connect(&config.effective_database_url())
+                            .await
+                            .unwrap(),
+                    };
+                    let keys = server::signing::KeyRing::load_or_create(
+                        &config.data_dir,
+                        START,
+                        &config.region,
+                    )
+                    .unwrap();
+                    let listen = config.listen;
+                    let state =
+                        server::AppState::with_store(config, Arc::new(clock), store, keys).unwrap();
+                    server::spawn_with_state(state, listen).await.unwrap()
+                }
+            };
+            let schema = format!("t{}", uuid::Uuid::new_v4().simple());
+            let one = spawn(Some(schema.clone())).await;
+            let two = spawn(Some(schema)).await;
+            let api_key = server::codes::create_api_key(&one.state.store, "lab", START)
+                .await
+                .unwrap();
+            let server = TestServer {
+                handle: one,
+                clock: clock.clone(),
+                http: reqwest::Client::new(),
+                api_key,
+                _dir: None,
+            };
+            upload_at(&server, 0).await;
+            server.clock.set(MIDNIGHT + 600);
+            let from_one = server.download(0).await;
+            let from_two = server
+                .http
+                .get(format!("{}/v2/gaen/exposed", two.base_url()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(header(&from_one, "etag"), header(&from_two, "etag"));
+            assert_eq!(
+                from_one.bytes().await.unwrap(),
+                from_two.bytes().await.unwrap()
+            );
+            server.handle.shutdown().await.unwrap();
+            two.shutdown().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn warning_packages_are_the_same_bytes_for_the_hour_and_revalidate() {
+        let server = start_with_buckets(None).await;
+        let url = server.url("/v1/warnings?since=0");
+        let first = server.http.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = header(&first, "etag");
+        let until = header(&first, "x-warnings-until");
+        // START is 22:13:20: the next package comes out at 23:00.
+        assert_eq!(header(&first, "cache-control"), "public, max-age=2800");
+        let body = first.bytes().await.unwrap();
+        server.clock.advance(800);
+        let again = server.http.get(&url).send().await.unwrap();
+        assert_eq!(header(&again, "etag"), etag);
+        assert_eq!(header(&again, "cache-control"), "public, max-age=2000");
+        assert_eq!(again.bytes().await.unwrap(), body);
+        let revalidated = server
+            .http
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&revalidated, "x-warnings-until"), until);
+        // The JSON form is another answer, with its own ETag.
+        let json = server
+            .http
+            .get(&url)
+            .header("Accept", "application/json")
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json.status(), StatusCode::OK);
+        assert_ne!(header(&json, "etag"), etag);
+        assert_eq!(header(&json, "vary"), "Accept");
+        // The next hour: a new package.
+        server.clock.advance(2000);
+        let next = server.http.get(&url).send().await.unwrap();
+        assert_ne!(header(&next, "x-warnings-until"), until);
+        assert_ne!(header(&next, "etag"), etag);
+        server.handle.shutdown().await.unwrap();
+    }
+}

@@ -129,7 +129,11 @@ pub fn write_zip(export_bin: &[u8], export_sig: &[u8]) -> Result<Vec<u8>, Export
     )));
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(DEFLATE_LEVEL));
+        .compression_level(Some(DEFLATE_LEVEL))
+        // A fixed date (1980-01-01, the zip epoch), never the clock's: the same keys give
+        // the same bytes, whoever writes them and when (servers sharing a database serve
+        // identical downloads).
+        .last_modified_time(zip::DateTime::default());
     for (name, content) in [(EXPORT_BIN_NAME, export_bin), (EXPORT_SIG_NAME, export_sig)] {
         zip.start_file(name, options).map_err(|e| failed(&e))?;
         zip.write_all(content).map_err(|e| failed(&e))?;

@@ -442,11 +442,14 @@ pub struct StoredKey {
     pub transmission_risk_level: i64,
     pub report_type: i64,
     pub days_since_onset: Option<i64>,
+    /// When the key came out (unix seconds): its release bucket is the one ending at or
+    /// after this.
+    pub release_at: i64,
 }
 
 /// key_data, rolling_start, rolling_period, transmission_risk_level, report_type,
-/// days_since_onset.
-type KeyColumns = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
+/// days_since_onset, release_at.
+type KeyColumns = (Vec<u8>, i64, i64, i64, i64, Option<i64>, i64);
 
 impl Store {
     /// The keys released in `(after, until]` that start at or after interval
@@ -458,7 +461,7 @@ impl Store {
         oldest_start: i64,
     ) -> Result<Vec<StoredKey>, DatastoreError> {
         let rows: Vec<KeyColumns> = sqlx::query_as(
-            "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset \
+            "SELECT key_data, rolling_start, rolling_period, transmission_risk_level, report_type, days_since_onset, release_at \
              FROM exposed_keys WHERE release_at > $1 AND release_at <= $2 AND rolling_start >= $3 ORDER BY key_data",
         )
         .bind(after)
@@ -469,13 +472,16 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(key_data, rolling_start, rolling_period, risk, report, onset)| StoredKey {
-                    key_data,
-                    rolling_start,
-                    rolling_period,
-                    transmission_risk_level: risk,
-                    report_type: report,
-                    days_since_onset: onset,
+                |(key_data, rolling_start, rolling_period, risk, report, onset, release_at)| {
+                    StoredKey {
+                        key_data,
+                        rolling_start,
+                        rolling_period,
+                        transmission_risk_level: risk,
+                        report_type: report,
+                        days_since_onset: onset,
+                        release_at,
+                    }
                 },
             )
             .collect())

@@ -15,7 +15,7 @@
 //! hour an upload came, and every phone sees the same packages.
 
 mod reports;
-mod warnings;
+pub(crate) mod warnings;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -164,6 +164,11 @@ async fn store_reports(
         .insert_check_in_reports(reports, floor_to_hour(now))
         .await?;
     transaction.commit().await?;
+    if state.config.release_bucket_seconds == 0 {
+        // Without buckets the current hour's package is published as it fills: the
+        // packages built so far no longer hold every report.
+        state.warnings.clear();
+    }
     Ok(inserted)
 }
 

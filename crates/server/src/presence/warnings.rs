@@ -12,16 +12,22 @@
 //! `?format=json`) it is [`WarningPackageJson`], the form the venue owners' page matches in
 //! the browser. Both carry the `Signature` header of every answer. Reports come sorted by
 //! location id hash, which mixes uploads together.
+//!
+//! Each package is built and signed once per hour and format ([`crate::prebuilt`]): every
+//! phone gets the same bytes, with a strong `ETag` (`If-None-Match` gets `304`) and
+//! `Cache-Control: public, max-age=` the seconds until the next hour's package. Without
+//! release buckets, storing a report forgets the packages built (they no longer hold it).
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use messages::check_ins::{ProtectedReportJson, WarningPackageJson};
 use presence::TraceWarningPackage;
 use prost::Message;
 use serde::Deserialize;
 
+use crate::prebuilt::{AnswerKey, Prebuilt};
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 
@@ -56,14 +62,24 @@ fn wants_json(headers: &HeaderMap, query: &WarningsQuery) -> bool {
     params(
         ("since" = Option<u64>, Query, description = "the last x-warnings-until (default 0: everything kept)"),
         ("format" = Option<WarningsFormat>, Query, description = "`protobuf` (default) or `json`; or send Accept: application/json"),
+        ("If-None-Match" = Option<String>, Header, description = "the ETag of the package already held: 304 when it is still the answer"),
     ),
     responses(
-        (status = 200, description = "a TraceWarningPackage (CWA pt/trace_warning.proto: 1 intervalNumber = until, 2 region, 4 checkInProtectedReports) or its JSON form",
+        (status = 200, description = "a TraceWarningPackage (CWA pt/trace_warning.proto: 1 intervalNumber = until, 2 region, 4 checkInProtectedReports) or its JSON form; the same bytes for every request until the next hour's package comes out",
             content(
                 (Vec<u8> = "application/x-protobuf"),
                 (WarningPackageJson = "application/json"),
             ),
-            headers(("x-warnings-until" = String, description = "the next since"))),
+            headers(
+                ("x-warnings-until" = String, description = "the next since"),
+                ("ETag" = String, description = "strong ETag of the package"),
+                ("Cache-Control" = String, description = "public, max-age=<seconds until the next hour's package>"),
+            )),
+        (status = 304, description = "If-None-Match names this package's ETag: keep the package held",
+            headers(
+                ("x-warnings-until" = String, description = "the next since"),
+                ("ETag" = String, description = "strong ETag of the package"),
+            )),
         (status = 400, description = "bad cursor or format", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -87,48 +103,115 @@ pub(super) async fn download(
     }
     // With `release_bucket_seconds = 0` (tests and demos, as for keys) the current hour is
     // published as it fills; otherwise only complete hours are.
-    let current_hour = state.now().div_euclid(3600);
-    let last_complete_hour = if state.config.release_bucket_seconds == 0 {
+    let now = state.now();
+    let current_hour = now.div_euclid(3600);
+    let filling = state.config.release_bucket_seconds == 0;
+    let last_complete_hour = if filling {
         current_hour
     } else {
         current_hour - 1
     };
-    // A cursor ahead of the server's clock gets an empty answer that keeps it.
-    let until = last_complete_hour.max(since);
-    let reports = state
-        .store
-        .check_in_reports_between(since.saturating_mul(3600), until.saturating_mul(3600))
-        .await?;
-    let mut response = if wants_json(&headers, &query) {
-        Json(WarningPackageJson {
+    let json = wants_json(&headers, &query);
+    let answer = if since > last_complete_hour {
+        // A cursor ahead of the server's clock gets an empty answer that keeps it.
+        WarningsAnswer {
             since,
-            interval_number: until,
-            region: state.config.region.clone(),
-            check_in_protected_reports: reports.iter().map(ProtectedReportJson::from).collect(),
-        })
-        .into_response()
+            until: since,
+            json,
+        }
     } else {
-        let package = TraceWarningPackage {
-            interval_number: u32::try_from(until).unwrap_or(u32::MAX),
-            region: state.config.region.clone(),
-            check_in_protected_reports: reports,
-        };
-        (
-            [(header::CONTENT_TYPE, "application/x-protobuf")],
-            package.encode_to_vec(),
-        )
-            .into_response()
+        WarningsAnswer {
+            // The protobuf package does not name `since`, and nothing older than the
+            // retention window is published: one answer serves every older cursor.
+            since: if json {
+                since
+            } else {
+                since.max(last_complete_hour - RETENTION_HOURS)
+            },
+            until: last_complete_hour,
+            json,
+        }
     };
-    response
-        .headers_mut()
-        .insert(WARNINGS_UNTIL_HEADER, HeaderValue::from(until));
-    // Packages change at most once an hour; a CDN may keep one for a few minutes.
-    response.headers_mut().insert(
+    // Cursors ahead of the clock are built apart: they must not push the answers phones
+    // ask for out of the cache.
+    let mut response = if state.config.prebuilt_downloads && since <= last_complete_hour {
+        state
+            .warnings
+            .get_or_build(answer, answer.build(&state))
+            .await?
+            .respond(&headers)
+    } else {
+        answer.build(&state).await?.respond(&headers)
+    };
+    // Packages change once an hour: every phone gets the same bytes until the next one.
+    let max_age = if filling {
+        0
+    } else {
+        (current_hour + 1) * 3600 - now
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(WARNINGS_UNTIL_HEADER, HeaderValue::from(answer.until));
+    response_headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
+        HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            .unwrap_or(HeaderValue::from_static("no-cache")),
     );
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response_headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
+}
+
+/// Hours of reports kept (and so published at most).
+const RETENTION_HOURS: i64 = messages::retention::SECONDS / 3600;
+
+/// One warnings answer: the reports that arrived in the hours `since + 1 ..= until`, in
+/// one format. Everything its bytes depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct WarningsAnswer {
+    since: i64,
+    until: i64,
+    json: bool,
+}
+
+impl AnswerKey for WarningsAnswer {
+    fn epoch(&self) -> i64 {
+        self.until
+    }
+}
+
+impl WarningsAnswer {
+    /// Queries, encodes and signs the package (once: see [`crate::prebuilt`]).
+    async fn build(self, state: &AppState) -> Result<Prebuilt, Problem> {
+        let reports = state
+            .store
+            .check_in_reports_between(
+                self.since.saturating_mul(3600),
+                self.until.saturating_mul(3600),
+            )
+            .await?;
+        let (body, content_type) = if self.json {
+            let package = WarningPackageJson {
+                since: self.since,
+                interval_number: self.until,
+                region: state.config.region.clone(),
+                check_in_protected_reports: reports.iter().map(ProtectedReportJson::from).collect(),
+            };
+            (
+                serde_json::to_vec(&package).map_err(|error| Problem::internal(&error))?,
+                "application/json",
+            )
+        } else {
+            let package = TraceWarningPackage {
+                interval_number: u32::try_from(self.until).unwrap_or(u32::MAX),
+                region: state.config.region.clone(),
+                check_in_protected_reports: reports,
+            };
+            (package.encode_to_vec(), "application/x-protobuf")
+        };
+        Prebuilt::new(
+            state,
+            StatusCode::OK,
+            Bytes::from(body),
+            Some(HeaderValue::from_static(content_type)),
+        )
+    }
 }
