@@ -263,6 +263,8 @@ pub struct SettingsError {
 pub enum SettingsProblem {
     /// Outside `min..=max` (or not a finite number).
     OutOfRange { min: f64, max: f64 },
+    /// Not a number at all (a form field left empty or holding words).
+    NotANumber,
     /// A list of the wrong length.
     WrongLength { expected: usize },
     /// Attenuation thresholds must increase strictly.
@@ -293,6 +295,7 @@ impl fmt::Display for SettingsProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::OutOfRange { min, max } => write!(f, "must be a number from {min} to {max}"),
+            Self::NotANumber => f.write_str("must be a number"),
             Self::WrongLength { expected } => write!(f, "must hold exactly {expected} values"),
             Self::NotIncreasing => {
                 f.write_str("must increase strictly (immediate < near < medium)")
@@ -878,6 +881,74 @@ mod tests {
         );
         assert!(AppSettings::from_json("{").is_err());
         assert!(AppSettings::from_json("[]").is_err());
+    }
+
+    /// Every number of the document set to an extreme in turn, and documents that are not
+    /// settings at all: each is refused with an error, none panics.
+    #[test]
+    fn hostile_documents_are_refused_without_panicking() {
+        fn numbers(value: &serde_json::Value, path: Vec<String>, found: &mut Vec<Vec<String>>) {
+            match value {
+                serde_json::Value::Number(_) => found.push(path),
+                serde_json::Value::Array(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        let mut next = path.clone();
+                        next.push(index.to_string());
+                        numbers(item, next, found);
+                    }
+                }
+                serde_json::Value::Object(members) => {
+                    for (name, member) in members {
+                        let mut next = path.clone();
+                        next.push(name.clone());
+                        numbers(member, next, found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let document = serde_json::to_value(AppSettings::default()).unwrap();
+        let mut paths = Vec::new();
+        numbers(&document, Vec::new(), &mut paths);
+        assert!(paths.len() > 20);
+        let extremes = [
+            serde_json::json!(i64::MIN),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(-1.0e308),
+            serde_json::json!(1.0e308),
+            serde_json::json!(-0.5),
+        ];
+        for path in &paths {
+            for extreme in &extremes {
+                let mut hostile = document.clone();
+                let mut slot = &mut hostile;
+                for step in path {
+                    slot = match slot {
+                        serde_json::Value::Array(items) => {
+                            &mut items[step.parse::<usize>().unwrap()]
+                        }
+                        other => &mut other[step.as_str()],
+                    };
+                }
+                *slot = extreme.clone();
+                // Parsed or not, validated or not: an answer, never a panic.
+                if let Ok(settings) = AppSettings::from_json(&hostile.to_string()) {
+                    assert!(settings.risk.to_risk_configuration().is_ok());
+                }
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for text in [
+            "",
+            "null",
+            "1e999",
+            "{\"risk\":1}",
+            "\"\\ud800\"",
+            deep.as_str(),
+        ] {
+            assert!(AppSettings::from_json(text).is_err(), "{text:.20}");
+        }
     }
 
     #[test]
