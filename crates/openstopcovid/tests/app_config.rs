@@ -5,6 +5,11 @@
 //! - One change of a text reaches the phone, with the warning.
 //! - A tampered configuration (its body changed on the way, its signature kept) is
 //!   refused and the last good one kept; the next good one is taken again.
+//! - `openstopcovid authority config show|set`: a file round trip, and a bad file that
+//!   names its fields and saves nothing.
+
+// Test helpers outside #[test] functions may unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -261,6 +266,69 @@ fn a_tampered_configuration_is_refused_and_the_last_good_one_kept() {
         Some("Get tested today at the town hall.")
     );
     world.stop();
+}
+
+fn authority_config(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_openstopcovid"))
+        .args(["authority", "config"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_command_line_shows_a_file_that_set_takes_and_refuses_a_bad_one_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = authority_config(dir.path(), &["show"]);
+    assert!(shown.status.success());
+    assert!(String::from_utf8_lossy(&shown.stderr).contains("built-in defaults"));
+    let mut settings: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        serde_json::from_value::<AppSettings>(settings.clone()).unwrap(),
+        AppSettings::default()
+    );
+
+    settings["texts"]["en"]["hotline"] = serde_json::json!("+44 800 555 0100");
+    let file = dir.path().join("settings.json");
+    std::fs::write(&file, settings.to_string()).unwrap();
+    let set = authority_config(dir.path(), &["set", file.to_str().unwrap()]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&set.stdout).trim(), "1");
+    let again = authority_config(dir.path(), &["show"]);
+    assert!(String::from_utf8_lossy(&again.stderr).starts_with("version 1 saved"));
+    let kept: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(kept["texts"]["en"]["hotline"], "+44 800 555 0100");
+
+    // Every problem named by its field, exit status 2, nothing saved.
+    settings["risk"]["lowRiskMinutes"] = serde_json::json!(30.0);
+    settings["texts"]["fr"]["testSiteUrl"] = serde_json::json!("http://tests.example");
+    std::fs::write(&file, settings.to_string()).unwrap();
+    let refused = authority_config(dir.path(), &["set", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        errors.contains("risk.lowRiskMinutes: must not be above the high-risk threshold"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("texts.fr.testSiteUrl: must be an https:// address"),
+        "{errors}"
+    );
+    settings["risk"]["lowRiskMinute"] = serde_json::json!(3.0);
+    std::fs::write(&file, settings.to_string()).unwrap();
+    let misspelt = authority_config(dir.path(), &["set", file.to_str().unwrap()]);
+    assert_eq!(misspelt.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&misspelt.stderr).contains("risk.lowRiskMinute: is not a setting")
+    );
+    let still = authority_config(dir.path(), &["show"]);
+    assert!(String::from_utf8_lossy(&still.stderr).starts_with("version 1 saved"));
 }
 
 /// A plain HTTP/1.1 proxy on loopback that forwards every request to the server and,

@@ -478,7 +478,10 @@ fn field_label(language: Language, field: &str) -> String {
         return format!("{} ({language_name})", t(&text_label(name)));
     }
     let labelled = [
-        ("risk.attenuationThresholdsDb[0]", "config-threshold-immediate"),
+        (
+            "risk.attenuationThresholdsDb[0]",
+            "config-threshold-immediate",
+        ),
         ("risk.attenuationThresholdsDb[1]", "config-threshold-near"),
         ("risk.attenuationThresholdsDb[2]", "config-threshold-medium"),
         ("risk.attenuationThresholdsDb", "config-thresholds-db"),
@@ -487,7 +490,10 @@ fn field_label(language: Language, field: &str) -> String {
         ("risk.attenuationWeights[2]", "config-weight-medium"),
         ("risk.attenuationWeights[3]", "config-weight-other"),
         ("risk.attenuationWeights", "config-weights"),
-        ("risk.infectiousnessWeights.standard", "config-weight-standard"),
+        (
+            "risk.infectiousnessWeights.standard",
+            "config-weight-standard",
+        ),
         ("risk.infectiousnessWeights.high", "config-weight-high"),
         (
             "risk.reportTypeWeights.confirmedTest",
@@ -498,11 +504,17 @@ fn field_label(language: Language, field: &str) -> String {
             "config-report-clinical",
         ),
         ("risk.reportTypeWeights.selfReport", "config-report-self"),
-        ("risk.reportTypeWeights.recursive", "config-report-recursive"),
+        (
+            "risk.reportTypeWeights.recursive",
+            "config-report-recursive",
+        ),
         ("risk.minimumWindowMinutes", "config-minimum-window"),
         ("risk.lowRiskMinutes", "config-low-risk"),
         ("risk.highRiskMinutes", "config-high-risk"),
-        ("venues.defaultMinimumOverlapMinutes", "config-venue-default"),
+        (
+            "venues.defaultMinimumOverlapMinutes",
+            "config-venue-default",
+        ),
     ];
     if let Some((_, id)) = labelled.iter().find(|(path, _)| *path == field) {
         return t(id);
