@@ -423,7 +423,7 @@ fn settings_from_form(values: &FormValues) -> (AppSettings, Vec<SettingsError>) 
     if let Err(found) = settings.validate() {
         for error in found.0 {
             let already = errors.iter().any(|known: &SettingsError| {
-                known.field == error.field || error.field.starts_with(&format!("{}[", known.field))
+                known.field == error.field || known.field.starts_with(&format!("{}[", error.field))
             });
             if !already {
                 errors.push(error);
@@ -607,7 +607,7 @@ impl FieldContext<'_> {
                         aria-invalid=[invalid.then_some("true")]
                         aria-describedby=[invalid.then(|| error_id(&field))];
                 } @else {
-                    textarea id=(field) name=(field) lang=(tag) rows="3"
+                    textarea id=(field) name=(field) lang=(tag) rows="4"
                         aria-invalid=[invalid.then_some("true")]
                         aria-describedby=[invalid.then(|| error_id(&field))] { (self.value(&field)) }
                 }
