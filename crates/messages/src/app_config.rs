@@ -1,13 +1,21 @@
 //! The authority's configuration for the apps, `GET /v1/config`: one signed JSON document
 //! with an `ETag`, which phones fetch when they sync and keep until it changes.
 //!
-//! It carries the private analytics today (`analytics`: the DAP aggregators, and one task
-//! per metric). It is the place for what else the authority tunes without shipping an app
-//! (risk parameters, texts): a later field is one more optional member, which older phones
-//! ignore.
+//! It carries the private analytics (`analytics`: the DAP aggregators, and one task per
+//! metric, from the server's configuration file) and what the authority tunes without
+//! shipping an app ([`crate::app_settings`]: `risk`, `venues`, `texts`, with the
+//! `version` an administrator saved). A later field is one more optional member, which
+//! older phones ignore; phones bound the document's size ([`MAX_APP_CONFIGURATION_BYTES`]).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::app_settings::{AppSettings, RiskParameters, Texts, VenueParameters};
+
+/// Largest `/v1/config` document a phone reads. The settings' texts are bounded (ten
+/// instructions of 1,000 characters, up to 4 bytes each, and a few short fields); this
+/// leaves room for analytics and later members.
+pub const MAX_APP_CONFIGURATION_BYTES: usize = 256 * 1024;
 
 /// The answer to `GET /v1/config`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
@@ -17,6 +25,30 @@ pub struct AppConfiguration {
     /// nothing, whatever their user chose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analytics: Option<AnalyticsConfiguration>,
+    /// The version of the settings below, counted from 1 by every save; absent while the
+    /// authority serves the built-in defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The risk model's parameters (proximity channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskParameters>,
+    /// The venue channel's rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venues: Option<VenueParameters>,
+    /// What the phone tells its user, in French and English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<Texts>,
+}
+
+impl AppConfiguration {
+    /// The authority's settings, when the document carries all of them.
+    pub fn settings(&self) -> Option<AppSettings> {
+        Some(AppSettings {
+            risk: self.risk.clone()?,
+            venues: self.venues.clone()?,
+            texts: self.texts.clone()?,
+        })
+    }
 }
 
 /// Where and how opted-in phones send their daily analytics reports (DAP-09, Prio3).

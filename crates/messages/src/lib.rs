@@ -15,13 +15,16 @@
 //! - [`check_ins`]: protected check-in reports as JSON: the check-in and venue-warning
 //!   uploads, the JSON warning package.
 //! - [`app_config`]: the authority's configuration for the apps (`/v1/config`): private
-//!   analytics' aggregators and tasks.
+//!   analytics' aggregators and tasks, and the authority's settings.
+//! - [`app_settings`]: what the authority tunes without shipping an app (risk parameters,
+//!   venue rules, texts in French and English) and the one validator of them.
 //! - [`response_signature`]: checking the `Signature` header of an answer.
 //! - [`Purpose`]: what an upload token is spent on; each purpose once per token.
 //! - [`retention`]: the one 14-day window (today and the 14 days before) shared by upload,
 //!   download, export and purge.
 
 pub mod app_config;
+pub mod app_settings;
 pub mod authority;
 pub mod check_ins;
 pub mod code;

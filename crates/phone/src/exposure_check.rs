@@ -10,7 +10,7 @@ use exposure::export::{public_key_from_pem, read_zip};
 use exposure::interval::EnIntervalNumber;
 use exposure::keys::{DiagnosisKey, ReportType, TemporaryExposureKey};
 use exposure::matching::{ExposureMatch, ObservedSet};
-use exposure::risk::{RiskAssessment, RiskConfiguration, RiskLevel, assess};
+use exposure::risk::{RiskAssessment, RiskLevel, assess};
 use rusqlite::params;
 
 use crate::store::{self, EXPORT_PUBLIC_KEY_PEM};
@@ -94,17 +94,19 @@ impl Phone {
         let observed = ObservedSet::new(self.sightings()?)
             .map_err(|error| PhoneError::InvalidInput(error.to_string()))?;
         let matches: Vec<ExposureMatch> = observed.match_keys(self.matched_keys()?);
-        Ok(assess(&matches, &RiskConfiguration::default()))
+        Ok(assess(&matches, &self.risk_configuration()?))
     }
 
     /// Records one notification per exposure day at or above low risk; returns how many
-    /// are new (days the user has not been told about yet).
+    /// are new (days the user has not been told about yet, or days that rose from low to
+    /// high, for instance under a stricter configuration). A notification shown is never
+    /// lowered: the user was told, and a later configuration does not take it back.
     pub(crate) fn record_exposure_notifications(
         &mut self,
         assessment: &RiskAssessment,
         now: u64,
     ) -> Result<usize, PhoneError> {
-        let config = RiskConfiguration::default();
+        let config = self.risk_configuration()?;
         let mut new = 0;
         for summary in &assessment.daily_summaries {
             let level = summary.risk_level(&config);
@@ -120,9 +122,19 @@ impl Phone {
                 .saturating_add(30)
                 / 60;
             new += self.db.execute(
-                "INSERT OR IGNORE INTO notifications (kind, day, subject, risk, minutes, recorded_at)
-                 VALUES (?1, ?2, x'', ?3, ?4, ?5)",
-                params![EXPOSURE_NOTIFICATION, summary.day, level.as_str(), minutes, now],
+                "INSERT INTO notifications (kind, day, subject, risk, minutes, recorded_at)
+                 VALUES (?1, ?2, x'', ?3, ?4, ?5)
+                 ON CONFLICT (kind, day, subject) DO UPDATE
+                 SET risk = excluded.risk, minutes = excluded.minutes,
+                     recorded_at = excluded.recorded_at
+                 WHERE notifications.risk = 'low' AND excluded.risk = 'high'",
+                params![
+                    EXPOSURE_NOTIFICATION,
+                    summary.day,
+                    level.as_str(),
+                    minutes,
+                    now
+                ],
             )?;
         }
         Ok(new)

@@ -14,6 +14,8 @@
 //! - [`sightings`]: advertisements heard from other phones, de-duplicated per scan.
 //! - [`retention`]: the 14-day purge run by every operation.
 //! - [`server_api`]: the blocking HTTP client of the server routes the phone calls.
+//! - [`app_config`]: the authority's configuration (`/v1/config`): verified, validated,
+//!   the last good one kept; its risk parameters, venue rules and texts applied.
 //! - [`sync`]: `init` (pinning the server's export key) and the periodic sync.
 //! - [`exposure_check`]: downloading published keys, matching them against own sightings,
 //!   scoring the risk, recording notifications.
@@ -26,6 +28,7 @@
 //! - [`mobile`]: the API the Android, iOS and Python bindings call (UniFFI).
 
 pub mod analytics;
+pub mod app_config;
 pub mod backup;
 pub mod check_ins;
 pub mod exposure_check;

@@ -20,7 +20,9 @@ use exposure::matching::Sighting;
 use crate::check_ins::{CheckIn, ScanOutcome};
 use crate::report::ReportOutcome;
 use crate::server_api::ServerApi;
-use crate::status::{ExposureNotification, ExposureStatus, PhoneStatus, VenueWarningStatus};
+use crate::status::{
+    ExposureNotification, ExposureStatus, Instructions, PhoneStatus, VenueWarningStatus,
+};
 use crate::{Advertisement, Phone, PhoneError};
 
 /// Why a call failed: one case per [`PhoneError`], its message in `detail`.
@@ -156,6 +158,36 @@ pub struct MobileStatus {
     pub reported: bool,
     /// Whether this phone's state was moved to a new phone.
     pub retired: bool,
+    /// What the authority tells the user now, in French.
+    pub instructions_fr: MobileInstructions,
+    /// The same in English.
+    pub instructions_en: MobileInstructions,
+    /// The authority's configuration version in use; none for the built-in defaults.
+    pub configuration_version: Option<u64>,
+    /// Why the last configuration offered was refused (the one in use was kept).
+    pub configuration_refused: Option<String>,
+}
+
+/// What the authority tells the user, in one language.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct MobileInstructions {
+    /// What to do now (after a positive test, or for the most serious warning); none
+    /// when there is nothing to do.
+    pub what_to_do: Option<String>,
+    pub hotline: String,
+    pub test_site_url: String,
+    pub info_banner: Option<String>,
+}
+
+impl From<Instructions> for MobileInstructions {
+    fn from(instructions: Instructions) -> Self {
+        Self {
+            what_to_do: instructions.what_to_do,
+            hotline: instructions.hotline,
+            test_site_url: instructions.test_site_url,
+            info_banner: instructions.info_banner,
+        }
+    }
 }
 
 /// Proximity exposure.
@@ -202,6 +234,8 @@ impl From<PhoneStatus> for MobileStatus {
             last_sync,
             reported,
             retired,
+            instructions,
+            configuration,
         } = status;
         let ExposureStatus {
             risk,
@@ -240,6 +274,10 @@ impl From<PhoneStatus> for MobileStatus {
             last_sync,
             reported,
             retired,
+            instructions_fr: instructions.fr.into(),
+            instructions_en: instructions.en.into(),
+            configuration_version: configuration.version,
+            configuration_refused: configuration.refused,
         }
     }
 }

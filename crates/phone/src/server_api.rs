@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use messages::app_config::AppConfiguration;
+use messages::app_config::{AppConfiguration, MAX_APP_CONFIGURATION_BYTES};
 use messages::authority::{AccessToken, FakeFlag, VerifyRequest};
 use messages::check_ins::CheckInUploadRequest;
 use messages::keys::{GaenNextDayRequest, GaenUploadRequest, PushAnswer, UploadAnswer};
@@ -16,6 +16,7 @@ use ureq::Agent;
 use ureq::http::Response;
 
 use crate::PhoneError;
+use crate::app_config::ConfigurationDownload;
 
 /// Longest wait for one request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -227,25 +228,49 @@ impl ServerApi {
 impl ServerApi {
     /// `GET /v1/config`: the authority's configuration for the apps, checked against the
     /// pinned export key (its `Signature` header): whoever can change it can send this
-    /// phone's analytics to another aggregator.
+    /// phone's analytics to another aggregator, or tell it to ignore exposures.
     pub fn app_configuration(
         &self,
         public_key: &p256::ecdsa::VerifyingKey,
     ) -> Result<AppConfiguration, PhoneError> {
-        let response = self
-            .agent
-            .get(self.url("/v1/config"))
-            .call()
-            .map_err(network)?;
+        match self.fetch_app_configuration(public_key, None)? {
+            ConfigurationDownload::Fetched { configuration, .. } => Ok(*configuration),
+            ConfigurationDownload::NotModified => Err(PhoneError::Server {
+                status: 304,
+                detail: "not modified, though nothing was cached".to_owned(),
+            }),
+        }
+    }
+
+    /// `GET /v1/config` with `If-None-Match: etag` when one is kept. The body is bounded
+    /// ([`MAX_APP_CONFIGURATION_BYTES`]) and its signature verified before it is parsed.
+    pub(crate) fn fetch_app_configuration(
+        &self,
+        public_key: &p256::ecdsa::VerifyingKey,
+        etag: Option<&str>,
+    ) -> Result<ConfigurationDownload, PhoneError> {
+        let mut request = self.agent.get(self.url("/v1/config"));
+        if let Some(etag) = etag {
+            request = request.header("If-None-Match", etag);
+        }
+        let response = request.call().map_err(network)?;
+        if response.status().as_u16() == 304 {
+            return Ok(ConfigurationDownload::NotModified);
+        }
         let signature = header_text(&response, "signature").ok_or_else(|| {
             PhoneError::BadSignature("the configuration came without a signature".to_owned())
         })?;
-        let body = success_body(response)?;
+        let etag = header_text(&response, "etag");
+        let body = bounded_success_body(response, MAX_APP_CONFIGURATION_BYTES as u64)?;
         verify_response_signature(public_key, &signature, &body)
             .map_err(|error| PhoneError::BadSignature(format!("configuration: {error}")))?;
-        serde_json::from_slice(&body).map_err(|error| PhoneError::Server {
+        let configuration = serde_json::from_slice(&body).map_err(|error| PhoneError::Server {
             status: 200,
             detail: format!("the configuration is not understood: {error}"),
+        })?;
+        Ok(ConfigurationDownload::Fetched {
+            configuration: Box::new(configuration),
+            etag,
         })
     }
 }
@@ -286,13 +311,24 @@ fn header_text(response: &Response<ureq::Body>, name: &str) -> Option<String> {
 /// The body of a 2xx answer; anything else becomes [`PhoneError::Server`] with the
 /// problem document's `detail` when there is one.
 fn success_body(response: Response<ureq::Body>) -> Result<Vec<u8>, PhoneError> {
+    bounded_success_body(response, MAX_DOWNLOAD_BYTES)
+}
+
+/// [`success_body`] with its own bound: a larger body is an error, never read whole.
+fn bounded_success_body(response: Response<ureq::Body>, limit: u64) -> Result<Vec<u8>, PhoneError> {
     let status = response.status().as_u16();
     let body = response
         .into_body()
         .with_config()
-        .limit(MAX_DOWNLOAD_BYTES)
+        .limit(limit)
         .read_to_vec()
-        .map_err(network)?;
+        .map_err(|error| match error {
+            ureq::Error::BodyExceedsLimit(limit) => PhoneError::Server {
+                status,
+                detail: format!("the answer is larger than the {limit} bytes allowed"),
+            },
+            other => network(other),
+        })?;
     if (200..300).contains(&status) {
         return Ok(body);
     }

@@ -1,7 +1,10 @@
 //! What the user is shown: the exposure risk and venue warnings, as the JSON of API.md
-//! (`{"exposure":{"risk":"none"|"low"|"high", …},"venueWarnings":[…]}`).
+//! (`{"exposure":{"risk":"none"|"low"|"high", …},"venueWarnings":[…]}`), with the
+//! authority's instructions (what to do, the hotline, where to get tested) in French and
+//! English, from the configuration in use ([`crate::app_config`]).
 
 use exposure::risk::RiskLevel;
+use messages::app_settings::{Channel, LocalizedTexts, Texts, WarningLevel};
 use serde::Serialize;
 
 use crate::check_ins::CheckIn;
@@ -24,6 +27,96 @@ pub struct PhoneStatus {
     pub reported: bool,
     /// Whether this phone's state was moved to a new phone.
     pub retired: bool,
+    /// What the authority tells the user now, in each language of the apps.
+    pub instructions: InstructionsByLanguage,
+    /// Which configuration of the authority is in use.
+    pub configuration: ConfigurationStatus,
+}
+
+/// The instructions in French and in English.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct InstructionsByLanguage {
+    pub fr: Instructions,
+    pub en: Instructions,
+}
+
+/// What the authority tells the user, in one language.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Instructions {
+    /// What to do: after a positive test once reported, else for the most serious
+    /// warning (proximity or venue, high before low); `None` when there is nothing to do.
+    pub what_to_do: Option<String>,
+    pub hotline: String,
+    pub test_site_url: String,
+    /// The authority's banner for everyone, when there is one.
+    pub info_banner: Option<String>,
+}
+
+/// The authority's configuration on this phone.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationStatus {
+    /// The authority's version number; `None` while the built-in defaults apply.
+    pub version: Option<u64>,
+    /// Why the last configuration the server offered was refused (a bad signature, a
+    /// broken rule); the one in use was kept.
+    pub refused: Option<String>,
+}
+
+/// The situation the instructions are for.
+fn instructions(
+    texts: &LocalizedTexts,
+    reported: bool,
+    warning: Option<(Channel, WarningLevel)>,
+) -> Instructions {
+    let what_to_do = if reported {
+        Some(texts.after_positive_test.clone())
+    } else {
+        warning.map(|(channel, level)| texts.when_warned(channel, level).to_owned())
+    };
+    Instructions {
+        what_to_do,
+        hotline: texts.hotline.clone(),
+        test_site_url: texts.test_site_url.clone(),
+        info_banner: Some(texts.info_banner.clone()).filter(|banner| !banner.trim().is_empty()),
+    }
+}
+
+/// The most serious warning: the higher level, proximity before venue at the same level.
+fn most_serious_warning(
+    exposure: RiskLevel,
+    venue_warnings: &[VenueWarningStatus],
+) -> Option<(Channel, WarningLevel)> {
+    let exposure = match exposure {
+        RiskLevel::None => None,
+        RiskLevel::Low => Some((Channel::Exposure, WarningLevel::Low)),
+        RiskLevel::High => Some((Channel::Exposure, WarningLevel::High)),
+    };
+    let venue = venue_warnings
+        .iter()
+        .map(|warning| match warning.risk.as_str() {
+            "high" => WarningLevel::High,
+            _ => WarningLevel::Low,
+        })
+        .max()
+        .map(|level| (Channel::Venue, level));
+    match (exposure, venue) {
+        (Some(exposure), Some(venue)) if venue.1 > exposure.1 => Some(venue),
+        (Some(exposure), _) => Some(exposure),
+        (None, venue) => venue,
+    }
+}
+
+fn instructions_by_language(
+    texts: &Texts,
+    reported: bool,
+    warning: Option<(Channel, WarningLevel)>,
+) -> InstructionsByLanguage {
+    InstructionsByLanguage {
+        fr: instructions(&texts.fr, reported, warning),
+        en: instructions(&texts.en, reported, warning),
+    }
 }
 
 /// Proximity exposure.
@@ -129,7 +222,18 @@ impl Phone {
             .own_keys()?
             .iter()
             .any(|own| own.upload_state != crate::schedule::UploadState::NotReported);
+        let configuration = self.configuration()?;
+        let warning = most_serious_warning(assessment.level, &venue_warnings);
         Ok(PhoneStatus {
+            instructions: instructions_by_language(
+                &configuration.settings.texts,
+                reported,
+                warning,
+            ),
+            configuration: ConfigurationStatus {
+                version: configuration.version,
+                refused: configuration.refused,
+            },
             exposure: ExposureStatus {
                 risk: assessment.level.as_str(),
                 last_exposure_date: assessment
@@ -170,5 +274,43 @@ mod tests {
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["exposure"]["risk"], "none");
         assert_eq!(json["venueWarnings"], serde_json::json!([]));
+        assert_eq!(
+            json["instructions"]["en"]["whatToDo"],
+            serde_json::Value::Null
+        );
+        assert_eq!(json["configuration"]["version"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_instructions_follow_the_most_serious_warning() {
+        let venue = |risk: &str| VenueWarningStatus {
+            venue: "Café".into(),
+            date: "2026-11-20".into(),
+            from: 0,
+            until: 0,
+            overlap_minutes: 30,
+            risk: risk.into(),
+        };
+        assert_eq!(most_serious_warning(RiskLevel::None, &[]), None);
+        assert_eq!(
+            most_serious_warning(RiskLevel::Low, &[venue("high")]),
+            Some((Channel::Venue, WarningLevel::High))
+        );
+        assert_eq!(
+            most_serious_warning(RiskLevel::High, &[venue("high")]),
+            Some((Channel::Exposure, WarningLevel::High))
+        );
+        let texts = messages::app_settings::AppSettings::default().texts;
+        let shown =
+            instructions_by_language(&texts, false, Some((Channel::Exposure, WarningLevel::High)));
+        assert_eq!(
+            shown.fr.what_to_do.as_deref(),
+            Some(texts.fr.exposure_high.as_str())
+        );
+        let reported = instructions_by_language(&texts, true, None);
+        assert_eq!(
+            reported.en.what_to_do.as_deref(),
+            Some(texts.en.after_positive_test.as_str())
+        );
     }
 }

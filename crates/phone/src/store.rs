@@ -12,7 +12,7 @@
 //! | `matched_keys` | published keys that matched own sightings |
 //! | `check_ins` | venue visits: URL, venue, start, end |
 //! | `notifications` | exposures and venue warnings already shown |
-//! | `settings` | server URL, pinned export key, sync cursors, retirement, analytics opt-in |
+//! | `settings` | server URL, pinned export key, sync cursors, retirement, analytics opt-in, the authority's configuration (last good one, its version and `ETag`, the last refusal) |
 //! | `analytics_events` | the day the phone verified a code (and the code's age), uploaded keys |
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -36,6 +36,15 @@ pub const NEXT_FAKE_UPLOAD: &str = "next_fake_upload";
 pub const ANALYTICS_OPT_IN: &str = "analytics_opt_in";
 /// Setting: the last UTC day (days since 1970-01-01) whose analytics report was sent.
 pub const ANALYTICS_LAST_DAY: &str = "analytics_last_day";
+
+/// Setting: the authority's settings last fetched from `/v1/config` and found good (JSON).
+pub const APP_SETTINGS: &str = "app_settings";
+/// Setting: their version number, when the authority numbered them.
+pub const APP_CONFIGURATION_VERSION: &str = "app_configuration_version";
+/// Setting: the `ETag` of the configuration kept.
+pub const APP_CONFIGURATION_ETAG: &str = "app_configuration_etag";
+/// Setting: why the last configuration offered was refused (until a good one comes).
+pub const APP_CONFIGURATION_REFUSED: &str = "app_configuration_refused";
 
 /// Schema steps; step `i` brings `user_version` from `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -147,6 +156,11 @@ pub(crate) fn set_setting(db: &Connection, name: &str, value: &str) -> rusqlite:
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         params![name, value],
     )?;
+    Ok(())
+}
+
+pub(crate) fn delete_setting(db: &Connection, name: &str) -> rusqlite::Result<()> {
+    db.execute("DELETE FROM settings WHERE name = ?1", [name])?;
     Ok(())
 }
 

@@ -2,14 +2,17 @@
 //!
 //! `init` fetches the export-signing public key once and pins it: every later download
 //! must be signed by that key, so a compromised network path cannot feed the phone keys
-//! (or make it warn anyone). A sync runs, in order: the next-day upload of a reported
-//! key whose day is over, the key download and matching, the venue warnings, the
-//! notifications of new exposure days, and a fake upload when one is due.
+//! (or make it warn anyone). A sync runs, in order: the authority's configuration (kept
+//! only when signed and valid, see [`crate::app_config`]; applied before anything is
+//! scored), the next-day upload of a reported key whose day is over, the key download
+//! and matching, the venue warnings, the notifications of new exposure days, and a fake
+//! upload when one is due.
 
 use exposure::export::public_key_from_pem;
 use exposure::keys::TemporaryExposureKey;
 use rand_core::CryptoRng;
 
+use crate::app_config::ConfigurationDownload;
 use crate::report::{NextDayUpload, send_fake_report};
 use crate::server_api::{KeyDownload, ServerApi, WarningsDownload};
 use crate::status::PhoneStatus;
@@ -83,6 +86,9 @@ impl Phone {
         self.ensure_active()?;
         Ok(SyncPlan {
             server_url: self.server_url()?,
+            public_key_pem: store::setting(&self.db, EXPORT_PUBLIC_KEY_PEM)?
+                .ok_or(PhoneError::NotInitialised)?,
+            configuration_etag: self.configuration_etag()?,
             next_day_uploads: self.due_next_day_uploads(now)?,
             last_key_bundle_tag: store::setting(&self.db, LAST_KEY_BUNDLE_TAG)?,
             warnings_since: self.warnings_cursor()?,
@@ -106,6 +112,9 @@ impl Phone {
             // Set up anew (or restored from a backup) while the requests ran: what came
             // back belongs to another state.
             return self.status(now);
+        }
+        if let Some(download) = fetched.configuration {
+            self.apply_configuration(download)?;
         }
         for key in &fetched.next_day_done {
             self.finish_next_day_upload(key)?;
@@ -154,6 +163,8 @@ impl KeyPushRequest {
 /// What a sync asks the server, read from the phone before any request.
 pub(crate) struct SyncPlan {
     server_url: String,
+    public_key_pem: String,
+    configuration_etag: Option<String>,
     next_day_uploads: Vec<NextDayUpload>,
     last_key_bundle_tag: Option<String>,
     warnings_since: Option<String>,
@@ -165,6 +176,8 @@ pub(crate) struct SyncPlan {
 /// is asked.
 #[derive(Default)]
 pub(crate) struct SyncFetched {
+    /// The configuration download, good or not: a refusal does not stop the sync.
+    configuration: Option<Result<ConfigurationDownload, PhoneError>>,
     /// Next-day uploads sent or refused: either way, done.
     next_day_done: Vec<TemporaryExposureKey>,
     keys: Option<KeyDownload>,
@@ -196,6 +209,10 @@ impl SyncPlan {
         now: u64,
         rng: &mut R,
     ) -> Result<(), PhoneError> {
+        let public_key = public_key_from_pem(&self.public_key_pem)
+            .map_err(|error| PhoneError::BadSignature(format!("pinned key unreadable: {error}")))?;
+        fetched.configuration =
+            Some(api.fetch_app_configuration(&public_key, self.configuration_etag.as_deref()));
         for upload in &self.next_day_uploads {
             upload.send(api)?;
             fetched.next_day_done.push(upload.key);

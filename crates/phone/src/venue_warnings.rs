@@ -1,8 +1,14 @@
 //! Venue warnings: downloading published check-in reports and matching them against own
 //! check-ins (PROTOCOLS.md §5). Decryption and overlap are the `presence` crate's; this
-//! module keeps the download cursor and records one notification per venue and day.
+//! module keeps the download cursor and records one notification per venue and day whose
+//! overlap reaches the authority's minimum for the venue's type (`venues` of the
+//! configuration, [`crate::app_config`]).
 
+use std::collections::HashMap;
+
+use presence::location_id::LocationIdHash;
 use presence::matching::{GuestCheckIn, match_guest_check_ins};
+use presence::venue_code::decode_qr_url;
 use presence::{CheckInProtectedReport, TraceWarningPackage};
 use prost::Message;
 use rusqlite::params;
@@ -42,8 +48,22 @@ impl Phone {
         reports: &[CheckInProtectedReport],
         now: u64,
     ) -> Result<usize, PhoneError> {
-        let guest_check_ins: Vec<GuestCheckIn> = self
-            .check_ins()?
+        let check_ins = self.check_ins()?;
+        let venues = self.configuration()?.settings.venues;
+        // The venue's type is in its QR code (CrowdNotifier codes carry none).
+        let minimum_overlap: HashMap<LocationIdHash, u64> = check_ins
+            .iter()
+            .map(|visit| {
+                let venue_type = decode_qr_url(&visit.url)
+                    .ok()
+                    .and_then(|code| code.venue_type);
+                (
+                    visit.location_id.hash(),
+                    venues.minimum_overlap_minutes(venue_type),
+                )
+            })
+            .collect();
+        let guest_check_ins: Vec<GuestCheckIn> = check_ins
             .into_iter()
             .map(|visit| GuestCheckIn {
                 location_id: visit.location_id,
@@ -54,6 +74,13 @@ impl Phone {
             .collect();
         let mut new = 0;
         for warning in match_guest_check_ins(&guest_check_ins, reports) {
+            let minimum = minimum_overlap
+                .get(&warning.location_id_hash)
+                .copied()
+                .unwrap_or_default();
+            if warning.overlap_minutes < minimum {
+                continue;
+            }
             let detail = serde_json::json!({
                 "venue": warning.description,
                 "from": warning.overlap_window.start,

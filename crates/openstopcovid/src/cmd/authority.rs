@@ -1,4 +1,4 @@
-//! `openstopcovid authority …`: API keys and accounts of the health authority.
+//! `openstopcovid authority …`: API keys, accounts and app settings of the health authority.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -21,7 +21,45 @@ pub enum AuthorityCommand {
     /// opted-in phones send (docs/analytics.md).
     #[command(subcommand)]
     Analytics(super::analytics::AnalyticsCommand),
+    /// The app configuration phones fetch from /v1/config: risk parameters, venue rules,
+    /// and texts in French and English (the same settings as the page /authority/config).
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Prints the settings in force as JSON (a file to edit and give to `set`); which
+    /// version they are goes to standard error.
+    ///
+    /// Example: openstopcovid authority config show --data-dir data > settings.json
+    Show {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Checks the settings in FILE (standard input without FILE) and saves them as a new
+    /// version; prints its number. Every problem is named by its field; nothing is saved
+    /// then (exit status 2). Running servers serve the new version at once.
+    ///
+    /// Example: openstopcovid authority config set settings.json --data-dir data
+    Set {
+        /// The settings as JSON, every member present (see `show`).
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Who makes the change, for the history and the audit log.
+        #[arg(long, default_value = "command line")]
+        author: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Largest settings file `config set` reads (the texts' limits keep real ones far smaller).
+const MAX_SETTINGS_FILE_BYTES: u64 = 1024 * 1024;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ApiKeyCommand {
@@ -94,9 +132,85 @@ fn open_store(
     Ok((runtime, store))
 }
 
+fn read_settings_file(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let mut text = String::new();
+    let read = match file {
+        Some(path) => std::fs::File::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?
+            .take(MAX_SETTINGS_FILE_BYTES + 1)
+            .read_to_string(&mut text),
+        None => std::io::stdin()
+            .take(MAX_SETTINGS_FILE_BYTES + 1)
+            .read_to_string(&mut text),
+    };
+    read.context("cannot read the settings (UTF-8 JSON expected)")?;
+    if text.len() as u64 > MAX_SETTINGS_FILE_BYTES {
+        return Err(anyhow!(
+            "the settings file is larger than {MAX_SETTINGS_FILE_BYTES} bytes"
+        ));
+    }
+    Ok(text)
+}
+
+fn run_config(command: ConfigCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ConfigCommand::Show { data_dir, config } => {
+            let (runtime, store) = open_store(config.as_deref(), data_dir)?;
+            let latest = runtime
+                .block_on(store.latest_app_configuration())
+                .context("cannot read the settings")?;
+            let (_, settings) = runtime
+                .block_on(server::app_config::current_settings(&store))
+                .context("cannot read the settings")?;
+            runtime.block_on(store.close());
+            match latest {
+                Some(row) => eprintln!(
+                    "version {} saved {} by {}",
+                    row.version,
+                    server::authority_ui::views::format_time(row.saved_at),
+                    row.author
+                ),
+                None => eprintln!("the built-in defaults (no version saved yet)"),
+            }
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCommand::Set {
+            file,
+            data_dir,
+            author,
+            config,
+        } => {
+            let text = read_settings_file(file.as_deref())?;
+            let settings = match messages::app_settings::AppSettings::from_json(&text) {
+                Ok(settings) => settings,
+                Err(errors) => {
+                    eprintln!("the settings were not saved:");
+                    for error in &errors.0 {
+                        eprintln!("  {error}");
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let (runtime, store) = open_store(config.as_deref(), data_dir)?;
+            let saved = runtime.block_on(server::app_config::save(
+                &store,
+                now(),
+                author.trim(),
+                &settings,
+            ));
+            runtime.block_on(store.close());
+            let version = saved.context("cannot save the settings")?;
+            println!("{version}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 pub fn run(command: AuthorityCommand) -> anyhow::Result<ExitCode> {
     match command {
         AuthorityCommand::Analytics(command) => return super::analytics::run(command),
+        AuthorityCommand::Config(command) => return run_config(command),
         AuthorityCommand::ApiKey(ApiKeyCommand::Create {
             data_dir,
             name,

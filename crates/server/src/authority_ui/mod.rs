@@ -14,6 +14,8 @@
 //!   backoff per email and per client, never a lock), account admin.
 //! - `sessions`: session cookies and anti-forgery tokens.
 //! - `statistics`: daily counts (from the datastore), their SVG chart and CSV.
+//! - `config_page`: the app configuration phones fetch (`/authority/config`, admins):
+//!   the form, the preview of what a phone shows, versions and roll back.
 //!
 //! Every table it reads or writes (accounts, sessions, codes, API keys, the audit log) is
 //! reached through `crate::datastore`.
@@ -32,6 +34,7 @@
 //! and errors are logged without request data).
 
 pub mod accounts;
+mod config_page;
 pub mod deep_link;
 mod pages;
 pub mod sessions;

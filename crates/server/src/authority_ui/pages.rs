@@ -10,6 +10,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
+use super::config_page;
 use super::deep_link::patient_link;
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
@@ -50,17 +51,26 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/authority/api-keys", get(api_keys).post(create_api_key))
         .route("/authority/api-keys/{id}/revoke", post(revoke_api_key))
         .route("/authority/audit", get(audit_page))
+        .route(
+            "/authority/config",
+            get(config_page::show).post(config_page::submit),
+        )
+        .route("/authority/config/preview", post(config_page::preview))
+        .route(
+            "/authority/config/versions/{version}/roll-back",
+            get(config_page::confirm_roll_back).post(config_page::roll_back),
+        )
         .route_layer(middleware::from_fn_with_state(state, signed_in::identify));
     web::html_routes(router)
 }
 
-type PageResult = Result<Response, Response>;
+pub(super) type PageResult = Result<Response, Response>;
 
-fn page(status: StatusCode, markup: Markup) -> Response {
+pub(super) fn page(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -79,7 +89,7 @@ pub(super) fn error_page(
 }
 
 /// A database failure: logged without request data, answered with a plain apology.
-fn internal(language: Language) -> impl FnOnce(DatastoreError) -> Response {
+pub(super) fn internal(language: Language) -> impl FnOnce(DatastoreError) -> Response {
     move |error| {
         tracing::error!(%error, "authority UI: database error");
         error_page(
@@ -113,7 +123,7 @@ fn issue_failed(
     )
 }
 
-fn frame<'a>(language: Language, session: &'a Session, section: Section) -> Frame<'a> {
+pub(super) fn frame<'a>(language: Language, session: &'a Session, section: Section) -> Frame<'a> {
     Frame {
         language,
         viewer: Some(&session.viewer),

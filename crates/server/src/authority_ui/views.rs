@@ -43,6 +43,7 @@ pub(crate) enum Section {
     Users,
     ApiKeys,
     Audit,
+    Config,
 }
 
 impl Section {
@@ -55,6 +56,7 @@ impl Section {
             Section::Users => "/authority/users",
             Section::ApiKeys => "/authority/api-keys",
             Section::Audit => "/authority/audit",
+            Section::Config => "/authority/config",
         }
     }
 }
@@ -67,7 +69,7 @@ pub(crate) struct Frame<'a> {
 }
 
 /// `2026-11-23 21:05 UTC`: unambiguous in both languages.
-pub(crate) fn format_time(unix_seconds: i64) -> String {
+pub fn format_time(unix_seconds: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(unix_seconds)
         .ok()
@@ -98,6 +100,7 @@ pub(crate) fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
         (Section::Users, "/users", "nav-users", true),
         (Section::ApiKeys, "/api-keys", "nav-api-keys", true),
         (Section::Audit, "/audit", "nav-audit", true),
+        (Section::Config, "/config", "nav-config", true),
     ];
     let menu = frame.viewer.map(|viewer| {
         html! {

@@ -26,6 +26,8 @@
 //! - [`accounts`]: `authority_users`, `authority_sessions` and `sign_in_backoff`: staff
 //!   accounts, sessions, the failed sign-ins of each email address (known or not).
 //! - [`audit`]: the audit log, `authority_audit_log`.
+//! - [`app_config`]: `app_configuration_versions`: every saved version of the
+//!   authority's app settings (`/v1/config`), with its author.
 //! - [`statistics`]: daily counts over codes, token uses and keys.
 //! - [`leases`]: `leases`: one instance at a time runs a job.
 //! - this file: opening, migrations (`migrations/sqlite/`, `migrations/postgres/`,
@@ -50,6 +52,7 @@
 //! start with a write, so they never need to upgrade a stale read snapshot.
 
 pub mod accounts;
+pub mod app_config;
 pub mod audit;
 pub mod codes;
 pub mod exports;
@@ -233,6 +236,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "unlinkable_storage",
         include_str!("../../migrations/sqlite/0007_unlinkable_storage.sql"),
     ),
+    (
+        8,
+        "app_configuration",
+        include_str!("../../migrations/sqlite/0008_app_configuration.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -270,6 +278,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "unlinkable_storage",
         include_str!("../../migrations/postgres/0007_unlinkable_storage.sql"),
+    ),
+    (
+        8,
+        "app_configuration",
+        include_str!("../../migrations/postgres/0008_app_configuration.sql"),
     ),
 ];
 

@@ -147,7 +147,7 @@ impl Language {
     pub(crate) fn has(self, id: &str) -> bool {
         // Every argument any message takes, so that formatting itself cannot fail.
         let arguments: HashMap<Cow<'static, str>, FluentValue<'_>> =
-            ["email", "time", "max", "min", "days"]
+            ["email", "time", "max", "min", "days", "version"]
                 .into_iter()
                 .map(|name| (Cow::Borrowed(name), FluentValue::from("x")))
                 .collect();
