@@ -511,9 +511,14 @@ pub(crate) async fn build_export(
     let state_for_build = state.clone();
     let zip = tokio::task::spawn_blocking(move || {
         let state = state_for_build;
+        // Without release buckets (`release_bucket_seconds = 0`: tests, demos) every
+        // upload is released alone, and padding each would multiply the file by a
+        // thousand fake keys an upload: the whole answer is then padded as one.
+        let unbucketed = state.config.release_bucket_seconds == 0;
         let mut real_per_bucket = std::collections::BTreeMap::<i64, usize>::new();
         for key in &keys {
-            *real_per_bucket.entry(key.bucket_end).or_default() += 1;
+            let group = if unbucketed { end } else { key.bucket_end };
+            *real_per_bucket.entry(group).or_default() += 1;
         }
         let mut keys: Vec<DiagnosisKey> = keys.into_iter().map(|released| released.key).collect();
         if state.config.pad_exports {
