@@ -40,6 +40,14 @@ const PAGE: &str = "/authority/config";
 /// The form's values by field name, as typed (or as stored).
 type FormValues = BTreeMap<String, String>;
 
+/// The settings fields of a submitted form, without its CSRF token.
+fn submitted_values(fields: Vec<(String, String)>) -> FormValues {
+    fields
+        .into_iter()
+        .filter(|(name, _)| name != "csrf")
+        .collect()
+}
+
 #[derive(Deserialize)]
 pub(super) struct Saved {
     saved: Option<i64>,
@@ -74,10 +82,7 @@ pub(super) async fn submit(
     Admin(SignedIn { language, session }): Admin,
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let values: FormValues = fields
-        .into_iter()
-        .filter(|(name, _)| name != "csrf")
-        .collect();
+    let values = submitted_values(fields);
     let (settings, errors) = settings_from_form(&values);
     if !errors.is_empty() {
         let notice = Notice::Error(language.text("config-not-saved"));
@@ -101,10 +106,7 @@ pub(super) async fn preview(
     Admin(SignedIn { language, session }): Admin,
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let values: FormValues = fields
-        .into_iter()
-        .filter(|(name, _)| name != "csrf")
-        .collect();
+    let values = submitted_values(fields);
     let (settings, errors) = settings_from_form(&values);
     let (status, notice) = if errors.is_empty() {
         (
