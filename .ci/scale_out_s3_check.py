@@ -4,7 +4,10 @@
 The bucket has versioning on (.ci/scale-out turns it on before the instances start), so an
 object written twice, by two instances or by one twice, has two versions. Three instances
 start at once and are restarted: each runs the export job at its start, and the export
-lease with the days recorded in the database must let exactly one write each object.
+lease with the days recorded in the database must let exactly one write each object. The
+download answers the instances share (`prebuilt/`, see crates/server/src/prebuilt.rs) are
+put with a conditional put (If-None-Match: *): whichever instance builds one first writes
+it, the others read it.
 Reads the S3 settings from the AWS_* variables.
 """
 
@@ -28,6 +31,10 @@ for key in sorted(versions):
     print(f"  {key}: {versions[key]} version(s), {sizes[key]} bytes")
 if not objects:
     sys.exit("no object was written to the bucket")
+shared = [key for key in objects if key.startswith("prebuilt/")]
+if not shared:
+    sys.exit("no download answer was shared through the bucket (prebuilt/)")
+print(f"{len(shared)} download answers shared through the bucket")
 twice = {key: count for key, count in objects.items() if count != 1}
 if twice:
     sys.exit(f"objects written more than once: {twice}")

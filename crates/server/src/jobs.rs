@@ -33,6 +33,7 @@ use crate::datastore::DatastoreError;
 use crate::datastore::exports::ExportFile;
 use crate::keys::{build_export, oldest_key_start, released_keys};
 use crate::metrics::Metrics;
+use crate::prebuilt;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 
@@ -67,6 +68,9 @@ pub struct JobReport {
     pub check_in_reports_purged: u64,
     /// Audit log entries deleted by the purge.
     pub audit_entries_purged: u64,
+    /// Download answers shared through the object store, deleted once no request can
+    /// ask for them (see `server::prebuilt`).
+    pub stored_answers_purged: u64,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -237,6 +241,10 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
     if !old_days.is_empty() {
         write_index(state, cutoff.div_euclid(86_400)).await?;
     }
+    report.stored_answers_purged =
+        prebuilt::purge_stored::<crate::keys::DownloadAnswer>(state, now).await?
+            + prebuilt::purge_stored::<crate::presence::warnings::WarningsAnswer>(state, now)
+                .await?;
     state
         .metrics
         .purged_rows
@@ -262,6 +270,11 @@ async fn purge(state: &AppState, report: &mut JobReport) -> Result<(), JobError>
         .purged_rows
         .get_or_create(&[("table", "authority_audit_log")])
         .inc_by(report.audit_entries_purged);
+    state
+        .metrics
+        .purged_rows
+        .get_or_create(&[("table", "stored_answers")])
+        .inc_by(report.stored_answers_purged);
     Ok(())
 }
 

@@ -52,7 +52,7 @@ use serde::Deserialize;
 
 use crate::datastore::{DatastoreError, KeyRow, WriteOutcome, floor_to_hour};
 use crate::metrics::Metrics;
-use crate::prebuilt::{AnswerKey, Prebuilt};
+use crate::prebuilt::{self, AnswerKey, Prebuilt};
 
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
@@ -656,7 +656,10 @@ async fn download(
         };
         state
             .downloads
-            .get_or_build(answer, answer.build(&state))
+            .get_or_build(
+                answer,
+                prebuilt::stored_or_built(&state, &answer, answer.build(&state)),
+            )
             .await?
             .respond(&headers)
     } else {
@@ -690,8 +693,21 @@ pub(crate) struct DownloadAnswer {
 }
 
 impl AnswerKey for DownloadAnswer {
+    const KIND: &'static str = "keys";
+
     fn epoch(&self) -> i64 {
         self.until
+    }
+
+    fn object_name(&self) -> String {
+        format!("{}-{}", self.after, self.oldest_start)
+    }
+
+    /// A request that came in just before the newest bucket's release may still be
+    /// building the previous bucket's answers.
+    fn oldest_epoch_asked(state: &AppState, now: i64) -> i64 {
+        let bucket = state.config.release_bucket_seconds;
+        bucket_end(now, bucket) - i64::try_from(bucket).unwrap_or(0)
     }
 }
 

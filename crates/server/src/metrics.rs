@@ -38,6 +38,11 @@ pub struct Metrics {
     pub purged_rows: Family<Labels, Counter>,
     /// Runs of the background jobs by outcome: `ok`, `failed` (alert on a rising `failed`).
     pub job_runs: Family<Labels, Counter>,
+    /// Download answers made ready for this instance's memory, by kind (`keys`,
+    /// `warnings`) and source: `built` here (a query, a zip, a signature) or `stored`
+    /// (read from the object store, where another instance, or this one before a
+    /// restart, put it).
+    pub prebuilt_answers: Family<[(&'static str, &'static str); 2], Counter>,
 }
 
 impl Default for Metrics {
@@ -51,6 +56,7 @@ impl Default for Metrics {
         let export_bytes = Histogram::new(exponential_buckets(1024.0, 4.0, 10));
         let purged_rows = Family::<Labels, Counter>::default();
         let job_runs = Family::<Labels, Counter>::default();
+        let prebuilt_answers = Family::<[(&'static str, &'static str); 2], Counter>::default();
         registry.register(
             "codes_issued",
             "Codes issued by health authorities",
@@ -83,6 +89,11 @@ impl Default for Metrics {
             "Runs of the background jobs (export files, purge) by outcome",
             job_runs.clone(),
         );
+        registry.register(
+            "prebuilt_answers",
+            "Download answers made ready in memory, by kind and source (built or stored)",
+            prebuilt_answers.clone(),
+        );
         Self {
             registry,
             codes_issued,
@@ -94,6 +105,7 @@ impl Default for Metrics {
             export_bytes,
             purged_rows,
             job_runs,
+            prebuilt_answers,
         }
     }
 }

@@ -22,6 +22,20 @@
 //! Requests for an answer not built yet wait for one build ([`tokio::sync::OnceCell`]):
 //! 64 phones asking at the same moment cost one query, not 64. A failed build is not
 //! kept; the next request tries again.
+//!
+//! # Shared through the object store
+//!
+//! With release buckets (`release_bucket_seconds > 0`), an answer never changes once its
+//! epoch is out, so it is also kept in the object store of the export files, under
+//! `prebuilt/<kind>/<epoch>/`: the first instance that needs an answer builds it and puts
+//! it there with a conditional put (`PutMode::Create`, S3's `If-None-Match: *`), so it is
+//! written once; every other instance, and this one after a restart, reads those bytes
+//! instead of querying, zipping and signing them again. Only the response's `Signature`
+//! header is made by each instance (one signature per answer). Answers are identical on
+//! every instance anyway (fixed padding, deterministic export signatures): the store
+//! saves the work, not the consistency. The background jobs delete the folders of epochs
+//! no request can ask for any more ([`purge_stored`]). Without buckets (tests, the demo)
+//! answers change every second and stay in memory only.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,6 +45,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutMode, PutPayload};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
@@ -123,7 +140,173 @@ fn if_none_match_names(headers: &HeaderMap, etag: &[u8]) -> bool {
 /// What identifies one answer in a cache; `epoch` orders answers in time (a release bucket's
 /// end, an hour), so that older ones can be dropped once a newer one is asked for.
 pub(crate) trait AnswerKey: Clone + Eq + Hash {
+    /// The kind of answer: the folder of the object store under `prebuilt/`, and the
+    /// `kind` label of the `prebuilt_answers` metric.
+    const KIND: &'static str;
+
     fn epoch(&self) -> i64;
+
+    /// The answer's file name in its epoch's folder: everything else its bytes depend on.
+    fn object_name(&self) -> String;
+
+    /// The oldest epoch a request can still ask for at `now` (older folders are purged).
+    fn oldest_epoch_asked(state: &AppState, now: i64) -> i64;
+}
+
+/// The folder of the object store that holds shared answers.
+const STORE_FOLDER: &str = "prebuilt";
+
+/// Longest first line of a stored answer (`<status> <content type>`).
+const MAX_STORED_HEADER: usize = 256;
+
+fn object_path<K: AnswerKey>(key: &K) -> ObjectPath {
+    ObjectPath::from(format!(
+        "{STORE_FOLDER}/{}/{}/{}",
+        K::KIND,
+        key.epoch(),
+        key.object_name()
+    ))
+}
+
+/// Whether answers are shared through the object store: only when they cannot change
+/// once their epoch is out (see the module docs).
+fn shares_answers(state: &AppState) -> bool {
+    state.config.release_bucket_seconds > 0
+}
+
+/// A stored answer: `<status> <content type or ->\n` and the body.
+fn encode_stored(answer: &Prebuilt) -> PutPayload {
+    let content_type = answer
+        .content_type
+        .as_ref()
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    let header = format!("{} {content_type}\n", answer.status.as_u16());
+    PutPayload::from_iter([Bytes::from(header), answer.body.clone()])
+}
+
+/// The answer in `stored`, signed for this instance; `None` if it is not one this
+/// server wrote (it is then built again).
+fn decode_stored(state: &AppState, stored: Bytes) -> Option<Result<Prebuilt, Problem>> {
+    let end = stored
+        .iter()
+        .take(MAX_STORED_HEADER)
+        .position(|byte| *byte == b'\n')?;
+    let header = std::str::from_utf8(&stored[..end]).ok()?;
+    let (status, content_type) = header.split_once(' ')?;
+    let status = StatusCode::from_u16(status.parse().ok()?).ok()?;
+    let content_type = match content_type {
+        "-" => None,
+        value => Some(HeaderValue::from_str(value).ok()?),
+    };
+    Some(Prebuilt::new(
+        state,
+        status,
+        stored.slice(end + 1..),
+        content_type,
+    ))
+}
+
+/// The answer for `key`: read from the object store when another instance (or this one
+/// before a restart) put it there, else built by `build` and put there, once.
+///
+/// The store is a shortcut, never a dependency: when it cannot be read or written, the
+/// answer is built and served all the same, and the failure logged.
+pub(crate) async fn stored_or_built<K, F>(
+    state: &AppState,
+    key: &K,
+    build: F,
+) -> Result<Prebuilt, Problem>
+where
+    K: AnswerKey,
+    F: Future<Output = Result<Prebuilt, Problem>>,
+{
+    let count = |source: &'static str| {
+        state
+            .metrics
+            .prebuilt_answers
+            .get_or_create(&[("kind", K::KIND), ("source", source)])
+            .inc();
+    };
+    if !shares_answers(state) {
+        count("built");
+        return build.await;
+    }
+    let path = object_path(key);
+    match state.exports.get(&path).await {
+        Ok(found) => match found.bytes().await {
+            Ok(bytes) => match decode_stored(state, bytes) {
+                Some(answer) => {
+                    count("stored");
+                    return answer;
+                }
+                None => tracing::warn!(%path, "a stored answer is unreadable; building it again"),
+            },
+            Err(error) => tracing::warn!(%path, %error, "reading a stored answer failed"),
+        },
+        Err(object_store::Error::NotFound { .. }) => {}
+        Err(error) => tracing::warn!(%path, %error, "reading a stored answer failed"),
+    }
+    let answer = build.await?;
+    count("built");
+    let put = state
+        .exports
+        .put_opts(&path, encode_stored(&answer), PutMode::Create.into())
+        .await;
+    let put = match put {
+        // A store without conditional writes: the bytes are the same on every instance,
+        // so a second write changes nothing but the store's version count.
+        Err(object_store::Error::NotImplemented { .. }) => state
+            .exports
+            .put(&path, encode_stored(&answer))
+            .await
+            .map(|_| ()),
+        other => other.map(|_| ()),
+    };
+    match put {
+        // Another instance put the same bytes first.
+        Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => {}
+        Err(error) => tracing::warn!(%path, %error, "storing a built answer failed"),
+    }
+    Ok(answer)
+}
+
+/// Deletes the stored answers of `K`'s epochs that no request can ask for at `now`;
+/// returns how many objects went.
+pub(crate) async fn purge_stored<K: AnswerKey>(
+    state: &AppState,
+    now: i64,
+) -> Result<u64, object_store::Error> {
+    let oldest = K::oldest_epoch_asked(state, now);
+    let kind_folder = ObjectPath::from(format!("{STORE_FOLDER}/{}", K::KIND));
+    let listing = state
+        .exports
+        .list_with_delimiter(Some(&kind_folder))
+        .await?;
+    let mut deleted = 0;
+    for folder in listing.common_prefixes {
+        let too_old = folder
+            .filename()
+            .and_then(|epoch| epoch.parse::<i64>().ok())
+            .is_some_and(|epoch| epoch < oldest);
+        if !too_old {
+            continue;
+        }
+        let locations = state
+            .exports
+            .list(Some(&folder))
+            .map_ok(|meta| meta.location)
+            .boxed();
+        let mut results = state.exports.delete_stream(locations);
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(_) => deleted += 1,
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(deleted)
 }
 
 /// Answers by key, built once each (see the module docs for the bounds).
@@ -258,8 +441,18 @@ mod tests {
     struct Key(i64, i64);
 
     impl AnswerKey for Key {
+        const KIND: &'static str = "test";
+
         fn epoch(&self) -> i64 {
             self.0
+        }
+
+        fn object_name(&self) -> String {
+            self.1.to_string()
+        }
+
+        fn oldest_epoch_asked(_state: &AppState, now: i64) -> i64 {
+            now
         }
     }
 

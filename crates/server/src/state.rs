@@ -126,8 +126,10 @@ fn open_export_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StartError
     let failed = |error: &dyn std::fmt::Display| StartError::ExportStore(error.to_string());
     let local = |dir: std::path::PathBuf| -> Result<Arc<dyn ObjectStore>, StartError> {
         std::fs::create_dir_all(&dir)?;
-        let store =
-            object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(|e| failed(&e))?;
+        // Folders emptied by the purge go too (those of stored answers, one per epoch).
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| failed(&e))?
+            .with_automatic_cleanup(true);
         Ok(Arc::new(store))
     };
     match config.export_store_url.as_deref() {

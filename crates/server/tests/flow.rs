@@ -1282,6 +1282,22 @@ mod prebuilt_downloads {
                 from_one.bytes().await.unwrap(),
                 from_two.bytes().await.unwrap()
             );
+            // The second instance read the first one's answer from the object store
+            // instead of querying, zipping and signing it again.
+            let built = r#"openstopcovid_prebuilt_answers_total{kind="keys",source="built"} 1"#;
+            let stored = r#"openstopcovid_prebuilt_answers_total{kind="keys",source="stored"} 1"#;
+            let metrics_one = server.handle.state.metrics.render(MIDNIGHT + 600);
+            let metrics_two = two.state.metrics.render(MIDNIGHT + 600);
+            assert!(metrics_one.contains(built), "{metrics_one}");
+            assert!(metrics_two.contains(stored), "{metrics_two}");
+            assert!(!metrics_two.contains(&built.replace(" 1", "")));
+            let bucket_folder = dir.path().join(format!("exports/prebuilt/keys/{MIDNIGHT}"));
+            assert_eq!(std::fs::read_dir(&bucket_folder).unwrap().count(), 1);
+            // Two buckets later no request can ask for that answer: the jobs delete it
+            // (this run, or a background run of either instance that came first).
+            server.clock.set(MIDNIGHT + 2 * BUCKET + 1);
+            server.handle.run_jobs_now().await.unwrap();
+            assert!(!bucket_folder.exists());
             server.handle.shutdown().await.unwrap();
             two.shutdown().await.unwrap();
         }
@@ -1298,6 +1314,13 @@ mod prebuilt_downloads {
         // START is 22:13:20: the next package comes out at 23:00.
         assert_eq!(header(&first, "cache-control"), "public, max-age=2800");
         let body = first.bytes().await.unwrap();
+        // Shared with the other instances through the export store, as built.
+        let stored = std::fs::read(server._dir.as_ref().unwrap().path().join(format!(
+            "exports/prebuilt/warnings/{until}/{}.protobuf",
+            until.parse::<i64>().unwrap() - 14 * 24
+        )))
+        .unwrap();
+        assert!(stored.ends_with(&body));
         server.clock.advance(800);
         let again = server.http.get(&url).send().await.unwrap();
         assert_eq!(header(&again, "etag"), etag);

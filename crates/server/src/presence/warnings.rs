@@ -27,7 +27,7 @@ use presence::TraceWarningPackage;
 use prost::Message;
 use serde::Deserialize;
 
-use crate::prebuilt::{AnswerKey, Prebuilt};
+use crate::prebuilt::{self, AnswerKey, Prebuilt};
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 
@@ -137,7 +137,10 @@ pub(super) async fn download(
     let mut response = if state.config.prebuilt_downloads && since <= last_complete_hour {
         state
             .warnings
-            .get_or_build(answer, answer.build(&state))
+            .get_or_build(
+                answer,
+                prebuilt::stored_or_built(&state, &answer, answer.build(&state)),
+            )
             .await?
             .respond(&headers)
     } else {
@@ -173,8 +176,20 @@ pub(crate) struct WarningsAnswer {
 }
 
 impl AnswerKey for WarningsAnswer {
+    const KIND: &'static str = "warnings";
+
     fn epoch(&self) -> i64 {
         self.until
+    }
+
+    fn object_name(&self) -> String {
+        let format = if self.json { "json" } else { "protobuf" };
+        format!("{}.{format}", self.since)
+    }
+
+    /// The newest complete hour and the one before (a request at the turn of the hour).
+    fn oldest_epoch_asked(_state: &AppState, now: i64) -> i64 {
+        now.div_euclid(3600) - 2
     }
 }
 
