@@ -241,12 +241,15 @@ pub fn poster_svg(file: &VenueFile, room: &Room) -> Result<String, PosterError> 
          <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
     );
     for line in poster_lines(file, room) {
+        // The width Helvetica would take, imposed: a viewer without Helvetica or Arial
+        // fits its own sans-serif to it instead of running off the page.
         svg += &format!(
-            "<text x=\"{}\" y=\"{}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"{:.2}\"{} text-anchor=\"middle\">{}</text>\n",
+            "<text x=\"{}\" y=\"{}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"{:.2}\"{} text-anchor=\"middle\" textLength=\"{:.2}\" lengthAdjust=\"spacingAndGlyphs\">{}</text>\n",
             A4_WIDTH / 2.0,
             line.baseline,
             line.size,
             line.font.svg_style(),
+            text_width(&line.text, line.font, line.size),
             escape_xml(&line.text)
         );
     }
@@ -499,6 +502,14 @@ mod tests {
             assert!(svg.contains(&room.name));
             assert!(svg.contains("Scannez ce code"));
             assert!(svg.contains("Scan this code"));
+            // Every line centred on the page and no wider than the margins allow.
+            for text in svg.lines().filter(|line| line.starts_with("<text")) {
+                assert!(text.contains("x=\"297.5\"") && text.contains("text-anchor=\"middle\""));
+                assert!(
+                    number_after(text, "textLength=\"") <= MAX_TEXT_WIDTH,
+                    "{text}"
+                );
+            }
             let qr_group = &svg[svg.find("<g id=\"qr\"").unwrap()..svg.find("</g>").unwrap()];
             let rectangles: Vec<_> = qr_group
                 .lines()
