@@ -38,6 +38,8 @@ const page = {
 
 const $ = (id) => document.getElementById(id);
 const language = document.documentElement.lang || "en";
+/** The browser's own variant of the page's language (en-GB writes 13:30, en-US 1:30 PM). */
+const locale = navigator.languages.find((tag) => tag.split("-")[0] === language) || language;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A message of the page, in its language, with `{name}` filled in from `values`. */
@@ -60,8 +62,8 @@ function say(element, text, kind) {
 
 // ---- times, in the page's language and the browser's time zone ----
 
-const dayFormat = new Intl.DateTimeFormat(language, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-const timeFormat = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+const timeFormat = new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit" });
 const formatDay = (seconds) => dayFormat.format(new Date(seconds * 1000));
 const formatTime = (seconds) => timeFormat.format(new Date(seconds * 1000));
 
@@ -420,10 +422,11 @@ async function showRegisterMatches() {
   target.append(intro, list);
   for (const level of ["high", "low"].filter((wanted) => matches.some((match) => match.level === wanted))) {
     const advice = document.createElement("p");
-    advice.textContent = message("venues-register-advice", {
+    const line = message("venues-register-advice", {
       level: message(`venues-level-${level}`),
       advice: message(`authority-venue-${level}`),
     });
+    advice.textContent = line.charAt(0).toUpperCase() + line.slice(1);
     target.append(advice);
   }
 }
