@@ -3,7 +3,8 @@
 //   changes nothing, the venue file and posters download with their accents;
 // - the health authority gives the owner a venue-warning code; the owner warns the guests
 //   of a room from the browser (times in the browser's zone, Paris here), and opening the
-//   venue file shows the warning with what to do; nothing of the file left the browser;
+//   venue file shows the warning with what to do, a guest's Rust phone is warned, and
+//   nothing of the file left the browser;
 // - the paper register: guests typed in, sealed with a passphrase; the ones whose stay
 //   overlaps the warning are listed, the others not; the register travels in the
 //   exported venue file and opens elsewhere with its passphrase only;
@@ -62,6 +63,14 @@ async function download(page, locator) {
 /** The day before today in Paris, `YYYY-MM-DD`. */
 function yesterdayInParis() {
   return new Intl.DateTimeFormat("sv-SE", { timeZone: TIME_ZONE }).format(new Date(Date.now() - 86_400_000));
+}
+
+/** `day` at `time` (`HH:MM`) in Paris, as RFC 3339 UTC: winter or summer time, whichever holds. */
+function parisInstant(day, time) {
+  const inParis = new Intl.DateTimeFormat("sv-SE", { timeZone: TIME_ZONE, dateStyle: "short", timeStyle: "short" });
+  const instant = ["+01:00", "+02:00"].map((offset) => new Date(`${day}T${time}:00${offset}`))
+    .find((candidate) => inParis.format(candidate) === `${day} ${time}`);
+  return instant.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** A venue created through the form; returns its file's path (saved under its own name). */
@@ -153,8 +162,14 @@ test("the owner warns the guests of a room from the browser and sees what to do"
   const issued = await issue("venue-warning");
   assert.equal(issued.kind, "venue-warning");
 
-  // Mistakes are caught before anything is sent.
+  // A guest's Rust phone was on the terrace from 12:20 to 12:50 yesterday.
   const day = yesterdayInParis();
+  const guest = (time, ...args) => cli(["phone", "--state", join(work, "guest"), "--now", time, ...args]);
+  guest(parisInstant(day, "12:20"), "init", "--server", run.baseUrl);
+  guest(parisInstant(day, "12:20"), "checkin", venueFile.rooms[0].url);
+  guest(parisInstant(day, "12:50"), "checkout");
+
+  // Mistakes are caught before anything is sent.
   await page.locator("#warn-room").selectOption({ label: "Terrasse" });
   await page.locator("#warn-from").fill(`${day}T13:00`);
   await page.locator("#warn-to").fill(`${day}T12:00`);
@@ -197,10 +212,13 @@ test("the owner warns the guests of a room from the browser and sees what to do"
   assert.equal(await page.locator("#warnings li").count(), 1);
   assert.deepEqual(leaks, [], "no request carried the venue file's location ids or payloads");
 
-  // The command line and a guest's phone read the same warning.
+  // The command line reads the same warning, and the guest's phone is warned.
   const status = JSON.parse(cli(["venue", "status", cafe.path, "--server", run.baseUrl, "--json"]));
   assert.equal(status.warnings.length, 1);
   assert.equal(status.warnings[0].transmissionRiskLevel, 8);
+  const phone = JSON.parse(guest(new Date().toISOString().replace(/\.\d{3}Z$/, "Z"), "sync"));
+  assert.equal(phone.venueWarnings.length, 1, JSON.stringify(phone));
+  assert.match(JSON.stringify(phone.venueWarnings[0]), /Terrasse/);
   await context.close();
 });
 
@@ -291,19 +309,29 @@ test("a venue file prints its posters again, named with their accents", async ()
   await context.close();
 });
 
-test("every screen fits 390 px in French and English; bad files and forms say why", async () => {
-  for (const [locale, lang] of [["fr-FR", "fr"], ["en-GB", "en"]]) {
-    const { context, page } = await browse({ locale, width: 390 });
-    await page.goto("/venues");
-    await screen(page, 390, `home-${lang}`);
-    const created = await createVenue(page, { name: "Épicerie du Vieux-Lyon, rue Saint-Jean", rooms: ["Boutique", "Arrière-salle"] });
-    await screen(page, 390, `created-${lang}`);
-    await openVenueFile(page, created.path);
-    await screen(page, 390, `tools-${lang}`);
-    await openVenueFile(page, cafe.path);
-    await page.locator("#warning-found").waitFor();
-    await screen(page, 390, `warning-${lang}`);
-    await context.close();
+test("every screen at 390 and 1280 px, in French and English; bad files and forms say why", async () => {
+  for (const width of [390, 1280]) {
+    for (const [locale, lang] of [["fr-FR", "fr"], ["en-GB", "en"]]) {
+      const { context, page } = await browse({ locale, width });
+      await page.goto("/venues");
+      await screen(page, width, `home-${lang}`);
+      const created = await createVenue(page, { name: "Épicerie du Vieux-Lyon, rue Saint-Jean", rooms: ["Boutique", "Arrière-salle"] });
+      await screen(page, width, `created-${lang}`);
+      const address = page.url();
+      await openVenueFile(page, created.path);
+      await screen(page, width, `tools-${lang}`);
+      await openVenueFile(page, cafe.path);
+      await page.locator("#warning-found").waitFor();
+      await screen(page, width, `warning-${lang}`);
+      await context.close();
+
+      // The result's address in another browser: nothing to see, and it says why.
+      const other = await browse({ locale, width });
+      await other.page.goto(address);
+      assert.equal(await other.page.locator(".room").count(), 0);
+      await screen(other.page, width, `expired-${lang}`);
+      await other.context.close();
+    }
   }
 
   const { context, page } = await browse({ locale: "en-GB", width: 390 });
