@@ -188,19 +188,19 @@ async function checkReports() {
 async function warnGuests(event) {
   event.preventDefault();
   const status = $("warn-status");
+  const refuse = (id) => say(status, message(id), "error");
   const room = page.venueFile.rooms[Number($("warn-room").value)];
   const code = protocol.normalizeCode($("warn-code").value);
   const start = localInputSeconds($("warn-from").value);
   const end = localInputSeconds($("warn-to").value);
-  if (Number.isNaN(start) || Number.isNaN(end)) return say(status, message("venues-warn-error-times"), "error");
-  if (start > nowSeconds()) return say(status, message("venues-warn-error-future"), "error");
-  if (!protocol.isWellFormedCode(code)) return say(status, message("venues-warn-error-code"), "error");
+  if (Number.isNaN(start) || Number.isNaN(end)) return refuse("venues-warn-error-times");
+  if (start > nowSeconds()) return refuse("venues-warn-error-future");
+  if (!protocol.isWellFormedCode(code)) return refuse("venues-warn-error-code");
   let reports;
   try {
     reports = await protocol.warnOnBehalf(room.locationId.toLowerCase(), { start, end });
   } catch (error) {
-    const id = error.code === "window-too-long" ? "venues-warn-error-too-long" : "venues-warn-error-window";
-    return say(status, message(id), "error");
+    return refuse(error.code === "window-too-long" ? "venues-warn-error-too-long" : "venues-warn-error-window");
   }
   say(status, message("venues-warn-sending"));
   try {
@@ -209,7 +209,7 @@ async function warnGuests(event) {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ code, fake: false }),
     });
-    if (verified.status === 404) return say(status, message("venues-warn-refused-code"), "error");
+    if (verified.status === 404) return refuse("venues-warn-refused-code");
     if (!verified.ok) throw new Error(String(verified.status));
     const { accessToken } = await verified.json();
     const uploaded = await fetch("/v1/venues/warnings", {
@@ -217,15 +217,14 @@ async function warnGuests(event) {
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${accessToken}` },
       body: JSON.stringify({ checkInProtectedReports: reports, fake: 0 }),
     });
-    if (uploaded.status === 403) return say(status, message("venues-warn-refused-kind"), "error");
+    if (uploaded.status === 403) return refuse("venues-warn-refused-kind");
     if (!uploaded.ok) throw new Error(String(uploaded.status));
   } catch {
-    return say(status, message("venues-warn-failed"), "error");
+    return refuse("venues-warn-failed");
   }
   $("warn-code").value = "";
   say(status, message("venues-warn-sent", { room: roomName(room), ...windowWords(start, end) }), "success").id = "warn-sent";
-  await checkReports();
-  return null;
+  return checkReports();
 }
 
 // ---- the paper register ----
@@ -260,7 +259,10 @@ async function unlockRegister(event) {
   event.preventDefault();
   const status = $("register-status");
   const passphrase = $("register-passphrase").value;
-  if (passphrase.length < MIN_PASSPHRASE_LENGTH) return say(status, message("venues-register-passphrase-short"), "error");
+  if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
+    say(status, message("venues-register-passphrase-short"), "error");
+    return;
+  }
   // This browser's register and the one in the opened file, merged entry by entry.
   const entries = new Map();
   for (const sealed of [storedRegister(), page.venueFile.paperRegister]) {
@@ -270,7 +272,8 @@ async function unlockRegister(event) {
       for (const entry of content.entries || []) entries.set(entry.id, entry);
     } catch (error) {
       const id = error.code === "sealed-passphrase" ? "venues-register-wrong-passphrase" : "venues-register-damaged";
-      return say(status, message(id), "error");
+      say(status, message(id), "error");
+      return;
     }
   }
   page.register = { passphrase, entries: [...entries.values()] };
@@ -282,7 +285,6 @@ async function unlockRegister(event) {
   say(status, purged > 0 ? message("venues-register-purged", { count: purged }) : "");
   renderRegister();
   await showRegisterMatches();
-  return null;
 }
 
 function roomOf(locationId) {
@@ -327,7 +329,8 @@ async function addEntry(event) {
     departure: localInputSeconds($("register-departure").value),
   };
   if (!entry.name || !entry.phone || !(entry.arrival < entry.departure)) {
-    return say(status, message("venues-register-error-entry"), "error");
+    say(status, message("venues-register-error-entry"), "error");
+    return;
   }
   page.register.entries.push(entry);
   purgeRegister();
@@ -337,7 +340,6 @@ async function addEntry(event) {
   say(status, message("venues-register-saved"), "success");
   renderRegister();
   await showRegisterMatches();
-  return null;
 }
 
 async function deleteEntry(entry) {

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{PreEscaped, html};
 use poster::poster_svg;
+use presence::venue_code::MAX_DEFAULT_CHECK_IN_LENGTH_MINUTES;
 use presence::venue_file::MAX_ROOMS;
 use presence::{NewVenue, VenueCodeError, VenueFile, VenueFileError, parse_venue_type};
 use rand::SeedableRng as _;
@@ -28,8 +29,6 @@ const CREATED_PURPOSE: &str = "created-venue-address";
 const MAX_SEALED_VENUE_LENGTH: usize = 64 * 1024;
 /// Farthest a time zone is from UTC, in minutes (UTC−12 to UTC+14, with room).
 const MAX_UTC_OFFSET_MINUTES: i32 = 18 * 60;
-/// Longest usual visit, in minutes (`presence`'s limit on the default check-in length).
-const MAX_DEFAULT_STAY_MINUTES: u32 = 24 * 60;
 
 /// The creation form as typed; shown again as it was when something is wrong.
 #[derive(Serialize, Deserialize, Default, Clone, Debug)]
@@ -87,19 +86,21 @@ fn parse_local_time(text: &str, offset: &str) -> Result<Option<u64>, ()> {
         .map_err(|_| ())
 }
 
+/// What is wrong with the usual length of a visit.
+fn stay_error(language: Language) -> String {
+    language.text_with(
+        "venues-error-stay",
+        &[("max", MAX_DEFAULT_CHECK_IN_LENGTH_MINUTES.to_string())],
+    )
+}
+
 /// The venue the form describes, or what is wrong, in the page's language.
 fn new_venue(language: Language, form: &CreateForm) -> Result<NewVenue, String> {
     let venue_type =
         parse_venue_type(&form.venue_type).ok_or_else(|| language.text("venues-error-type"))?;
-    let stay_error = || {
-        language.text_with(
-            "venues-error-stay",
-            &[("max", MAX_DEFAULT_STAY_MINUTES.to_string())],
-        )
-    };
     let default_stay_minutes = match form.default_stay.trim() {
         "" => None,
-        text => Some(text.parse::<u32>().map_err(|_| stay_error())?),
+        text => Some(text.parse::<u32>().map_err(|_| stay_error(language))?),
     };
     let time_error = |_| language.text("venues-error-time");
     let start = parse_local_time(&form.start, &form.start_offset).map_err(time_error)?;
@@ -157,10 +158,7 @@ fn venue_error(language: Language, error: &VenueFileError) -> String {
                 language.text("venues-error-end-before-start")
             }
             VenueCodeError::ZeroCheckInLength | VenueCodeError::CheckInLengthTooLong { .. } => {
-                language.text_with(
-                    "venues-error-stay",
-                    &[("max", MAX_DEFAULT_STAY_MINUTES.to_string())],
-                )
+                stay_error(language)
             }
             _ => language.text("venues-error-venue"),
         },
