@@ -216,6 +216,7 @@ test("the owner warns the guests of a room from the browser and sees what to do"
   const status = JSON.parse(cli(["venue", "status", cafe.path, "--server", run.baseUrl, "--json"]));
   assert.equal(status.warnings.length, 1);
   assert.equal(status.warnings[0].transmissionRiskLevel, 8);
+  assert.equal(status.warnings[0].riskLevel, "high");
   const phone = JSON.parse(guest(new Date().toISOString().replace(/\.\d{3}Z$/, "Z"), "sync"));
   assert.equal(phone.venueWarnings.length, 1, JSON.stringify(phone));
   assert.match(JSON.stringify(phone.venueWarnings[0]), /Terrasse/);

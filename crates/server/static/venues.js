@@ -136,7 +136,7 @@ async function openVenueFile(file) {
 
 // ---- was a positive visitor here, and what to do ----
 
-/** The level of a report, as for a guest who stayed its whole window (presence::RiskLevel). */
+/** The level of a report: a guest's who stayed its whole window (presence's VenueReport::risk_level). */
 function reportLevel(report) {
   const minutes = (report.end - report.start) / 60;
   return protocol.riskLevel(protocol.transmissionRiskWeight(report.transmissionRiskLevel) * minutes);

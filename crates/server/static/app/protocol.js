@@ -528,6 +528,8 @@ export async function readReports(locationIds, reports) {
     } catch {
       continue;
     }
+    // A record no phone could have sent is ignored, as presence::matching does.
+    if (record.period === 0 || record.transmissionRiskLevel < 1 || record.transmissionRiskLevel > 8) continue;
     found.push({
       locationId,
       start: record.startIntervalNumber * INTERVAL_SECONDS,
