@@ -7,7 +7,8 @@
 //   nothing of the file left the browser;
 // - the paper register: guests typed in, sealed with a passphrase; the ones whose stay
 //   overlaps the warning are listed, the others not; the register travels in the
-//   exported venue file and opens elsewhere with its passphrase only;
+//   exported venue file and opens elsewhere with its passphrase only; a guest who left
+//   more than 14 days ago is not kept;
 // - a poster printed again from the venue file; bad files and forms get clear messages;
 // - every screen at 390 px and 1280 px, French and English: axe-core finds nothing and
 //   nothing scrolls sideways. Screenshots in e2e/screenshots/venues-*.png.
@@ -250,6 +251,15 @@ test("the paper register lists the guests who overlapped the warning and travels
   await add("Terrasse", "M. Martin", "06 98 76 54 32", "15:00", "16:00");
   await add("Salle", "Mme Leroy", "04 78 00 00 00", "12:00", "13:00");
   await add("Terrasse", "M. Erreur", "00", "09:00", "09:30");
+  // A guest who left more than 14 days ago is not kept.
+  const longAgo = new Intl.DateTimeFormat("sv-SE", { timeZone: TIME_ZONE }).format(new Date(Date.now() - 20 * 86_400_000));
+  await page.locator("#register-name").fill("Mme Ancienne");
+  await page.locator("#register-phone").fill("01 00 00 00 00");
+  await page.locator("#register-arrival").fill(`${longAgo}T12:00`);
+  await page.locator("#register-departure").fill(`${longAgo}T13:00`);
+  await page.locator("#register-form button[type=submit]").click();
+  await page.locator("#register-status").getByText("effacées : 1").waitFor();
+  assert.equal(await page.locator("#register-entries").getByText("Mme Ancienne").count(), 0);
   const matches = await page.locator("#register-match-list li").allTextContents();
   assert.equal(matches.length, 1, "only the guest of the warned room who was there then");
   assert.match(matches[0], /^Mme Dupont, 06 12 34 56 78 : Terrasse, .*, 30 min en même temps \(risque plus élevé\)$/);

@@ -333,11 +333,11 @@ async function addEntry(event) {
     return;
   }
   page.register.entries.push(entry);
-  purgeRegister();
+  const purged = purgeRegister();
   await saveRegister();
   $("register-name").value = "";
   $("register-phone").value = "";
-  say(status, message("venues-register-saved"), "success");
+  say(status, purged > 0 ? message("venues-register-purged", { count: purged }) : message("venues-register-saved"), "success");
   renderRegister();
   await showRegisterMatches();
 }
