@@ -135,3 +135,33 @@ test("a backup opens with its passphrase only, and a damaged file is refused", a
   await assert.rejects(protocol.decryptBackup("{}", "correct horse"), (error) => error.code === "backup-damaged");
   await assert.rejects(protocol.decryptBackup("not json", "x"), (error) => error.code === "backup-damaged");
 });
+
+// The same cases as presence::upload's warn_on_behalf tests (2021-03-04, a café's room).
+test("an owner's warning reaches guests up to 30 minutes after the window, as in Rust", async () => {
+  const cafe = "07".repeat(32);
+  const at = (hour, minute) => 1_614_816_000 + hour * 3600 + minute * 60;
+  assert.deepEqual(protocol.warnOnBehalfWindow({ start: at(18, 5), end: at(20, 0) }), { start: at(18, 0), end: at(20, 30) });
+  const reports = await protocol.warnOnBehalf(cafe, { start: at(18, 5), end: at(20, 0) });
+  assert.equal(reports.length, protocol.UPLOAD_REPORT_BUCKET);
+  const guest = (from, to) => [{ locationId: cafe, description: "Café", checkIn: from, checkOut: to }];
+  assert.equal((await protocol.matchReports(guest(at(19, 0), at(19, 20)), reports)).length, 1);
+  const justAfter = await protocol.matchReports(guest(at(20, 10), at(21, 0)), reports);
+  assert.equal(justAfter[0].overlapMinutes, 20);
+  assert.equal((await protocol.matchReports(guest(at(20, 30), at(21, 30)), reports)).length, 0);
+  // A night split at UTC midnight; the owner reads both pieces at level 8.
+  const night = await protocol.warnOnBehalf(cafe, { start: at(23, 0), end: at(24 + 1, 0) });
+  const read = await protocol.readReports([cafe, "08".repeat(32)], night);
+  assert.deepEqual(read.map(({ start, end, transmissionRiskLevel }) => [start, end, transmissionRiskLevel]).sort(),
+    [[at(23, 0), at(24, 0), 8], [at(24, 0), at(25, 30), 8]]);
+  await assert.rejects(protocol.warnOnBehalf(cafe, { start: at(20, 0), end: at(18, 0) }), (error) => error.code === "window-empty");
+  await assert.rejects(protocol.warnOnBehalf(cafe, { start: 0, end: 15 * 86_400 }), (error) => error.code === "window-too-long");
+});
+
+test("a sealed paper register opens with its passphrase only", async () => {
+  const entries = [{ id: "1", name: "Mme Dupont", phone: "06 12 34 56 78", arrival: 10, departure: 20 }];
+  const sealed = await protocol.sealWithPassphrase({ entries }, "une phrase secrète", "openstopcovid-paper-register", 1000);
+  assert.ok(!JSON.stringify(sealed).includes("Dupont"));
+  assert.deepEqual(await protocol.openWithPassphrase(sealed, "une phrase secrète", "openstopcovid-paper-register"), { entries });
+  await assert.rejects(protocol.openWithPassphrase(sealed, "une autre", "openstopcovid-paper-register"), (error) => error.code === "sealed-passphrase");
+  await assert.rejects(protocol.openWithPassphrase(sealed, "une phrase secrète", "openstopcovid-web-backup"), (error) => error.code === "sealed-damaged");
+});

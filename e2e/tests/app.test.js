@@ -6,14 +6,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { assertAccessible, assertFitsTheScreen } from "../lib/checks.js";
 import { binaryPath, repoRoot, screenshot, start } from "../lib/harness.js";
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const vectors = JSON.parse(readFileSync(join(repoRoot, "..", "shared", "vectors", "presence", "cwa_vectors.json"), "utf8"));
 
 const physician = { email: "dr.durand@sante.example", role: "physician", password: "stéthoscope vert 42" };
@@ -89,14 +87,6 @@ async function checkIn(page, url) {
 
 async function visitsShown(page) {
   return page.locator("#visit-list li").count();
-}
-
-/** axe-core in the page (evaluated through the devtools protocol, so the CSP stays on). */
-async function assertAccessible(page, screen) {
-  await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => (await globalThis.axe.run(document)).violations
-    .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`));
-  assert.deepEqual(violations, [], `accessibility of ${screen}`);
 }
 
 test("three visitors: the one who overlapped a reported visit is warned, the other is not", async () => {
@@ -408,8 +398,7 @@ test("wide screens and both languages look right", async () => {
     await assertAccessible(page, `home ${locale} 1280`);
     const { context: narrow, page: small } = await phone({ locale, width: 320 });
     await small.goto("/app/");
-    const overflow = await small.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.equal(overflow, 0, "nothing sticks out at 320 px");
+    await assertFitsTheScreen(small, 320, `home ${locale} 320`);
     await screenshot(small, `app-14-home-${locale.slice(0, 2)}-320`);
     await context.close();
     await narrow.close();

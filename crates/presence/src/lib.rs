@@ -61,5 +61,5 @@ pub use venue_code::{
     MAX_QR_PAYLOAD_BYTES, MAX_QR_URL_LENGTH, VenueCode, VenueCodeError, decode_payload,
     decode_qr_url, decode_qr_url_with_prefix,
 };
-pub use venue_file::{NewVenue, Room, VenueFile, VenueFileError, parse_venue_type};
+pub use venue_file::{NewVenue, Room, VenueFile, VenueFileError, file_name_stem, parse_venue_type};
 pub use venue_type::VenueType;

@@ -170,6 +170,17 @@ pub struct VenueReport {
     pub transmission_risk_level: u32,
 }
 
+impl VenueReport {
+    /// The level a guest present during the whole reported window is warned at: how an
+    /// owner is told about a report, rather than by its transmission risk level.
+    pub fn risk_level(&self) -> RiskLevel {
+        let minutes = self.window.duration_seconds() / 60;
+        RiskLevel::from_score(
+            transmission_risk_weight(self.transmission_risk_level) * minutes as f64,
+        )
+    }
+}
+
 /// The reports that concern the owner's venues, ordered by time then venue.
 pub fn match_owned_venues(
     venues: &[OwnedVenue],
@@ -406,5 +417,21 @@ mod tests {
             weights,
             vec![0.0, 0.0, 0.0, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 0.0]
         );
+    }
+
+    #[test]
+    fn an_owner_reads_a_reports_level_as_a_guest_present_all_along_would() {
+        let report = |minutes: u64, level: u32| VenueReport {
+            location_id_hash: LocationId([7; 32]).hash(),
+            description: "Café".into(),
+            day: UtcDay::containing(0),
+            window: TimeWindow::new(0, minutes * 60),
+            transmission_risk_level: level,
+        };
+        // 90 minutes at level 8 (an owner's warning): 144 weighted minutes.
+        assert_eq!(report(90, 8).risk_level(), RiskLevel::High);
+        // 10 minutes at level 3: 6 weighted minutes, under the threshold of 10.
+        assert_eq!(report(10, 3).risk_level(), RiskLevel::Low);
+        assert_eq!(report(600, 2).risk_level(), RiskLevel::Low);
     }
 }

@@ -5,6 +5,11 @@
 //! URL, payload and location id, so whoever has it can read the reports about the venue;
 //! the server never stores it. On loading, every room's location id is computed again
 //! from its QR code and must equal the stored one.
+//!
+//! The `/venues` page may add the owner's paper register to the file it exports
+//! (`paperRegister`: guests' names and phone numbers, encrypted in the browser with the
+//! owner's passphrase, see `docs/venue-owners.md`). This crate never opens it; it only
+//! keeps it, so that a file read and written again does not lose it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -73,6 +78,10 @@ pub struct VenueFile {
     pub start_timestamp: u64,
     pub end_timestamp: u64,
     pub rooms: Vec<Room>,
+    /// The owner's paper register, sealed with their passphrase by the `/venues` page;
+    /// opaque here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper_register: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -99,6 +108,22 @@ pub fn parse_venue_type(text: &str) -> Option<VenueType> {
         .copied()
         .filter(|t| *t != VenueType::Unspecified)
         .find(|t| t.name().replace(' ', "-") == wanted || t.wire_value().to_string() == wanted)
+}
+
+/// A file name stem from a venue's or room's name, as its owner would type it: letters
+/// and digits kept, accents included, in lower case; every run of anything else one dash
+/// (`Café des Arts – Terrasse` → `café-des-arts-terrasse`); `venue` when nothing is left.
+pub fn file_name_stem(name: &str) -> String {
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        "venue".to_owned()
+    } else {
+        words.join("-")
+    }
 }
 
 impl Room {
@@ -173,6 +198,7 @@ impl VenueFile {
             start_timestamp: new.start.unwrap_or(0),
             end_timestamp: new.end.unwrap_or(0),
             rooms,
+            paper_register: None,
         })
     }
 
@@ -213,6 +239,11 @@ impl VenueFile {
                 })
             })
             .collect()
+    }
+
+    /// The name to save this file under: `café-des-arts.venue.json`.
+    pub fn file_name(&self) -> String {
+        format!("{}.venue.json", file_name_stem(&self.name))
     }
 
     /// The room at `index` (0-based).
@@ -300,5 +331,28 @@ mod tests {
         );
         assert_eq!(parse_venue_type("9"), Some(VenueType::CulturalEvent));
         assert_eq!(parse_venue_type("casino"), None);
+    }
+
+    #[test]
+    fn file_names_keep_accents_and_drop_punctuation() {
+        assert_eq!(cafe().file_name(), "café-des-arts.venue.json");
+        assert_eq!(
+            file_name_stem("Café des Arts – Terrasse"),
+            "café-des-arts-terrasse"
+        );
+        assert_eq!(file_name_stem("ÉCOLE Jules-Ferry"), "école-jules-ferry");
+        assert_eq!(file_name_stem("../../etc/passwd"), "etc-passwd");
+        assert_eq!(file_name_stem(" – "), "venue");
+    }
+
+    #[test]
+    fn a_paper_register_in_the_file_is_kept_unread() {
+        let mut file = cafe();
+        let sealed =
+            serde_json::json!({"format": "openstopcovid-paper-register", "ciphertext": "AAAA"});
+        file.paper_register = Some(sealed.clone());
+        let read = VenueFile::parse(&file.to_json()).unwrap();
+        assert_eq!(read.paper_register, Some(sealed));
+        assert!(!cafe().to_json().contains("paperRegister"));
     }
 }

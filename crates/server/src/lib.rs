@@ -13,9 +13,11 @@
 //! - [`authority_ui`]: the physicians' web UI at `/authority` (French and English): sign-in,
 //!   issuing codes, following them, statistics, accounts, API keys, audit log.
 //! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
-//!   posters (PDF, SVG); open a venue file and match warnings in the browser.
+//!   posters (PDF, SVG); open a venue file to see warnings and what to do, warn guests,
+//!   print posters again and keep a paper register, in the browser.
 //! - [`web`]: what both UIs share: language, page layout, protective headers, static
-//!   files at `/static/`, the `CsrfForm` extractor; how to add a page.
+//!   files at `/static/`, the `CsrfForm` extractor and form cookies, sealed result
+//!   addresses, accented download names; how to add a page.
 //!
 //! Services (the JSON and protobuf API, and the work behind it):
 //! - [`codes`]: authority API keys, issuing codes (Verhoeff check digit), code status,
@@ -27,8 +29,6 @@
 //! - [`push`]: `GET /v1/push/keys`, the long poll that tells phones new keys are out.
 //! - [`app_config`]: `GET /v1/config`, the authority's signed configuration for the apps
 //!   (private analytics' aggregators and tasks), with an ETag.
-//! - [`venue_ui`]: the venue owners' pages at `/venues`: create a venue, its venue file and
-//!   posters (PDF, SVG); open a venue file and match warnings in the browser.
 //! - [`citizen_app`]: the citizen web app at `/app/` (static files in the binary):
 //!   check in from a poster, report a positive test, be warned.
 //! - `prebuilt`: download answers (keys, warnings) built once, signed once, and served

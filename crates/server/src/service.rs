@@ -43,7 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::authority_ui::routes(state.clone()))
         .merge(crate::keys::routes())
         .merge(crate::presence::routes())
-        .merge(crate::venue_ui::routes())
+        .merge(crate::venue_ui::routes(state.clone()))
         .merge(crate::citizen_app::routes())
         .merge(crate::jobs::routes());
     if state.config.metrics_listen.is_none() {

@@ -645,54 +645,235 @@ async fn a_reload_of_a_new_code_shows_the_same_code_and_issues_none() {
     site.server.shutdown().await.unwrap();
 }
 
-/// Issue 16, item 2: reloading "venue created" made another venue with new keys. The same
-/// form sent again now makes the same venue; a changed field or a fresh form, another.
-#[tokio::test]
-async fn sending_the_same_venue_form_again_makes_the_same_venue() {
-    let site = Site::start().await;
-    let page = site.get("/venues", None).await.text().await.unwrap();
-    let creation = page
-        .split_once("name=\"creation\" value=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(value, _)| value.to_owned())
+/// The page that shows a venue's form, its form cookie (`name=value`) and token.
+async fn venue_form(site: &Site, language: &str) -> (String, String) {
+    let page = site
+        .http
+        .get(site.url("/venues"))
+        .header("accept-language", language)
+        .send()
+        .await
         .unwrap();
-    assert_eq!(creation.len(), 32);
-    let create = |creation: String, name: &'static str| {
-        let site = &site;
+    let cookie = cookie_set(page.headers(), "osc_venue_form");
+    (cookie, csrf_field(&page.text().await.unwrap()))
+}
+
+async fn post_venue_form(
+    site: &Site,
+    path: &str,
+    cookie: &str,
+    language: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    site.http
+        .post(site.url(path))
+        .header("cookie", cookie)
+        .header("accept-language", language)
+        .header("content-type", FORM)
+        .body(serde_urlencoded::to_string(form).unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Issue 16, items 3 and 4: reloading "venue created" made another venue with new keys.
+/// Creating is now POST → redirect → GET: the result's address shows the same venue
+/// however often it is loaded, in the browser that created it only, and the downloads
+/// it links are that venue, named with their accents.
+#[tokio::test]
+async fn a_created_venue_has_its_own_address_and_a_reload_changes_nothing() {
+    let site = Site::start().await;
+    let (cookie, token) = venue_form(&site, "en").await;
+    assert!(cookie.starts_with("osc_venue_form="), "{cookie}");
+    let form = [
+        ("csrf", token.as_str()),
+        ("name", "Café des Arts"),
+        ("address", "1 rue des Arts, Lyon"),
+        ("type", "food-service"),
+        ("rooms", "Terrasse\nSalle"),
+    ];
+    let created = post_venue_form(&site, "/venues", &cookie, "en", &form).await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let shown = header(created.headers(), LOCATION.as_str()).to_owned();
+    let sealed = shown.strip_prefix("/venues/created?v=").unwrap().to_owned();
+    assert!(
+        !shown.contains("Caf"),
+        "the address does not show the venue: {shown}"
+    );
+    let first = site.get(&shown, Some(&cookie)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_protected(first.headers(), "created");
+    assert_eq!(header(first.headers(), "cache-control"), "no-store");
+    let first = first.text().await.unwrap();
+    assert!(first.contains("Café des Arts – Terrasse"));
+    let again = site.get(&shown, Some(&cookie)).await.text().await.unwrap();
+    assert_eq!(
+        first, again,
+        "a reload shows the same venue, with the same QR codes"
+    );
+
+    let file = site
+        .get(&format!("/venues/created/file?v={sealed}"), Some(&cookie))
+        .await;
+    assert_eq!(
+        header(file.headers(), "content-disposition"),
+        "attachment; filename=\"cafe-des-arts.venue.json\"; \
+         filename*=UTF-8''caf%C3%A9-des-arts.venue.json"
+    );
+    let file = file.text().await.unwrap();
+    let venue: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(venue["rooms"][1]["description"], "Café des Arts – Salle");
+    let svg = site
+        .get(
+            &format!("/venues/created/poster?v={sealed}&room=0&format=svg"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(header(svg.headers(), "content-type"), "image/svg+xml");
+    assert!(
+        header(svg.headers(), "content-disposition")
+            .ends_with("filename*=UTF-8''caf%C3%A9-des-arts-terrasse.svg")
+    );
+    let pdf = site
+        .get(
+            &format!("/venues/created/poster?v={sealed}&room=1&format=pdf"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(header(pdf.headers(), "content-type"), "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let file_again = site
+        .get(&format!("/venues/created/file?v={sealed}"), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(file, file_again, "the same venue file every time");
+
+    // Another browser, or no cookie, opens nothing; nor does a changed address.
+    let (other_cookie, _) = venue_form(&site, "en").await;
+    for (path, cookie) in [
+        (shown.clone(), Some(other_cookie.as_str())),
+        (shown.clone(), None),
+        (format!("{shown}x"), Some(cookie.as_str())),
+    ] {
+        let page = site.get(&path, cookie).await;
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.text().await.unwrap().contains("Terrasse"));
+    }
+
+    // Sending the form again makes another venue: a new submission, not a reload.
+    let created_again = post_venue_form(&site, "/venues", &cookie, "en", &form).await;
+    assert_ne!(header(created_again.headers(), LOCATION.as_str()), shown);
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16: a French venue error mixed English and unix timestamps. Errors are now in
+/// the page's language, the form keeps what was typed, and a form without its token is
+/// refused the same way.
+#[tokio::test]
+async fn a_refused_venue_form_says_why_in_french_and_keeps_what_was_typed() {
+    let site = Site::start().await;
+    let (cookie, token) = venue_form(&site, "fr-FR").await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("name", "Concert du Parc"),
+        ("address", "Parc de la Tête d'Or"),
+        ("type", "cultural-event"),
+        ("start", "2026-07-14T23:00"),
+        ("end", "2026-07-14T20:00"),
+        ("start_offset", "120"),
+        ("end_offset", "120"),
+    ];
+    let refused = post_venue_form(&site, "/venues", &cookie, "fr-FR", &form).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    let error = html
+        .split_once("id=\"create-error\">")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(error, _)| error.to_owned())
+        .unwrap();
+    assert_eq!(error, "L'événement doit finir après son début.");
+    assert!(html.contains("value=\"Concert du Parc\""));
+    assert!(html.contains("value=\"2026-07-14T23:00\""));
+
+    let forged = post_venue_form(&site, "/venues", &cookie, "fr-FR", &form[1..]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let html = forged.text().await.unwrap();
+    assert!(html.contains("Ce formulaire a expiré"));
+    assert!(html.contains("value=\"Concert du Parc\""));
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16: the venue file could not print posters again. The browser posts it; the
+/// answer is the chosen room's poster, and a damaged file gets a clear message.
+#[tokio::test]
+async fn a_venue_file_prints_its_posters_again() {
+    let site = Site::start().await;
+    let (cookie, token) = venue_form(&site, "fr-FR").await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("name", "Café des Arts"),
+        ("address", "1 rue des Arts, Lyon"),
+        ("type", "food-service"),
+        ("rooms", "Terrasse\nSalle"),
+    ];
+    let created = post_venue_form(&site, "/venues", &cookie, "fr-FR", &form).await;
+    let sealed = header(created.headers(), LOCATION.as_str())
+        .strip_prefix("/venues/created?v=")
+        .unwrap()
+        .to_owned();
+    let file = site
+        .get(&format!("/venues/created/file?v={sealed}"), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let reprint = |venue_file: String, room: &'static str| {
+        let (site, cookie, token) = (&site, cookie.clone(), token.clone());
         async move {
-            let response = site
-                .http
-                .post(site.url("/venues"))
-                .header("content-type", FORM)
-                .body(
-                    serde_urlencoded::to_string([
-                        ("creation", creation.as_str()),
-                        ("name", name),
-                        ("address", "1 rue des Arts, Lyon"),
-                        ("type", "3"),
-                    ])
-                    .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            response.text().await.unwrap()
+            let form = [
+                ("csrf", token.as_str()),
+                ("venue_file", venue_file.as_str()),
+                ("room", room),
+                ("format", "svg"),
+            ];
+            post_venue_form(site, "/venues/poster", &cookie, "fr-FR", &form).await
         }
     };
-    let first = create(creation.clone(), "Café des Arts").await;
-    let reload = create(creation.clone(), "Café des Arts").await;
-    assert_eq!(
-        first, reload,
-        "a reload shows the same venue, with the same keys"
+    let poster = reprint(file.clone(), "1").await;
+    assert_eq!(poster.status(), StatusCode::OK);
+    assert!(
+        header(poster.headers(), "content-disposition")
+            .ends_with("filename*=UTF-8''caf%C3%A9-des-arts-salle.svg")
     );
-    let renamed = create(creation.clone(), "Café des Arts et Métiers").await;
-    assert_ne!(first, renamed);
-    let other_form = create(
-        "0123456789abcdef0123456789abcdef".to_owned(),
-        "Café des Arts",
-    )
-    .await;
-    assert_ne!(first, other_form, "another form, another venue");
+    let svg = poster.text().await.unwrap();
+    assert!(svg.contains(">Salle</text>"));
+    let created_poster = site
+        .get(
+            &format!("/venues/created/poster?v={sealed}&room=1&format=svg"),
+            Some(&cookie),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        svg, created_poster,
+        "the same poster as when the venue was created"
+    );
+
+    let altered = file.replacen("\"locationId\": \"", "\"locationId\": \"00", 1);
+    for (venue_file, room) in [(altered, "1"), (file, "7")] {
+        let refused = reprint(venue_file, room).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("Ce fichier de lieu est illisible")
+        );
+    }
     site.server.shutdown().await.unwrap();
 }

@@ -6,16 +6,10 @@
 //! and compared in constant time on every POST.
 //!
 //! Before sign-in there is no session, so the sign-in form is bound to a short-lived
-//! pre-session cookie instead: the cookie holds `<expiry>.<random nonce>`, and the form's
-//! token is the server's keyed hash (HMAC under its secret) of that cookie value. A
-//! plain double submit (the same value in the cookie and the form) lets anyone who can
-//! set a cookie on the victim's browser pick both; here, whatever cookie an attacker
-//! plants, they cannot compute the token the server expects for it, and an old form
-//! stops working when its expiry (checked on the server's clock) has passed.
+//! pre-session cookie instead (`web::csrf`'s form cookie: its token is the server's keyed
+//! hash of the cookie, so a planted cookie gains an attacker nothing).
 
 use axum::http::{HeaderMap, HeaderValue};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::SameSite;
 use sha2::{Digest, Sha256};
 
@@ -24,6 +18,7 @@ use crate::datastore::accounts::NewSessionRow;
 use crate::datastore::{DatastoreError, Store};
 use crate::signing::KeyRing;
 use crate::web::cookies::{self, cookie};
+use crate::web::csrf::{self, random_token};
 
 /// The session cookie.
 pub(crate) const SESSION_COOKIE: &str = "osc_session";
@@ -34,31 +29,24 @@ pub const SESSION_SECONDS: i64 = 8 * 3600;
 /// How long a sign-in form stays valid.
 pub const SIGN_IN_FORM_SECONDS: i64 = 3600;
 
+/// What a sign-in form's token is derived for (see `web::csrf`'s form cookie).
+const SIGN_IN_FORM_PURPOSE: &str = "sign-in-form";
+
 /// A new sign-in form at `now`: the pre-session cookie's value and the form's token.
 pub(crate) fn new_sign_in_form(keys: &KeyRing, now: i64) -> (String, String) {
-    let cookie = format!("{}.{}", now + SIGN_IN_FORM_SECONDS, random_token());
-    let token = sign_in_form_token(keys, &cookie);
-    (cookie, token)
-}
-
-fn sign_in_form_token(keys: &KeyRing, cookie: &str) -> String {
-    URL_SAFE_NO_PAD.encode(keys.keyed_hash("sign-in-form", cookie.as_bytes()))
+    csrf::new_form_cookie(keys, SIGN_IN_FORM_PURPOSE, now, SIGN_IN_FORM_SECONDS)
 }
 
 /// The token a sign-in form must carry for this pre-session cookie value, if the cookie
 /// is one of ours and its form has not expired at `now`.
 pub(crate) fn expected_sign_in_token(keys: &KeyRing, cookie: &str, now: i64) -> Option<String> {
-    let (expiry, nonce) = cookie.split_once('.')?;
-    let expiry: i64 = expiry.parse().ok()?;
-    (expiry > now && expiry <= now + SIGN_IN_FORM_SECONDS && nonce.len() == 43)
-        .then(|| sign_in_form_token(keys, cookie))
-}
-
-/// A fresh random token, URL-safe base64 of 32 bytes.
-pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    csrf::expected_form_token(
+        keys,
+        SIGN_IN_FORM_PURPOSE,
+        cookie,
+        now,
+        SIGN_IN_FORM_SECONDS,
+    )
 }
 
 fn token_hash(token: &str) -> Vec<u8> {

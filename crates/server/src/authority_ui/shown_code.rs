@@ -3,21 +3,20 @@
 //! reload shows the same code and never issues another.
 //!
 //! The server keeps no clear code (only its HMAC), so the digits travel in the address,
-//! sealed with AES-256-GCM under a key derived from the server's secret and bound to the
-//! physician who issued them: another account, a changed address or another server's
-//! secret opens nothing. Any instance behind the load balancer can open it. The page is
-//! `no-store`; the address stays in the physician's own browser history, sealed.
+//! sealed (`web::sealed`) and bound to the physician who issued them: another account, a
+//! changed address or another server's secret opens nothing. The page is `no-store`; the
+//! address stays in the physician's own browser history, sealed.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use messages::authority::CodeKind;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
 
 use crate::state::AppState;
+use crate::web::sealed;
 
 /// Longest sealed value read (a code, an id and a time are far shorter).
 const MAX_SEALED_LENGTH: usize = 1024;
+/// What the sealing key is derived for.
+const PURPOSE: &str = "issued-code-address";
 
 /// What the page shows again.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
@@ -28,45 +27,13 @@ pub(crate) struct ShownCode {
     pub expires_at: i64,
 }
 
-fn key(state: &AppState) -> Option<LessSafeKey> {
-    let bytes = state.keys.keyed_hash("issued-code-address", &[]);
-    UnboundKey::new(&AES_256_GCM, &bytes)
-        .ok()
-        .map(LessSafeKey::new)
-}
-
 /// The sealed form of `shown` for `user_id`, for the address.
 pub(crate) fn seal(state: &AppState, user_id: &str, shown: &ShownCode) -> Option<String> {
-    let key = key(state)?;
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::fill(&mut nonce);
-    let mut data = serde_json::to_vec(shown).ok()?;
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce),
-        Aad::from(user_id.as_bytes()),
-        &mut data,
-    )
-    .ok()?;
-    let mut sealed = nonce.to_vec();
-    sealed.extend_from_slice(&data);
-    Some(URL_SAFE_NO_PAD.encode(sealed))
+    sealed::seal(&state.keys, PURPOSE, user_id, shown)
 }
 
 /// The code sealed in `text` for `user_id`; `None` if it was sealed for someone else,
 /// altered, or is not ours.
 pub(crate) fn open(state: &AppState, user_id: &str, text: &str) -> Option<ShownCode> {
-    if text.len() > MAX_SEALED_LENGTH {
-        return None;
-    }
-    let sealed = URL_SAFE_NO_PAD.decode(text).ok()?;
-    if sealed.len() <= NONCE_LEN {
-        return None;
-    }
-    let (nonce, data) = sealed.split_at(NONCE_LEN);
-    let mut data = data.to_vec();
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let plain = key(state)?
-        .open_in_place(nonce, Aad::from(user_id.as_bytes()), &mut data)
-        .ok()?;
-    serde_json::from_slice(plain).ok()
+    sealed::open(&state.keys, PURPOSE, user_id, text, MAX_SEALED_LENGTH)
 }

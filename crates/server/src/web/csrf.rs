@@ -6,17 +6,29 @@
 //! the visitor: the physicians' UI puts its session's token (or, before sign-in, the
 //! sign-in form's cookie) in the request's extensions as an [`ExpectedCsrfToken`]. A
 //! form posted where nothing set one is refused.
+//!
+//! Visitors without a session (before sign-in, venue owners) are identified by a
+//! short-lived form cookie instead ([`new_form_cookie`], [`expected_form_token`]): the
+//! cookie holds `<expiry>.<random nonce>`, and the form's token is the server's keyed
+//! hash (HMAC under its secret) of that cookie value. A plain double submit (the same
+//! value in the cookie and the form) lets anyone who can set a cookie on the victim's
+//! browser pick both; here, whatever cookie an attacker plants, they cannot compute the
+//! token the server expects for it, and an old form stops working when its expiry
+//! (checked on the server's clock) has passed.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use maud::{Markup, html};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use super::language::Language;
 use super::layout::{self, Notice};
+use crate::signing::KeyRing;
 
 /// The name of the hidden field that carries the token.
 pub(crate) const CSRF_FIELD: &str = "csrf";
@@ -34,6 +46,45 @@ pub(crate) fn hidden_field(token: &str) -> Markup {
 /// expected token matches nothing.
 pub(crate) fn tokens_match(submitted: &str, expected: &str) -> bool {
     !expected.is_empty() && bool::from(submitted.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// A fresh random token, URL-safe base64 of 32 bytes.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new form cookie at `now`, valid `lifetime_seconds`, for the forms of `purpose`: the
+/// cookie's value and the token its forms carry.
+pub(crate) fn new_form_cookie(
+    keys: &KeyRing,
+    purpose: &str,
+    now: i64,
+    lifetime_seconds: i64,
+) -> (String, String) {
+    let cookie = format!("{}.{}", now + lifetime_seconds, random_token());
+    let token = form_token(keys, purpose, &cookie);
+    (cookie, token)
+}
+
+fn form_token(keys: &KeyRing, purpose: &str, cookie: &str) -> String {
+    URL_SAFE_NO_PAD.encode(keys.keyed_hash(purpose, cookie.as_bytes()))
+}
+
+/// The token the forms of `purpose` must carry for this form cookie value, if the cookie
+/// is one of ours (at most `lifetime_seconds` long) and has not expired at `now`.
+pub(crate) fn expected_form_token(
+    keys: &KeyRing,
+    purpose: &str,
+    cookie: &str,
+    now: i64,
+    lifetime_seconds: i64,
+) -> Option<String> {
+    let (expiry, nonce) = cookie.split_once('.')?;
+    let expiry: i64 = expiry.parse().ok()?;
+    (expiry > now && expiry <= now + lifetime_seconds && nonce.len() == 43)
+        .then(|| form_token(keys, purpose, cookie))
 }
 
 /// A posted `application/x-www-form-urlencoded` form whose anti-forgery token matched.

@@ -13,7 +13,10 @@
 //!   every page and static file, as one middleware.
 //! - `assets`: the stylesheets and scripts at `/static/{name}`, with caching headers.
 //! - `csrf`: the [`CsrfForm<T>`](csrf::CsrfForm) extractor that checks a form's
-//!   anti-forgery token and reads the form.
+//!   anti-forgery token and reads the form; form cookies for visitors without a session.
+//! - `sealed`: values sealed into an address, for POST → redirect → GET result pages.
+//! - `content_disposition`: the `Content-Disposition` of a download whose name keeps its
+//!   accents.
 //! - `cookies`: reading a request's cookies, writing ours.
 //!
 //! # Adding a page
@@ -23,10 +26,12 @@
 //! `layout::page`; add the route to the UI's router, which [`html_routes`] protects.
 
 pub(crate) mod assets;
+pub(crate) mod content_disposition;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
 pub(crate) mod language;
 pub(crate) mod layout;
+pub(crate) mod sealed;
 pub(crate) mod security;
 
 use axum::Router;

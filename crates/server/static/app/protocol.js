@@ -1,8 +1,10 @@
 // The venue protocol in the browser, the same computation as the Rust phone
 // (crates/presence and crates/phone; PROTOCOLS.md §5): reading venue QR codes (ours,
 // CWA, CrowdNotifier), location ids, the stay windows that get uploaded, encrypted
-// check-in reports with their padding, matching downloaded reports, the code's check
-// digit, response signatures, and the passphrase-encrypted backup. Pure: no DOM, no
+// check-in reports with their padding, matching downloaded reports, a venue owner's
+// warning on behalf of their venue, the code's check digit, response signatures, and
+// files sealed with a passphrase (the backup, a venue's paper register). The venue
+// owners' page (/static/venues.js) imports it too. Pure: no DOM, no
 // storage, no clock (time comes in as an argument), so that Node runs the same module
 // against the official vectors. WebCrypto (globalThis.crypto) does the cryptography.
 
@@ -484,18 +486,19 @@ export function transmissionRiskWeight(level) {
 }
 
 /**
- * Warnings for `visits` ({locationId hex, description, checkIn, checkOut}) from protected
- * reports (base64 fields), one per venue and UTC day, as presence::match_guest_check_ins.
+ * The reports about the venues of `locationIds` (hex): those whose hash is one of theirs,
+ * whose MAC checks and that decrypt, each once however often it was downloaded, as
+ * {locationId, start, end, transmissionRiskLevel} (unix seconds), in the reports' order.
+ * What a guest's phone and a venue owner both read (presence::matching).
  */
-export async function matchReports(visits, reports) {
+export async function readReports(locationIds, reports) {
   const byHash = new Map();
-  for (const visit of visits) {
-    const hash = toHex(await sha256(fromHex(visit.locationId)));
-    if (!byHash.has(hash)) byHash.set(hash, []);
-    byHash.get(hash).push(visit);
+  for (const locationId of locationIds) {
+    byHash.set(toHex(await sha256(fromHex(locationId))), locationId);
   }
   const seen = new Set();
-  const totals = new Map();
+  const keys = new Map();
+  const found = [];
   for (const report of reports) {
     let hash;
     let iv;
@@ -509,12 +512,15 @@ export async function matchReports(visits, reports) {
     } catch {
       continue;
     }
-    const mine = byHash.get(hash);
+    const locationId = byHash.get(hash);
     const identity = `${hash}${report.iv}${report.encryptedCheckInRecord}${report.mac}`;
-    if (!mine || seen.has(identity) || iv.length !== IV_LENGTH || mac.length !== MAC_LENGTH) continue;
+    if (!locationId || seen.has(identity) || iv.length !== IV_LENGTH || mac.length !== MAC_LENGTH) continue;
     if (ciphertext.length === 0 || ciphertext.length % 16 !== 0 || ciphertext.length > 64) continue;
     seen.add(identity);
-    const { encryptionKey, macKey } = await venueKeys(fromHex(mine[0].locationId), { encrypt: ["decrypt"], mac: ["verify"] });
+    if (!keys.has(locationId)) {
+      keys.set(locationId, await venueKeys(fromHex(locationId), { encrypt: ["decrypt"], mac: ["verify"] }));
+    }
+    const { encryptionKey, macKey } = keys.get(locationId);
     if (!(await subtle.verify("HMAC", macKey, mac, concat(iv, ciphertext)))) continue;
     let record;
     try {
@@ -522,17 +528,34 @@ export async function matchReports(visits, reports) {
     } catch {
       continue;
     }
-    const reported = {
+    // A record no phone could have sent is ignored, as presence::matching does.
+    if (record.period === 0 || record.transmissionRiskLevel < 1 || record.transmissionRiskLevel > 8) continue;
+    found.push({
+      locationId,
       start: record.startIntervalNumber * INTERVAL_SECONDS,
       end: (record.startIntervalNumber + record.period) * INTERVAL_SECONDS,
-    };
-    const weight = transmissionRiskWeight(record.transmissionRiskLevel);
-    for (const visit of mine) {
+      transmissionRiskLevel: record.transmissionRiskLevel,
+    });
+  }
+  return found;
+}
+
+/**
+ * Warnings for `visits` ({locationId hex, description, checkIn, checkOut}) from protected
+ * reports (base64 fields), one per venue and UTC day, as presence::match_guest_check_ins.
+ */
+export async function matchReports(visits, reports) {
+  const totals = new Map();
+  const locationIds = [...new Set(visits.map((visit) => visit.locationId))];
+  for (const reported of await readReports(locationIds, reports)) {
+    const weight = transmissionRiskWeight(reported.transmissionRiskLevel);
+    for (const visit of visits.filter((candidate) => candidate.locationId === reported.locationId)) {
       const start = Math.max(visit.checkIn, reported.start);
       const end = Math.min(visit.checkOut, reported.end);
       const overlapMinutes = Math.floor((Math.max(0, end - start) + 30) / 60);
       if (overlapMinutes === 0) continue;
       const day = Math.floor(start / SECONDS_PER_DAY);
+      const hash = toHex(await sha256(fromHex(visit.locationId)));
       const key = `${day}:${hash}`;
       const total = totals.get(key) || { locationIdHash: hash, description: visit.description, day, start, end, overlapMinutes: 0, riskScore: 0 };
       total.start = Math.min(total.start, start);
@@ -543,8 +566,53 @@ export async function matchReports(visits, reports) {
     }
   }
   return [...totals.values()]
-    .map((total) => ({ ...total, riskLevel: total.riskScore >= HIGH_RISK_THRESHOLD ? "high" : "low" }))
+    .map((total) => ({ ...total, riskLevel: riskLevel(total.riskScore) }))
     .sort((a, b) => a.start - b.start);
+}
+
+/** "high" from HIGH_RISK_THRESHOLD weighted minutes a day, else "low" (presence::RiskLevel). */
+export function riskLevel(riskScore) {
+  return riskScore >= HIGH_RISK_THRESHOLD ? "high" : "low";
+}
+
+// ---- a venue owner's warning on behalf of their venue (presence::upload::warn_on_behalf) ----
+
+export const WARN_ON_BEHALF_EXTENSION_SECONDS = 30 * 60;
+export const MAX_WARN_ON_BEHALF_WINDOW_SECONDS = MAX_STAY_SECONDS;
+/** The level of an owner's warning: the authority decided there was an outbreak. */
+export const WARN_ON_BEHALF_RISK_LEVEL = 8;
+
+/**
+ * The window actually reported for `window` ({start, end} unix seconds): the start
+ * aligned down to a 10-minute interval, the end 30 minutes later aligned up, so that
+ * guests present up to 30 minutes after the window are warned too.
+ */
+export function warnOnBehalfWindow(window) {
+  return {
+    start: alignDown(window.start),
+    end: Math.ceil((window.end + WARN_ON_BEHALF_EXTENSION_SECONDS) / INTERVAL_SECONDS) * INTERVAL_SECONDS,
+  };
+}
+
+/**
+ * The reports a venue owner uploads (with a venue-warning code) for the room of
+ * `locationId` (hex) and `window`: the extended window split per UTC day, encrypted,
+ * padded and shuffled like a phone's upload. ProtocolError "window-empty" or
+ * "window-too-long" for a window that could not be sent.
+ */
+export async function warnOnBehalf(locationId, window, transmissionRiskLevel = WARN_ON_BEHALF_RISK_LEVEL) {
+  if (!(window.end > window.start)) throw new ProtocolError("window-empty");
+  if (window.end - window.start > MAX_WARN_ON_BEHALF_WINDOW_SECONDS) throw new ProtocolError("window-too-long");
+  const reports = [];
+  for (const piece of splitAtUtcMidnight(warnOnBehalfWindow(window))) {
+    reports.push(await encryptCheckInRecord(locationId, {
+      startIntervalNumber: piece.start / INTERVAL_SECONDS,
+      period: (piece.end - piece.start) / INTERVAL_SECONDS,
+      transmissionRiskLevel,
+    }));
+  }
+  while (reports.length < paddedReportCount(reports.length)) reports.push(fakeReport());
+  return shuffle(reports);
 }
 
 // ---- codes (Verhoeff check digit, as messages::code) ----
@@ -617,66 +685,80 @@ export async function verifyResponseSignature(publicKey, signature, body, now) {
   }
 }
 
-// ---- the backup file (docs/web-app.md) ----
+// ---- files sealed with a passphrase: the backup file (docs/web-app.md) and a venue's
+// paper register (docs/venue-owners.md) ----
 
 export const BACKUP_FORMAT = "openstopcovid-web-backup";
-const BACKUP_ITERATIONS = 600_000;
+export const PASSPHRASE_ITERATIONS = 600_000;
+const MAX_PASSPHRASE_ITERATIONS = 10_000_000;
 
-async function backupKey(passphrase, salt, iterations, usage) {
+async function passphraseKey(passphrase, salt, iterations, usage) {
   const material = await subtle.importKey("raw", encoder.encode(passphrase), "PBKDF2", false, ["deriveKey"]);
   return subtle.deriveKey(
     { name: "PBKDF2", hash: "SHA-256", salt, iterations },
     material, { name: "AES-GCM", length: 256 }, false, [usage]);
 }
 
-/** The visits as a JSON backup file, encrypted with the passphrase (PBKDF2 + AES-256-GCM). */
-export async function encryptBackup(visits, passphrase, now, iterations = BACKUP_ITERATIONS) {
+/** `content` (any JSON value) encrypted with the passphrase (PBKDF2-SHA256 + AES-256-GCM), as an object of `format`. */
+export async function sealWithPassphrase(content, passphrase, format, iterations = PASSPHRASE_ITERATIONS) {
   const salt = randomBytes(16);
   const iv = randomBytes(12);
-  const plain = encoder.encode(JSON.stringify({ createdAt: now, visits }));
-  const key = await backupKey(passphrase, salt, iterations, "encrypt");
+  const plain = encoder.encode(JSON.stringify(content));
+  const key = await passphraseKey(passphrase, salt, iterations, "encrypt");
   const ciphertext = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv }, key, plain));
-  return JSON.stringify({
-    format: BACKUP_FORMAT,
+  return {
+    format,
     version: 1,
     kdf: { name: "PBKDF2-SHA256", iterations, salt: toBase64(salt) },
     cipher: { name: "AES-256-GCM", iv: toBase64(iv) },
     ciphertext: toBase64(ciphertext),
-  });
+  };
 }
 
-const MAX_BACKUP_ITERATIONS = 10_000_000;
-
-/** The visits of a backup file; ProtocolError "backup-damaged" or "backup-passphrase". */
-export async function decryptBackup(fileText, passphrase) {
-  let file;
+/** The content of a sealed object of `format`; ProtocolError "sealed-damaged" or "sealed-passphrase". */
+export async function openWithPassphrase(sealed, passphrase, format) {
   let salt;
   let iv;
   let ciphertext;
   try {
-    file = JSON.parse(fileText);
-    if (file.format !== BACKUP_FORMAT || file.version !== 1) throw new Error("format");
-    if (!Number.isInteger(file.kdf.iterations) || file.kdf.iterations < 1 || file.kdf.iterations > MAX_BACKUP_ITERATIONS) throw new Error("kdf");
-    salt = fromBase64(file.kdf.salt);
-    iv = fromBase64(file.cipher.iv);
-    ciphertext = fromBase64(file.ciphertext);
+    if (sealed.format !== format || sealed.version !== 1) throw new Error("format");
+    const { iterations } = sealed.kdf;
+    if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PASSPHRASE_ITERATIONS) throw new Error("kdf");
+    salt = fromBase64(sealed.kdf.salt);
+    iv = fromBase64(sealed.cipher.iv);
+    ciphertext = fromBase64(sealed.ciphertext);
     if (iv.length !== 12 || salt.length < 8) throw new Error("sizes");
   } catch {
-    throw new ProtocolError("backup-damaged");
+    throw new ProtocolError("sealed-damaged");
   }
   let plain;
   try {
-    const key = await backupKey(passphrase, salt, file.kdf.iterations, "decrypt");
+    const key = await passphraseKey(passphrase, salt, sealed.kdf.iterations, "decrypt");
     plain = await subtle.decrypt({ name: "AES-GCM", iv }, key, ciphertext);
   } catch {
     // GCM cannot tell a wrong passphrase from a changed file; a wrong passphrase is likelier.
-    throw new ProtocolError("backup-passphrase");
+    throw new ProtocolError("sealed-passphrase");
   }
   try {
-    const content = JSON.parse(new TextDecoder().decode(plain));
-    if (!Array.isArray(content.visits)) throw new Error("visits");
-    return content.visits;
+    return JSON.parse(new TextDecoder().decode(plain));
   } catch {
-    throw new ProtocolError("backup-damaged");
+    throw new ProtocolError("sealed-damaged");
   }
+}
+
+/** The visits as a JSON backup file, encrypted with the passphrase. */
+export async function encryptBackup(visits, passphrase, now, iterations = PASSPHRASE_ITERATIONS) {
+  return JSON.stringify(await sealWithPassphrase({ createdAt: now, visits }, passphrase, BACKUP_FORMAT, iterations));
+}
+
+/** The visits of a backup file; ProtocolError "backup-damaged" or "backup-passphrase". */
+export async function decryptBackup(fileText, passphrase) {
+  let content;
+  try {
+    content = await openWithPassphrase(JSON.parse(fileText), passphrase, BACKUP_FORMAT);
+  } catch (error) {
+    throw new ProtocolError(error.code === "sealed-passphrase" ? "backup-passphrase" : "backup-damaged");
+  }
+  if (!content || !Array.isArray(content.visits)) throw new ProtocolError("backup-damaged");
+  return content.visits;
 }

@@ -67,27 +67,6 @@ pub fn parse_time(text: &str) -> Result<u64, String> {
     u64::try_from(time.unix_timestamp()).map_err(|_| format!("{text:?} is before 1970"))
 }
 
-fn default_file_name(name: &str) -> PathBuf {
-    let slug: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    PathBuf::from(format!(
-        "{}.venue.json",
-        if slug.is_empty() { "venue" } else { &slug }
-    ))
-}
-
 pub fn run(args: CreateArgs) -> anyhow::Result<ExitCode> {
     let new = NewVenue {
         name: args.name.clone(),
@@ -114,7 +93,7 @@ pub fn run(args: CreateArgs) -> anyhow::Result<ExitCode> {
     let path = args
         .output
         .clone()
-        .unwrap_or_else(|| default_file_name(&args.name));
+        .unwrap_or_else(|| PathBuf::from(file.file_name()));
     if path.exists() {
         bail!(
             "{} exists already; choose another --output (a venue file is the venue's only key)",

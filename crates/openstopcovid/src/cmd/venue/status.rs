@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use messages::check_ins::WarningPackageJson;
-use presence::{CheckInProtectedReport, VenueReport, match_owned_venues};
+use presence::{CheckInProtectedReport, RiskLevel, VenueReport, match_owned_venues};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -90,6 +90,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     "from": rfc3339(report.window.start),
                     "to": rfc3339(report.window.end),
                     "transmissionRiskLevel": report.transmission_risk_level,
+                    "riskLevel": report.risk_level().as_str(),
                 })
             })
             .collect();
@@ -111,14 +112,22 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         );
         for report in &found {
             println!(
-                "  {}: from {} to {} (UTC), transmission risk level {}",
+                "  {}: from {} to {} (UTC), {} risk",
                 report.description,
                 rfc3339(report.window.start),
                 rfc3339(report.window.end),
-                report.transmission_risk_level
+                match report.risk_level() {
+                    RiskLevel::High => "higher",
+                    RiskLevel::Low => "lower",
+                }
             );
         }
-        println!("Guests who were there at the same time have been warned by their phones.");
+        println!(
+            "Guests who were there at the same time have been warned by their phones. Air the \
+             room, ask the staff who worked then to watch for symptoms (to get tested today at \
+             higher risk), call the guests of your paper register, and call the health \
+             authority's hotline if you have questions."
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
