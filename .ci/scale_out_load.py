@@ -5,6 +5,9 @@ upload:   PHONES phones each get a code from the lab (API key), check it, and up
           keys through the CDN and the balancer, sending the same upload again on no answer
           or a 5xx, as a phone does. Halfway, instance "two" is killed (SIGKILL); it is
           started again a little later. Writes the acknowledged keys (hex) to a file.
+          A code check whose answer died with the instance may have used the code: its
+          retry is then "used code" (404, as API.md says), and the patient, as in real
+          life, asks the lab for another code; those are counted and printed.
 download: DOWNLOADS full downloads of keys and of venue warnings through the CDN, from
           PHONES threads, while instance "two" is killed and restarted again. Prints the
           CDN's cache statuses, and fails if any download fails or if the answers differ.
@@ -104,19 +107,40 @@ def upload(args, instance):
     statuses = collections.Counter()
     acknowledged = []
     refused = []
+    codes_lost = [0]
     done = [0]
 
-    def phone(number):
+    def new_code():
         status, _, body = until_answered(
             f"{args.url}/v1/authority/codes", "POST", {"onsetDate": onset}, args.api_key
         )
         assert status == 201, (status, body)
-        code = json.loads(body)["code"]
-        status, _, body = until_answered(
-            f"{args.url}/v1/codes/verify", "POST", {"code": code, "fake": False}
-        )
-        assert status == 200, (status, body)
-        token = json.loads(body)["accessToken"]
+        return json.loads(body)["code"]
+
+    def access_token():
+        """Checks a code; a code used by a check whose answer was lost is replaced."""
+        code = new_code()
+        deadline = time.monotonic() + 120
+        answer_lost = False
+        while True:
+            status, _, body = request(
+                f"{args.url}/v1/codes/verify", "POST", {"code": code, "fake": False}
+            )
+            if status == 200:
+                return json.loads(body)["accessToken"]
+            if status == 404 and answer_lost:
+                with lock:
+                    codes_lost[0] += 1
+                code = new_code()
+                answer_lost = False
+                continue
+            assert status in (0, 408) or status >= 500, (status, body)
+            assert time.monotonic() < deadline, f"no code check answered in 120 s ({status})"
+            answer_lost = True
+            time.sleep(0.1)
+
+    def phone(number):
+        token = access_token()
         real = [
             hashlib.sha256(f"{args.seed}/{number}/{day}".encode()).digest()[:16]
             for day in range(1, REAL_KEYS + 1)
@@ -150,8 +174,12 @@ def upload(args, instance):
             done[0] += 1
 
     def worker(numbers):
-        for number in numbers:
-            phone(number)
+        try:
+            for number in numbers:
+                phone(number)
+        except BaseException as error:  # noqa: BLE001 - any failure fails the run
+            FAILURES.append(f"phone failed: {error!r}")
+            raise
 
     threads = [
         threading.Thread(target=worker, args=(range(t, args.phones, args.threads),))
@@ -165,6 +193,9 @@ def upload(args, instance):
         thread.join()
     killer.join()
     print(f"uploads: {done[0]} phones, answers by status (0: none): {dict(statuses)}")
+    print(f"codes used by a check whose answer was lost, replaced by the lab: {codes_lost[0]}")
+    if FAILURES or done[0] != args.phones:
+        raise SystemExit(f"{args.phones - done[0]} phones did not finish: {FAILURES[:5]}")
     if refused:
         raise SystemExit(f"{len(refused)} uploads refused: {refused[:5]}")
     if statuses.get(500):

@@ -31,7 +31,7 @@ for key in sorted(versions):
     print(f"  {key}: {versions[key]} version(s), {sizes[key]} bytes")
 if not objects:
     sys.exit("no object was written to the bucket")
-shared = [key for key in objects if key.startswith("prebuilt/")]
+shared = [key for key in objects if "prebuilt/" in key]
 if not shared:
     sys.exit("no download answer was shared through the bucket (prebuilt/)")
 print(f"{len(shared)} download answers shared through the bucket")
