@@ -27,12 +27,18 @@ struct Site {
 
 impl Site {
     async fn start() -> Site {
+        Site::start_with(|_| {}).await
+    }
+
+    /// A site whose configuration `change` adjusts first.
+    async fn start_with(change: impl FnOnce(&mut Config)) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
+        change(&mut config);
         let clock = MockClock::new(1_800_000_000);
         let server = server::spawn(config, Arc::new(clock.clone()))
             .await
@@ -694,5 +700,348 @@ async fn sending_the_same_venue_form_again_makes_the_same_venue() {
     )
     .await;
     assert_ne!(first, other_form, "another form, another venue");
+    site.server.shutdown().await.unwrap();
+}
+
+// ----- the physicians' pages (issue 16, items 2 and 4) -----
+
+impl Site {
+    /// Creates an account with `role` and signs it in: its session cookie.
+    async fn signed_in(&self, email: &str, role: Role) -> String {
+        let password = "the right password 1";
+        server::authority_ui::add_user(
+            &self.server.state.store,
+            email,
+            role,
+            password,
+            1_800_000_000,
+        )
+        .await
+        .unwrap();
+        let (_, headers, _) = self.sign_in(email, password).await;
+        cookie_set(&headers, "osc_session")
+    }
+
+    /// The page at `path`, as `cookie` sees it.
+    async fn page(&self, path: &str, cookie: &str) -> String {
+        let page = self.get(path, Some(cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        page.text().await.unwrap()
+    }
+
+    /// Posts `form` to `path` with the session's anti-forgery token (read from the issue
+    /// page, where every signed-in user has forms).
+    async fn submit(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let token = csrf_field(&self.page("/authority/issue", cookie).await);
+        let mut fields = vec![("csrf", token.as_str())];
+        fields.extend_from_slice(form);
+        self.http
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .header("content-type", FORM)
+            .body(serde_urlencoded::to_string(&fields).unwrap())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The text between `before` and the next `after` in `html`.
+fn between<'a>(html: &'a str, before: &str, after: &str) -> &'a str {
+    let (_, rest) = html
+        .split_once(before)
+        .unwrap_or_else(|| panic!("{before:?} not in {html}"));
+    rest.split_once(after).unwrap().0
+}
+
+/// 2027-01-15T08:00:00Z, the test clock's time.
+const TEST_NOW: i64 = 1_800_000_000;
+
+/// Issue 16, item 2: every time was UTC, and "Issued 06:00" looked like a minute the
+/// server never kept. Times are now in the server's `time_zone` (the script puts them in
+/// the browser's), with the zone named, dates in the page's language, issue hours as
+/// hours; each code has a short reference on its page and in "My codes".
+#[tokio::test]
+async fn times_are_local_dates_in_words_and_codes_have_a_reference() {
+    let site = Site::start_with(|config| config.time_zone = "Europe/Paris".into()).await;
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let issued = site
+        .submit(
+            "/authority/issue",
+            &cookie,
+            &[("test_type", "confirmed-test")],
+        )
+        .await;
+    assert_eq!(issued.status(), StatusCode::SEE_OTHER);
+    let shown = header(issued.headers(), LOCATION.as_str()).to_owned();
+    let page = site.page(&shown, &cookie).await;
+    // The default lifetime, 24 hours: 2027-01-16 08:00 UTC, 09:00 in Paris.
+    assert!(
+        page.contains(
+            "<time datetime=\"2027-01-16T08:00:00Z\" data-local=\"date-time\">16 Jan 2027, 09:00</time>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(">24 h 00 min</time>"), "the countdown");
+    assert!(
+        page.contains("data-time-zone>Europe/Paris<"),
+        "the zone is named"
+    );
+    let reference = between(&page, "Reference <strong class=\"mono\">", "<").to_owned();
+    assert_eq!(reference.len(), 9, "{reference}");
+
+    let codes = site.page("/authority/codes", &cookie).await;
+    assert!(codes.contains(&format!(">{reference}")), "{codes}");
+    assert!(
+        codes.contains(">15 Jan 2027, 09:00–10:00</time>"),
+        "issued within that hour, not at a minute: {codes}"
+    );
+    let french = site.page("/authority/codes?lang=fr", &cookie).await;
+    assert!(french.contains(">16 janv. 2027, 09:00</time>"), "{french}");
+    assert!(french.contains("Référence"));
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: the onset date had no bounds in the form and its error spoke of
+/// `AAAA-MM-JJ`. Symptom onset and test dates are now days of the last 14, counted in the
+/// server's zone (where, past 10:00 in Kiritimati, it is already tomorrow in UTC terms);
+/// a refused date keeps the form as typed and says the bounds in words.
+#[tokio::test]
+async fn onset_and_test_dates_are_days_of_the_last_14_in_the_servers_zone() {
+    let site = Site::start_with(|config| config.time_zone = "Pacific/Kiritimati".into()).await;
+    // 2027-01-15 20:00 UTC: 2027-01-16 10:00 in Kiritimati (UTC+14).
+    site.clock.set(TEST_NOW + 12 * 3600);
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let form = site.page("/authority/issue", &cookie).await;
+    assert!(
+        form.contains("min=\"2027-01-02\" max=\"2027-01-16\""),
+        "{form}"
+    );
+    for (field, date) in [
+        ("symptom_date", "2027-01-16"),
+        ("test_date", "2027-01-16"),
+        ("symptom_date", "2027-01-02"),
+    ] {
+        let issued = site
+            .submit("/authority/issue", &cookie, &[(field, date)])
+            .await;
+        assert_eq!(issued.status(), StatusCode::SEE_OTHER, "{field} {date}");
+    }
+    for (field, date, id) in [
+        ("symptom_date", "2027-01-17", "symptom-date"),
+        ("test_date", "2027-01-01", "test-date"),
+        ("test_date", "16/01/2027", "test-date"),
+    ] {
+        let refused = site
+            .submit(
+                "/authority/issue",
+                &cookie,
+                &[("test_type", "clinical-diagnosis"), (field, date)],
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{field} {date}");
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("must be a day from 2 Jan 2027 to 16 Jan 2027"),
+            "{page}"
+        );
+        assert!(page.contains(&format!("value=\"{date}\"")), "kept as typed");
+        assert!(
+            page.contains(&format!("id=\"{id}\"")) && page.contains("aria-invalid=\"true\""),
+            "{page}"
+        );
+        assert!(
+            page.contains("value=\"clinical-diagnosis\" checked"),
+            "the test type is kept"
+        );
+    }
+    // The API counts the same days.
+    let key = server::codes::create_api_key(&site.server.state.store, "lab", TEST_NOW)
+        .await
+        .unwrap();
+    for (body, status) in [
+        (r#"{"testDate":"2027-01-16"}"#, StatusCode::CREATED),
+        (
+            r#"{"testDate":"2027-01-03","onsetDate":"2027-01-10","testType":"clinical-diagnosis"}"#,
+            StatusCode::CREATED,
+        ),
+        (r#"{"testDate":"2027-01-17"}"#, StatusCode::BAD_REQUEST),
+        (
+            r#"{"kind":"venue-warning","testType":"clinical-diagnosis"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let answer = site
+            .http
+            .post(site.url("/v1/authority/codes"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{body}");
+    }
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: the form had no test type. A clinical diagnosis now reaches the
+/// upload token as GAEN's report type 2, and a test date stands in for an unknown onset.
+#[tokio::test]
+async fn the_test_type_and_date_reach_the_upload_token() {
+    let site = Site::start().await;
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let issued = site
+        .submit(
+            "/authority/issue",
+            &cookie,
+            &[
+                ("test_type", "clinical-diagnosis"),
+                ("symptom_date", ""),
+                ("test_date", "2027-01-12"),
+            ],
+        )
+        .await;
+    let shown = header(issued.headers(), LOCATION.as_str()).to_owned();
+    let page = site.page(&shown, &cookie).await;
+    let code = between(&page, "data-code=\"", "\"").to_owned();
+    let verified: serde_json::Value = site
+        .http
+        .post(site.url("/v1/codes/verify"))
+        .json(&serde_json::json!({ "code": code, "fake": false }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = verified["accessToken"].as_str().unwrap();
+    let claims = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["reportType"], 2, "{claims}");
+    assert_eq!(claims["onset"], "2027-01-12", "{claims}");
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: Revoke, Disable and Expire acted at once. Each now asks on a page of
+/// its own (no script needed; a reload of it changes nothing), and only its form acts.
+#[tokio::test]
+async fn expire_revoke_and_disable_ask_first() {
+    let site = Site::start().await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let physician = site.signed_in("dr.a@example.org", Role::Physician).await;
+
+    site.submit("/authority/issue", &physician, &[]).await;
+    let codes = site.page("/authority/codes", &physician).await;
+    let id = between(&codes, "data-code-id=\"", "\"").to_owned();
+    let ask = format!("/authority/codes/{id}/expire");
+    assert!(codes.contains(&format!("href=\"{ask}\"")), "{codes}");
+    for _ in 0..2 {
+        let question = site.page(&ask, &physician).await;
+        assert!(question.contains("Expire the code"), "{question}");
+        assert!(question.contains(&format!("action=\"{ask}\"")));
+    }
+    let codes = site.page("/authority/codes", &physician).await;
+    assert!(codes.contains("status-unused"), "asking changed nothing");
+    let expired = site.submit(&ask, &physician, &[]).await;
+    assert_eq!(expired.status(), StatusCode::SEE_OTHER);
+    let codes = site.page("/authority/codes", &physician).await;
+    assert!(codes.contains("status-expired"), "{codes}");
+    // Another physician's code, or one already expired, is not asked about.
+    let other = site.get(&ask, Some(&admin)).await;
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+
+    server::codes::create_api_key(&site.server.state.store, "lab A", TEST_NOW)
+        .await
+        .unwrap();
+    let keys = site.page("/authority/api-keys", &admin).await;
+    let revoke = format!(
+        "/authority/api-keys/{}/revoke",
+        between(&keys, "/authority/api-keys/", "/revoke")
+    );
+    let question = site.page(&revoke, &admin).await;
+    assert!(question.contains("Revoke the API key lab A?"), "{question}");
+    assert!(
+        site.page("/authority/api-keys", &admin)
+            .await
+            .contains(">Active<")
+    );
+    site.submit(&revoke, &admin, &[]).await;
+    assert!(
+        site.page("/authority/api-keys", &admin)
+            .await
+            .contains(">Revoked<")
+    );
+
+    let users = site.page("/authority/users", &admin).await;
+    let disable = format!(
+        "/authority/users/{}/disable",
+        between(&users, "/authority/users/", "/disable")
+    );
+    let question = site.page(&disable, &admin).await;
+    assert!(
+        question.contains("Disable the account dr.a@example.org?"),
+        "{question}"
+    );
+    assert!(question.contains("name=\"change\" value=\"disable\""));
+    assert_eq!(
+        site.get("/authority/codes", Some(&physician))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let action = between(&question, "<form method=\"post\" action=\"", "\"").to_owned();
+    site.submit(&action, &admin, &[("change", "disable")]).await;
+    assert_eq!(
+        site.get("/authority/codes", Some(&physician))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "disabled: signed out"
+    );
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 4: reloading a printed sheet posted its form again and issued another
+/// sheet. It is now POST → redirect → GET like a single code.
+#[tokio::test]
+async fn a_reload_of_a_sheet_shows_the_same_codes_and_issues_none() {
+    let site = Site::start().await;
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let issued = site
+        .submit("/authority/issue/sheet", &cookie, &[("count", "3")])
+        .await;
+    assert_eq!(issued.status(), StatusCode::SEE_OTHER);
+    let sheet = header(issued.headers(), LOCATION.as_str()).to_owned();
+    assert!(sheet.starts_with("/authority/issue/sheet?c="), "{sheet}");
+    let first = site.page(&sheet, &cookie).await;
+    assert_eq!(first.matches("class=\"sheet-code\"").count(), 3);
+    assert_eq!(first.matches("Reference <strong").count(), 3);
+    let again = site.page(&sheet, &cookie).await;
+    assert_eq!(
+        between(&first, "class=\"sheet\"", "</main>"),
+        between(&again, "class=\"sheet\"", "</main>")
+    );
+    let codes = site.page("/authority/codes", &cookie).await;
+    assert_eq!(codes.matches("data-code-id=").count(), 3);
+    // The most a sheet holds fits in its address.
+    let issued = site
+        .submit("/authority/issue/sheet", &cookie, &[("count", "50")])
+        .await;
+    let sheet = header(issued.headers(), LOCATION.as_str()).to_owned();
+    assert!(sheet.len() < 6000, "{}", sheet.len());
+    assert_eq!(
+        site.page(&sheet, &cookie)
+            .await
+            .matches("class=\"sheet-code\"")
+            .count(),
+        50
+    );
     site.server.shutdown().await.unwrap();
 }

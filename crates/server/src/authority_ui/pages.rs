@@ -15,15 +15,17 @@ use super::deep_link::patient_link;
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
 };
-use super::shown_code::{self, ShownCode};
+use super::shown_code::{self, ShownCode, ShownSheet};
 use super::signed_in::{self, Admin, SignedIn};
 use super::statistics;
-use super::views::{self, BASE, Frame, IssuedCode, Notice, Section};
+use super::views::{self, BASE, Frame, IssueFields, IssuedCode, Notice, Section};
 use crate::client_address::ClientAddress;
-use crate::datastore::codes::CodeKind;
+use crate::codes::{CodeRequest, DateField, IssueError, MAX_ONSET_AGE_DAYS};
+use crate::datastore::codes::{CodeKind, TestType};
 use crate::datastore::{DatastoreError, Role};
 use crate::state::AppState;
 use crate::web::csrf::{CsrfForm, CsrfRefusal};
+use crate::web::local_time::LocalTime;
 use crate::web::{self, Language};
 
 /// Most codes on one printed sheet.
@@ -41,15 +43,25 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/authority/sign-out", post(sign_out))
         .route("/authority/issue", get(issue_form).post(issue))
         .route("/authority/issue/shown", get(issued_code))
-        .route("/authority/issue/sheet", post(issue_sheet))
+        .route(
+            "/authority/issue/sheet",
+            get(issued_sheet).post(issue_sheet),
+        )
         .route("/authority/codes", get(codes))
-        .route("/authority/codes/{id}/expire", post(expire_code))
+        .route(
+            "/authority/codes/{id}/expire",
+            get(confirm_expire_code).post(expire_code),
+        )
         .route("/authority/statistics", get(statistics_page))
         .route("/authority/statistics.csv", get(statistics_csv))
         .route("/authority/users", get(users).post(add_user))
         .route("/authority/users/{id}/state", post(change_user_state))
+        .route("/authority/users/{id}/disable", get(confirm_disable_user))
         .route("/authority/api-keys", get(api_keys).post(create_api_key))
-        .route("/authority/api-keys/{id}/revoke", post(revoke_api_key))
+        .route(
+            "/authority/api-keys/{id}/revoke",
+            get(confirm_revoke_api_key).post(revoke_api_key),
+        )
         .route("/authority/audit", get(audit_page))
         .route(
             "/authority/config",
@@ -101,16 +113,12 @@ pub(super) fn internal(language: Language) -> impl FnOnce(DatastoreError) -> Res
     }
 }
 
-/// The page for a code that could not be issued. Every cause but a bad onset date is
-/// ours, and is logged (without request data) before the apology: a failure that only
-/// shows as an error page leaves the operator nothing to go on.
-fn issue_failed(
-    language: Language,
-    viewer: &views::Viewer,
-    error: crate::codes::IssueError,
-) -> Response {
+/// The page for a code that could not be issued. Every cause but a bad date is ours,
+/// and is logged (without request data) before the apology: a failure that only shows as
+/// an error page leaves the operator nothing to go on.
+fn issue_failed(language: Language, viewer: &views::Viewer, error: IssueError) -> Response {
     match error {
-        crate::codes::IssueError::Database(error) => {
+        IssueError::Database(error) => {
             tracing::error!(%error, "authority UI: database error while issuing a code");
         }
         other => tracing::error!(error = %other, "authority UI: no code issued"),
@@ -256,9 +264,13 @@ async fn sign_in(
             ))
         }
         SignIn::Wait { until } => {
-            let notice = Notice::Error(
-                language.text_with("sign-in-locked", &[("time", views::format_time(until))]),
-            );
+            let notice = Notice::Error(language.text_with(
+                "sign-in-locked",
+                &[(
+                    "time",
+                    LocalTime::new(language, state.time_zone.clone()).date_time_text(until),
+                )],
+            ));
             let page = sign_in_page(
                 &state,
                 language,
@@ -309,21 +321,42 @@ async fn sign_out(
 
 // ----- issuing codes -----
 
-async fn issue_form(SignedIn { language, session }: SignedIn) -> PageResult {
+async fn issue_form(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+) -> PageResult {
     let frame = frame(language, &session, Section::Issue);
     Ok(page(
         StatusCode::OK,
-        views::issue(&frame, &session.viewer, None, "", None, MAX_CODES_PER_SHEET),
+        views::issue(
+            &frame,
+            &session.viewer,
+            None,
+            &IssueFields::empty(),
+            None,
+            MAX_CODES_PER_SHEET,
+            state.now(),
+        ),
     ))
 }
 
 #[derive(Deserialize)]
 struct IssueForm {
+    /// `confirmed-test` or `clinical-diagnosis`.
     #[serde(default)]
-    onset: String,
+    test_type: String,
+    #[serde(default)]
+    symptom_date: String,
+    #[serde(default)]
+    test_date: String,
     /// `venue-warning` for a venue owner's code; a patient's code otherwise.
     #[serde(default)]
     kind: String,
+}
+
+/// A typed date, or `None` for an empty field.
+fn typed_date(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|text| !text.is_empty())
 }
 
 async fn issue(
@@ -331,10 +364,21 @@ async fn issue(
     SignedIn { language, session }: SignedIn,
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> PageResult {
-    let frame = frame(language, &session, Section::Issue);
     let kind = CodeKind::parse(form.kind.trim()).unwrap_or(CodeKind::Patient);
-    let onset = Some(form.onset.trim()).filter(|onset| !onset.is_empty());
-    match crate::codes::issue_code(&state, &issuer_of(&session), kind, onset).await {
+    let test_type = TestType::parse(form.test_type.trim()).unwrap_or_default();
+    let wanted = match kind {
+        CodeKind::Patient => CodeRequest {
+            kind,
+            test_type: Some(test_type),
+            symptom_date: typed_date(&form.symptom_date),
+            test_date: typed_date(&form.test_date),
+        },
+        CodeKind::VenueWarning => CodeRequest {
+            kind,
+            ..CodeRequest::default()
+        },
+    };
+    match crate::codes::issue_code(&state, &issuer_of(&session), &wanted).await {
         Ok(issued) => {
             let action = match kind {
                 CodeKind::Patient => "code-issued",
@@ -364,21 +408,45 @@ async fn issue(
             };
             Ok(see_other(&format!("/authority/issue/shown?c={sealed}")))
         }
-        Err(crate::codes::IssueError::InvalidOnset(_)) => {
-            let notice = Notice::Error(language.text("issue-onset-invalid"));
+        // The form again, as it was typed, with what the date must be in words and in
+        // the page's own date format.
+        Err(IssueError::InvalidDate { field, .. }) => {
+            let now = state.now();
+            let frame = frame(language, &session, Section::Issue);
+            let local = frame.local_time();
+            let today = local.today(now);
+            let earliest = today - time::Duration::days(MAX_ONSET_AGE_DAYS);
+            let (message, invalid) = match field {
+                DateField::SymptomOnset => ("issue-symptom-date-invalid", "symptom-date"),
+                DateField::Test => ("issue-test-date-invalid", "test-date"),
+            };
+            let notice = Notice::Error(language.text_with(
+                message,
+                &[
+                    ("earliest", local.date_text(earliest)),
+                    ("today", local.date_text(today)),
+                ],
+            ));
+            let fields = IssueFields {
+                test_type,
+                symptom_date: form.symptom_date.trim(),
+                test_date: form.test_date.trim(),
+                invalid: Some(invalid),
+            };
             Ok(page(
                 StatusCode::BAD_REQUEST,
                 views::issue(
                     &frame,
                     &session.viewer,
                     None,
-                    &form.onset,
+                    &fields,
                     Some(&notice),
                     MAX_CODES_PER_SHEET,
+                    now,
                 ),
             ))
         }
-        Err(error) => Err(issue_failed(language, &session.viewer, error)),
+        Err(other) => Err(issue_failed(language, &session.viewer, other)),
     }
 }
 
@@ -388,19 +456,21 @@ struct ShownQuery {
     c: String,
 }
 
-/// The page of a code just issued (see [`shown_code`]); anything it cannot open sends the
+/// The page of a code just issued. It can be reloaded (it shows the same code); an
+/// address sealed for another physician, altered or from another server sends the
 /// physician to "My codes", where every code is listed.
 async fn issued_code(
     State(state): State<AppState>,
     SignedIn { language, session }: SignedIn,
     Query(query): Query<ShownQuery>,
 ) -> PageResult {
-    let Some(shown) = shown_code::open(&state, &session.user_id, &query.c) else {
+    let Some(shown) = shown_code::open::<ShownCode>(&state, &session.user_id, &query.c) else {
         return Ok(see_other("/authority/codes"));
     };
     let frame = frame(language, &session, Section::Issue);
     let shown = IssuedCode {
         link: patient_link(state.config.public_url.as_deref(), &shown.code),
+        id: shown.id,
         kind: shown.kind,
         code: shown.code,
         expires_at: shown.expires_at,
@@ -411,9 +481,10 @@ async fn issued_code(
             &frame,
             &session.viewer,
             Some(&shown),
-            "",
+            &IssueFields::empty(),
             None,
             MAX_CODES_PER_SHEET,
+            state.now(),
         ),
     ))
 }
@@ -447,26 +518,27 @@ async fn issue_sheet(
                 &frame,
                 &session.viewer,
                 None,
-                "",
+                &IssueFields::empty(),
                 Some(&notice),
                 MAX_CODES_PER_SHEET,
+                state.now(),
             ),
         ));
     };
     let issuer = issuer_of(&session);
-    let mut codes = Vec::new();
+    let now = state.now();
+    let mut sheet = ShownSheet {
+        issued_at: now,
+        codes: Vec::new(),
+    };
     for _ in 0..count {
-        let issued = crate::codes::issue_code(&state, &issuer, CodeKind::Patient, None)
+        let issued = crate::codes::issue_code(&state, &issuer, &CodeRequest::default())
             .await
             .map_err(|error| issue_failed(language, &session.viewer, error))?;
-        codes.push(IssuedCode {
-            link: patient_link(state.config.public_url.as_deref(), &issued.code),
-            kind: CodeKind::Patient,
-            code: issued.code,
-            expires_at: issued.expires_at,
-        });
+        sheet
+            .codes
+            .push((issued.id, issued.code, issued.expires_at));
     }
-    let now = state.now();
     state
         .store
         .record_audit(
@@ -477,10 +549,49 @@ async fn issue_sheet(
         )
         .await
         .map_err(internal(language))?;
+    // POST → redirect → GET, as for one code: a reload prints the same sheet.
+    let Some(sealed) = shown_code::seal(&state, &session.user_id, &sheet) else {
+        tracing::error!("authority UI: could not seal a sheet of codes for its page");
+        return Err(error_page(
+            language,
+            Some(&session.viewer),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error-internal",
+        ));
+    };
+    Ok(see_other(&format!("/authority/issue/sheet?c={sealed}")))
+}
+
+/// The printable sheet of codes just issued; like one code's page, it can be reloaded.
+async fn issued_sheet(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+    Query(query): Query<ShownQuery>,
+) -> PageResult {
+    let Some(sheet) = shown_code::open::<ShownSheet>(&state, &session.user_id, &query.c) else {
+        return Ok(see_other("/authority/codes"));
+    };
+    let codes: Vec<IssuedCode> = sheet
+        .codes
+        .into_iter()
+        .map(|(id, code, expires_at)| IssuedCode {
+            link: patient_link(state.config.public_url.as_deref(), &code),
+            id,
+            kind: CodeKind::Patient,
+            code,
+            expires_at,
+        })
+        .collect();
     let frame = frame(language, &session, Section::Issue);
     Ok(page(
-        StatusCode::CREATED,
-        views::sheet(&frame, &session.viewer, &codes, now),
+        StatusCode::OK,
+        views::sheet(
+            &frame,
+            &session.viewer,
+            &codes,
+            sheet.issued_at,
+            state.now(),
+        ),
     ))
 }
 
@@ -517,7 +628,39 @@ async fn codes(
     let frame = frame(language, &session, Section::Codes);
     Ok(page(
         StatusCode::OK,
-        views::codes(&frame, &session.viewer, &rows, notice.as_ref()),
+        views::codes(&frame, &rows, notice.as_ref(), now),
+    ))
+}
+
+/// Asks before expiring a code (a patient holding it could no longer report). A GET: a
+/// reload asks again and changes nothing.
+async fn confirm_expire_code(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+    Path(id): Path<String>,
+) -> PageResult {
+    let own = state
+        .store
+        .code_issued_by(&id, &issuer_of(&session))
+        .await
+        .map_err(internal(language))?
+        .filter(|code| code.status(state.now()) == crate::datastore::CodeStatus::Unused);
+    let Some(code) = own else {
+        return Ok(see_other("/authority/codes"));
+    };
+    let reference = [("reference", views::code_reference(&code.id))];
+    let asked = views::Confirmation {
+        question: language.text_with("codes-expire-question", &reference),
+        consequence: language.text("codes-expire-consequence"),
+        action: format!("{BASE}/codes/{}/expire", code.id),
+        button: language.text("codes-expire-button"),
+        cancel: "/authority/codes",
+        hidden: &[],
+    };
+    let frame = frame(language, &session, Section::Codes);
+    Ok(page(
+        StatusCode::OK,
+        views::confirmation(&frame, &session.viewer, &asked),
     ))
 }
 
@@ -688,6 +831,35 @@ async fn add_user(
     }
 }
 
+/// Asks before disabling an account (its sessions end at once).
+async fn confirm_disable_user(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+    Path(id): Path<String>,
+) -> PageResult {
+    let email = state
+        .store
+        .user_email(&id)
+        .await
+        .map_err(internal(language))?;
+    let Some(email) = email.filter(|_| id != session.user_id) else {
+        return Ok(see_other("/authority/users"));
+    };
+    let asked = views::Confirmation {
+        question: language.text_with("users-disable-question", &[("email", email)]),
+        consequence: language.text("users-disable-consequence"),
+        action: format!("{BASE}/users/{id}/state"),
+        button: language.text("users-disable"),
+        cancel: "/authority/users",
+        hidden: &[("change", "disable")],
+    };
+    let frame = frame(language, &session, Section::Users);
+    Ok(page(
+        StatusCode::OK,
+        views::confirmation(&frame, &session.viewer, &asked),
+    ))
+}
+
 #[derive(Deserialize)]
 struct StateForm {
     #[serde(default)]
@@ -794,6 +966,31 @@ async fn create_api_key(
     .await
 }
 
+/// Asks before revoking an API key (the laboratory's system stops issuing codes).
+async fn confirm_revoke_api_key(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+    Path(id): Path<String>,
+) -> PageResult {
+    let keys = state.store.api_keys().await.map_err(internal(language))?;
+    let Some(key) = keys.into_iter().find(|key| key.id == id && !key.revoked) else {
+        return Ok(see_other("/authority/api-keys"));
+    };
+    let asked = views::Confirmation {
+        question: language.text_with("api-keys-revoke-question", &[("name", key.name)]),
+        consequence: language.text("api-keys-revoke-consequence"),
+        action: format!("{BASE}/api-keys/{id}/revoke"),
+        button: language.text("api-keys-revoke"),
+        cancel: "/authority/api-keys",
+        hidden: &[],
+    };
+    let frame = frame(language, &session, Section::ApiKeys);
+    Ok(page(
+        StatusCode::OK,
+        views::confirmation(&frame, &session.viewer, &asked),
+    ))
+}
+
 async fn revoke_api_key(
     State(state): State<AppState>,
     Admin(SignedIn { language, session }): Admin,
@@ -836,7 +1033,6 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::codes::IssueError;
     use crate::datastore::DatastoreError;
 
     /// Collects what the code under test logs, on this thread only.
@@ -880,6 +1076,7 @@ mod tests {
             email: "dr@example.org".into(),
             role: Role::Physician,
             csrf: "token".into(),
+            time_zone: jiff::tz::TimeZone::UTC,
         };
         let error = IssueError::Database(DatastoreError::WriterStopped);
         let mut status = StatusCode::OK;

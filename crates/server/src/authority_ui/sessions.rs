@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::SameSite;
+use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 
 use super::views::{BASE, Viewer};
@@ -96,11 +97,13 @@ pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<Strin
     Ok(token)
 }
 
-/// The session the request's cookie belongs to, if it is live and its account enabled.
+/// The session the request's cookie belongs to, if it is live and its account enabled;
+/// its pages write times in `time_zone`.
 pub(crate) async fn find(
     store: &Store,
     headers: &HeaderMap,
     now: i64,
+    time_zone: &TimeZone,
 ) -> Result<Option<Session>, DatastoreError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
@@ -112,6 +115,7 @@ pub(crate) async fn find(
             email: row.email,
             role: row.role,
             csrf: row.csrf_token,
+            time_zone: time_zone.clone(),
         },
     }))
 }

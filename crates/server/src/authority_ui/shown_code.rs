@@ -1,6 +1,7 @@
-//! POST → redirect → GET for a newly issued code: the issuing POST answers `303 See
-//! Other` to `/authority/issue/shown?c=<sealed>`, and that page shows the code, so that a
-//! reload shows the same code and never issues another.
+//! POST → redirect → GET for newly issued codes: the issuing POST answers `303 See
+//! Other` to `/authority/issue/shown?c=<sealed>` (one code) or
+//! `/authority/issue/sheet?c=<sealed>` (a printable sheet), and that page shows the codes,
+//! so that a reload shows the same codes and never issues others.
 //!
 //! The server keeps no clear code (only its HMAC), so the digits travel in the address,
 //! sealed with AES-256-GCM under a key derived from the server's secret and bound to the
@@ -12,20 +13,30 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use messages::authority::CodeKind;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::state::AppState;
 
-/// Longest sealed value read (a code, an id and a time are far shorter).
-const MAX_SEALED_LENGTH: usize = 1024;
+/// Longest sealed value read: a sheet of 50 codes and their ids takes about 4,000
+/// characters, well within the address length every browser and proxy accepts.
+const MAX_SEALED_LENGTH: usize = 6000;
 
-/// What the page shows again.
+/// What the page of one code shows again.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
 pub(crate) struct ShownCode {
     pub id: String,
     pub code: String,
     pub kind: CodeKind,
     pub expires_at: i64,
+}
+
+/// What a printed sheet shows again: patients' codes issued together.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub(crate) struct ShownSheet {
+    pub issued_at: i64,
+    /// Each code: its id, its digits, its expiry.
+    pub codes: Vec<(String, String, i64)>,
 }
 
 fn key(state: &AppState) -> Option<LessSafeKey> {
@@ -36,7 +47,7 @@ fn key(state: &AppState) -> Option<LessSafeKey> {
 }
 
 /// The sealed form of `shown` for `user_id`, for the address.
-pub(crate) fn seal(state: &AppState, user_id: &str, shown: &ShownCode) -> Option<String> {
+pub(crate) fn seal<T: Serialize>(state: &AppState, user_id: &str, shown: &T) -> Option<String> {
     let key = key(state)?;
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce);
@@ -52,9 +63,9 @@ pub(crate) fn seal(state: &AppState, user_id: &str, shown: &ShownCode) -> Option
     Some(URL_SAFE_NO_PAD.encode(sealed))
 }
 
-/// The code sealed in `text` for `user_id`; `None` if it was sealed for someone else,
-/// altered, or is not ours.
-pub(crate) fn open(state: &AppState, user_id: &str, text: &str) -> Option<ShownCode> {
+/// What is sealed in `text` for `user_id`; `None` if it was sealed for someone else,
+/// altered, is not ours, or is not a `T`.
+pub(crate) fn open<T: DeserializeOwned>(state: &AppState, user_id: &str, text: &str) -> Option<T> {
     if text.len() > MAX_SEALED_LENGTH {
         return None;
     }

@@ -26,7 +26,14 @@ pub(crate) async fn identify(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let session = match sessions::find(&state.store, request.headers(), state.now()).await {
+    let session = match sessions::find(
+        &state.store,
+        request.headers(),
+        state.now(),
+        &state.time_zone,
+    )
+    .await
+    {
         Ok(session) => session,
         Err(error) => {
             let language = Language::of_request(&request.into_parts().0);

@@ -5,7 +5,7 @@
 use messages::retention;
 use plotters::prelude::*;
 
-use super::views::format_day;
+use crate::clock::{date_of, format_date};
 use crate::datastore::{DatastoreError, DayCounts, Store};
 use crate::web::Language;
 
@@ -24,7 +24,7 @@ pub(crate) fn csv(days: &[DayCounts]) -> String {
     for day in days {
         text.push_str(&format!(
             "{},{},{},{},{},{}\n",
-            format_day(day.day),
+            format_date(date_of(day.day)),
             day.codes_issued,
             day.codes_used,
             day.uploads,
@@ -75,7 +75,12 @@ pub(crate) fn chart_svg(days: &[DayCounts], language: Language) -> Result<String
             .map_err(|e| e.to_string())?;
         let label_of = |index: &u32| {
             days.get(*index as usize)
-                .map(|day| format_day(day.day).get(5..).unwrap_or_default().to_owned())
+                .map(|day| {
+                    format_date(date_of(day.day))
+                        .get(5..)
+                        .unwrap_or_default()
+                        .to_owned()
+                })
                 .unwrap_or_default()
         };
         chart

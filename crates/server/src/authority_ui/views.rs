@@ -2,15 +2,19 @@
 //! unescaped output is SVG that this crate generated itself (QR codes and the chart), marked
 //! with `PreEscaped` where it is inserted.
 
+use jiff::tz::TimeZone;
 use maud::{Markup, PreEscaped, html};
 
 use super::deep_link::{grouped_for_dictation, report_qr_svg};
-use crate::datastore::codes::CodeKind;
+use crate::clock::format_date;
+use crate::codes::MAX_ONSET_AGE_DAYS;
+use crate::datastore::codes::{CodeKind, TestType};
 use crate::datastore::{ApiKeyRow, AuditRow, CodeStatus, DayCounts, Role, UserRow};
 use crate::web::Language;
 use crate::web::csrf;
 pub(crate) use crate::web::layout::Notice;
 use crate::web::layout::{self, Chrome, SignedInUser, notice};
+use crate::web::local_time::LocalTime;
 
 /// Where the UI is mounted.
 pub(crate) const BASE: &str = "/authority";
@@ -31,6 +35,9 @@ pub(crate) struct Viewer {
     pub role: Role,
     /// The session's anti-forgery token, put in every form.
     pub csrf: String,
+    /// The zone their pages write times in before their browser's script puts them in
+    /// its own: the server's `time_zone`.
+    pub time_zone: TimeZone,
 }
 
 /// The menu entries; the current one is marked for screen readers and the eye.
@@ -68,22 +75,39 @@ pub(crate) struct Frame<'a> {
     pub section: Section,
 }
 
-/// `2026-11-23 21:05 UTC`: unambiguous in both languages.
-pub fn format_time(unix_seconds: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|moment| moment.format(&format).ok())
-        .unwrap_or_default()
+impl Frame<'_> {
+    /// How this page writes times: in its language, in the viewer's zone (UTC for pages
+    /// before sign-in, which show none).
+    pub(crate) fn local_time(&self) -> LocalTime {
+        let zone = self
+            .viewer
+            .map_or(TimeZone::UTC, |viewer| viewer.time_zone.clone());
+        LocalTime::new(self.language, zone)
+    }
 }
 
-/// `2026-11-23`.
-pub(crate) fn format_day(unix_seconds: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|moment| moment.format(&format).ok())
-        .unwrap_or_default()
+/// The short reference of a code, from its id: `3F9A-C21B`. Printed on the patient's slip
+/// and listed in "My codes", so that a physician can tell which code a patient holds
+/// without the digits, which are never shown again. The id is random, so is this.
+pub(crate) fn code_reference(id: &str) -> String {
+    let hex: String = id
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match hex.split_at_checked(4) {
+        Some((first, second)) => format!("{first}-{second}"),
+        None => hex,
+    }
+}
+
+/// A table that scrolls sideways inside its own box on a narrow screen instead of
+/// widening the page; keyboard users can focus the box to scroll it.
+pub(crate) fn scrolling_table(label: &str, table: Markup) -> Markup {
+    html! {
+        div class="table-scroll" role="region" aria-label=(label) tabindex="0" { (table) }
+    }
 }
 
 fn csrf_field(viewer: &Viewer) -> Markup {
@@ -120,6 +144,17 @@ pub(crate) fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
             }
         }
     });
+    // Where times are shown, once per page: the script puts the browser's zone here when
+    // it rewrites the times.
+    let body = html! {
+        (body)
+        @if frame.viewer.is_some() {
+            p class="time-zone-note" {
+                (t("time-zone-note")) " "
+                span data-time-zone { (frame.local_time().zone_name()) }
+            }
+        }
+    };
     let chrome = Chrome {
         language: frame.language,
         stylesheet: Some("authority.css"),
@@ -171,6 +206,7 @@ pub(crate) fn sign_in(
 
 /// A freshly issued code, shown once.
 pub(crate) struct IssuedCode {
+    pub id: String,
     pub code: String,
     pub kind: CodeKind,
     pub expires_at: i64,
@@ -178,7 +214,9 @@ pub(crate) struct IssuedCode {
     pub link: String,
 }
 
-fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
+fn code_block(frame: &Frame<'_>, code: &IssuedCode, now: i64, big: bool) -> Markup {
+    let language = frame.language;
+    let local = frame.local_time();
     let t = |id: &str| language.text(id);
     let qr = if code.kind == CodeKind::Patient {
         report_qr_svg(&code.link).unwrap_or_default()
@@ -189,8 +227,14 @@ fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
         div class="code-digits" data-code=(code.code) aria-label=(code.code) {
             (grouped_for_dictation(&code.code))
         }
+        p class="code-meta code-reference" {
+            (t("code-reference")) " " strong class="mono" { (code_reference(&code.id)) }
+        }
         p class="code-meta code-expiry" {
-            (language.text_with("issue-expires", &[("time", format_time(code.expires_at))]))
+            (t("issue-valid-until")) " " (local.date_time(code.expires_at))
+        }
+        p class="code-meta code-countdown" {
+            (t("issue-time-left")) " " (local.countdown(now, code.expires_at))
         }
         @if big {
             p class="code-meta" { (t("issue-dictate-hint")) }
@@ -205,18 +249,52 @@ fn code_block(language: Language, code: &IssuedCode, big: bool) -> Markup {
     }
 }
 
+/// What the issue form holds: what the physician chose or typed, shown again with the
+/// error when it is refused.
+pub(crate) struct IssueFields<'a> {
+    pub test_type: TestType,
+    pub symptom_date: &'a str,
+    pub test_date: &'a str,
+    /// The field an error is about (`symptom-date` or `test-date`).
+    pub invalid: Option<&'static str>,
+}
+
+impl IssueFields<'_> {
+    /// An empty form: a confirmed test, no date.
+    pub(crate) fn empty() -> IssueFields<'static> {
+        IssueFields {
+            test_type: TestType::ConfirmedTest,
+            symptom_date: "",
+            test_date: "",
+            invalid: None,
+        }
+    }
+}
+
+fn test_type_message(test_type: TestType) -> &'static str {
+    match test_type {
+        TestType::ConfirmedTest => "test-type-confirmed",
+        TestType::ClinicalDiagnosis => "test-type-clinical",
+    }
+}
+
 /// The issue page: the form, and the code just issued if any.
 pub(crate) fn issue(
     frame: &Frame<'_>,
     viewer: &Viewer,
     issued: Option<&IssuedCode>,
-    onset: &str,
+    fields: &IssueFields<'_>,
     message: Option<&Notice>,
     batch_max: u32,
+    now: i64,
 ) -> Markup {
     let language = frame.language;
     let t = |id: &str| language.text(id);
     let title = t("issue-title");
+    let today = frame.local_time().today(now);
+    let earliest = today - time::Duration::days(MAX_ONSET_AGE_DAYS);
+    let (min, max) = (format_date(earliest), format_date(today));
+    let invalid = |field: &str| (fields.invalid == Some(field)).then_some("true");
     layout(
         frame,
         &title,
@@ -224,7 +302,7 @@ pub(crate) fn issue(
             @if let Some(code) = issued {
                 section class="card code-result" aria-labelledby="result-title" {
                     h1 id="result-title" { (t("issue-result-title")) }
-                    (code_block(language, code, true))
+                    (code_block(frame, code, now, true))
                     @if code.kind == CodeKind::Patient {
                         p class="code-meta" { (t("issue-qr-caption")) }
                     }
@@ -237,11 +315,38 @@ pub(crate) fn issue(
                 h1 { (title) }
                 p class="intro" { (t("issue-intro")) }
                 @if let Some(message) = message { (notice(message)) }
-                form class="card" method="post" action={ (BASE) "/issue" } {
+                form class="card" method="post" action={ (BASE) "/issue" } novalidate {
                     (csrf_field(viewer))
-                    label for="onset" { (t("onset-label")) }
-                    span class="hint" id="onset-hint" { (t("onset-hint")) }
-                    input id="onset" type="date" name="onset" value=(onset) aria-describedby="onset-hint";
+                    fieldset class="choices" {
+                        legend { (t("test-type-label")) }
+                        @for test_type in [TestType::ConfirmedTest, TestType::ClinicalDiagnosis] {
+                            label class="choice" {
+                                input type="radio" name="test_type" value=(test_type.as_str())
+                                    checked[fields.test_type == test_type];
+                                " " (t(test_type_message(test_type)))
+                            }
+                        }
+                    }
+                    p class="hint" id="dates-hint" {
+                        (language.text_with("issue-dates-hint", &[
+                            ("earliest", frame.local_time().date_text(earliest)),
+                            ("today", frame.local_time().date_text(today)),
+                        ]))
+                    }
+                    div class="field-row" {
+                        div class="field" {
+                            label for="symptom-date" { (t("symptom-date-label")) }
+                            input id="symptom-date" type="date" name="symptom_date" value=(fields.symptom_date)
+                                min=(min) max=(max) aria-describedby="dates-hint"
+                                aria-invalid=[invalid("symptom-date")];
+                        }
+                        div class="field" {
+                            label for="test-date" { (t("test-date-label")) }
+                            input id="test-date" type="date" name="test_date" value=(fields.test_date)
+                                min=(min) max=(max) aria-describedby="dates-hint"
+                                aria-invalid=[invalid("test-date")];
+                        }
+                    }
                     div { button class="big" type="submit" { (t("issue-button")) } }
                 }
                 h2 { (t("venue-warning-title")) }
@@ -269,6 +374,7 @@ pub(crate) fn sheet(
     viewer: &Viewer,
     codes: &[IssuedCode],
     issued_at: i64,
+    now: i64,
 ) -> Markup {
     let language = frame.language;
     let t = |id: &str| language.text(id);
@@ -279,13 +385,16 @@ pub(crate) fn sheet(
         html! {
             h1 { (title) }
             p class="intro" {
-                (language.text_with("batch-issued", &[("time", format_time(issued_at)), ("email", viewer.email.clone())]))
+                (language.text_with("batch-issued", &[
+                    ("time", frame.local_time().date_time_text(issued_at)),
+                    ("email", viewer.email.clone()),
+                ]))
             }
             p class="no-print" { button type="button" data-print { (t("batch-print")) } }
             div class="sheet" {
                 @for code in codes {
                     div class="sheet-code" {
-                        div { (code_block(language, code, false)) }
+                        div { (code_block(frame, code, now, false)) }
                     }
                 }
             }
@@ -325,11 +434,12 @@ pub(crate) struct CodeRow {
 
 pub(crate) fn codes(
     frame: &Frame<'_>,
-    viewer: &Viewer,
     rows: &[CodeRow],
     message: Option<&Notice>,
+    now: i64,
 ) -> Markup {
     let language = frame.language;
+    let local = frame.local_time();
     let t = |id: &str| language.text(id);
     let title = t("codes-title");
     layout(
@@ -342,32 +452,40 @@ pub(crate) fn codes(
             @if rows.is_empty() {
                 p { (t("codes-empty")) }
             } @else {
-                table id="codes" {
-                    thead { tr {
-                        th scope="col" { (t("codes-issued-at")) }
-                        th scope="col" { (t("codes-status")) }
-                        th scope="col" { (t("codes-expires")) }
-                        th scope="col" { (t("codes-used-at")) }
-                        th scope="col" { (t("codes-action")) }
-                    } }
-                    tbody {
-                        @for row in rows {
-                            tr data-code-id=(row.id) {
-                                td {
-                                    (format_time(row.issued_hour))
-                                    @if row.kind == CodeKind::VenueWarning {
-                                        " " span class="code-kind" { (t("codes-kind-venue-warning")) }
+                (scrolling_table(&title, html! {
+                    table id="codes" {
+                        thead { tr {
+                            th scope="col" { (t("code-reference-column")) }
+                            th scope="col" { (t("codes-issued-at")) }
+                            th scope="col" { (t("codes-status")) }
+                            th scope="col" { (t("codes-expires")) }
+                            th scope="col" { (t("codes-used-at")) }
+                            th scope="col" { (t("codes-action")) }
+                        } }
+                        tbody {
+                            @for row in rows {
+                                @let reference = code_reference(&row.id);
+                                tr data-code-id=(row.id) {
+                                    th scope="row" class="mono" {
+                                        (reference)
+                                        @if row.kind == CodeKind::VenueWarning {
+                                            " " span class="code-kind" { (t("codes-kind-venue-warning")) }
+                                        }
                                     }
-                                }
-                                td { span class=(status_class(row.status)) { (t(status_message(row.status))) } }
-                                td { (format_time(row.expires_at)) }
-                                td { @if let Some(hour) = row.used_hour { (format_time(hour)) } }
-                                td {
-                                    @if row.status == CodeStatus::Unused {
-                                        form class="inline" method="post" action={ (BASE) "/codes/" (row.id) "/expire" } {
-                                            (csrf_field(viewer))
-                                            button class="small danger" type="submit"
-                                                aria-label=(language.text_with("codes-expire-label", &[("time", format_time(row.issued_hour))])) {
+                                    td { (local.hour(row.issued_hour)) }
+                                    td { span class=(status_class(row.status)) { (t(status_message(row.status))) } }
+                                    td {
+                                        (local.date_time(row.expires_at))
+                                        @if row.status == CodeStatus::Unused {
+                                            br;
+                                            span class="hint" { (t("issue-time-left")) " " (local.countdown(now, row.expires_at)) }
+                                        }
+                                    }
+                                    td { @if let Some(hour) = row.used_hour { (local.hour(hour)) } }
+                                    td {
+                                        @if row.status == CodeStatus::Unused {
+                                            a class="button small danger" href={ (BASE) "/codes/" (row.id) "/expire" }
+                                                aria-label=(language.text_with("codes-expire-label", &[("reference", reference.clone())])) {
                                                 (t("codes-expire-button"))
                                             }
                                         }
@@ -376,7 +494,7 @@ pub(crate) fn codes(
                             }
                         }
                     }
-                }
+                }))
             }
         },
     )
@@ -384,6 +502,7 @@ pub(crate) fn codes(
 
 pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str) -> Markup {
     let language = frame.language;
+    let local = frame.local_time();
     let t = |id: &str| language.text(id);
     let title = t("statistics-title");
     layout(
@@ -396,28 +515,30 @@ pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str)
                 (PreEscaped(chart_svg))
             }
             p { a class="button secondary" href={ (BASE) "/statistics.csv" } download { (t("statistics-download")) } }
-            table id="statistics" {
-                thead { tr {
-                    th scope="col" { (t("statistics-day")) }
-                    th scope="col" class="number" { (t("statistics-codes-issued")) }
-                    th scope="col" class="number" { (t("statistics-codes-used")) }
-                    th scope="col" class="number" { (t("statistics-uploads")) }
-                    th scope="col" class="number" { (t("statistics-keys-published")) }
-                    th scope="col" class="number" { (t("statistics-venue-warnings")) }
-                } }
-                tbody {
-                    @for day in days.iter().rev() {
-                        tr {
-                            th scope="row" { (format_day(day.day)) }
-                            td class="number" { (day.codes_issued) }
-                            td class="number" { (day.codes_used) }
-                            td class="number" { (day.uploads) }
-                            td class="number" { (day.keys_published) }
-                            td class="number" { (day.venue_warnings) }
+            (scrolling_table(&title, html! {
+                table id="statistics" {
+                    thead { tr {
+                        th scope="col" { (t("statistics-day")) }
+                        th scope="col" class="number" { (t("statistics-codes-issued")) }
+                        th scope="col" class="number" { (t("statistics-codes-used")) }
+                        th scope="col" class="number" { (t("statistics-uploads")) }
+                        th scope="col" class="number" { (t("statistics-keys-published")) }
+                        th scope="col" class="number" { (t("statistics-venue-warnings")) }
+                    } }
+                    tbody {
+                        @for day in days.iter().rev() {
+                            tr {
+                                th scope="row" { (local.date(crate::clock::date_of(day.day))) }
+                                td class="number" { (day.codes_issued) }
+                                td class="number" { (day.codes_used) }
+                                td class="number" { (day.uploads) }
+                                td class="number" { (day.keys_published) }
+                                td class="number" { (day.venue_warnings) }
+                            }
                         }
                     }
                 }
-            }
+            }))
         },
     )
 }
@@ -431,6 +552,7 @@ pub(crate) fn users(
     min_password: usize,
 ) -> Markup {
     let language = frame.language;
+    let local = frame.local_time();
     let t = |id: &str| language.text(id);
     let title = t("users-title");
     layout(
@@ -439,41 +561,50 @@ pub(crate) fn users(
         html! {
             h1 { (title) }
             @if let Some(message) = message { (notice(message)) }
-            table id="users" {
-                thead { tr {
-                    th scope="col" { (t("users-email")) }
-                    th scope="col" { (t("users-role")) }
-                    th scope="col" { (t("users-created")) }
-                    th scope="col" { (t("users-state")) }
-                    th scope="col" { (t("users-action")) }
-                } }
-                tbody {
-                    @for row in rows {
-                        tr {
-                            td { (row.email) }
-                            td { (t(row.role.message())) }
-                            td { (format_time(row.created_at)) }
-                            td {
-                                @if row.disabled {
-                                    (t("user-state-disabled"))
-                                } @else if let Some(until) = row.locked_until {
-                                    (language.text_with("user-state-locked", &[("time", format_time(until))]))
-                                } @else {
-                                    (t("user-state-active"))
+            (scrolling_table(&title, html! {
+                table id="users" {
+                    thead { tr {
+                        th scope="col" { (t("users-email")) }
+                        th scope="col" { (t("users-role")) }
+                        th scope="col" { (t("users-created")) }
+                        th scope="col" { (t("users-state")) }
+                        th scope="col" { (t("users-action")) }
+                    } }
+                    tbody {
+                        @for row in rows {
+                            tr {
+                                th scope="row" class="wrap" { (row.email) }
+                                td { (t(row.role.message())) }
+                                td { (local.date_time(row.created_at)) }
+                                td {
+                                    @if row.disabled {
+                                        (t("user-state-disabled"))
+                                    } @else if let Some(until) = row.locked_until {
+                                        (t("user-state-locked")) " " (local.date_time(until))
+                                    } @else {
+                                        (t("user-state-active"))
+                                    }
                                 }
-                            }
-                            td {
-                                @if row.email != viewer.email {
-                                    form class="inline" method="post" action={ (BASE) "/users/" (row.id) "/state" } {
-                                        (csrf_field(viewer))
-                                        @if row.disabled {
-                                            button class="small secondary" name="change" value="enable" type="submit" { (t("users-enable")) }
-                                        } @else {
-                                            button class="small danger" name="change" value="disable" type="submit" { (t("users-disable")) }
-                                        }
-                                        @if row.locked_until.is_some() {
-                                            " "
-                                            button class="small secondary" name="change" value="unlock" type="submit" { (t("users-unlock")) }
+                                td {
+                                    @if row.email != viewer.email {
+                                        div class="actions-cell" {
+                                            @if row.disabled {
+                                                form class="inline" method="post" action={ (BASE) "/users/" (row.id) "/state" } {
+                                                    (csrf_field(viewer))
+                                                    button class="small secondary" name="change" value="enable" type="submit" { (t("users-enable")) }
+                                                }
+                                            } @else {
+                                                a class="button small danger" href={ (BASE) "/users/" (row.id) "/disable" }
+                                                    aria-label=(language.text_with("users-disable-label", &[("email", row.email.clone())])) {
+                                                    (t("users-disable"))
+                                                }
+                                            }
+                                            @if row.locked_until.is_some() {
+                                                form class="inline" method="post" action={ (BASE) "/users/" (row.id) "/state" } {
+                                                    (csrf_field(viewer))
+                                                    button class="small secondary" name="change" value="unlock" type="submit" { (t("users-unlock")) }
+                                                }
+                                            }
                                         }
                                     }
                                 }
@@ -481,7 +612,7 @@ pub(crate) fn users(
                         }
                     }
                 }
-            }
+            }))
             h2 { (t("users-add-title")) }
             form class="card" method="post" action={ (BASE) "/users" } {
                 (csrf_field(viewer))
@@ -509,6 +640,7 @@ pub(crate) fn api_keys(
     message: Option<&Notice>,
 ) -> Markup {
     let language = frame.language;
+    let local = frame.local_time();
     let t = |id: &str| language.text(id);
     let title = t("api-keys-title");
     layout(
@@ -521,37 +653,41 @@ pub(crate) fn api_keys(
             @if let Some(key) = new_key {
                 div class="notice success" role="status" {
                     p { (t("api-keys-created-once")) }
-                    p class="mono" id="new-api-key" { (key) }
+                    p class="mono wrap" id="new-api-key" { (key) }
+                    button class="secondary" type="button" data-copy=(key)
+                        data-copied=(t("issue-copied")) hidden { (t("api-keys-copy")) }
                 }
             }
             @if rows.is_empty() {
                 p { (t("api-keys-empty")) }
             } @else {
-                table id="api-keys" {
-                    thead { tr {
-                        th scope="col" { (t("api-keys-name")) }
-                        th scope="col" { (t("api-keys-created")) }
-                        th scope="col" { (t("api-keys-state")) }
-                        th scope="col" { (t("users-action")) }
-                    } }
-                    tbody {
-                        @for row in rows {
-                            tr {
-                                td { (row.name) }
-                                td { (format_time(row.created_at)) }
-                                td { (t(if row.revoked { "api-keys-revoked" } else { "api-keys-active" })) }
-                                td {
-                                    @if !row.revoked {
-                                        form class="inline" method="post" action={ (BASE) "/api-keys/" (row.id) "/revoke" } {
-                                            (csrf_field(viewer))
-                                            button class="small danger" type="submit" { (t("api-keys-revoke")) }
+                (scrolling_table(&title, html! {
+                    table id="api-keys" {
+                        thead { tr {
+                            th scope="col" { (t("api-keys-name")) }
+                            th scope="col" { (t("api-keys-created")) }
+                            th scope="col" { (t("api-keys-state")) }
+                            th scope="col" { (t("users-action")) }
+                        } }
+                        tbody {
+                            @for row in rows {
+                                tr {
+                                    th scope="row" class="wrap" { (row.name) }
+                                    td { (local.date_time(row.created_at)) }
+                                    td { (t(if row.revoked { "api-keys-revoked" } else { "api-keys-active" })) }
+                                    td {
+                                        @if !row.revoked {
+                                            a class="button small danger" href={ (BASE) "/api-keys/" (row.id) "/revoke" }
+                                                aria-label=(language.text_with("api-keys-revoke-label", &[("name", row.name.clone())])) {
+                                                (t("api-keys-revoke"))
+                                            }
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                }
+                }))
             }
             form class="card" method="post" action={ (BASE) "/api-keys" } {
                 (csrf_field(viewer))
@@ -565,6 +701,7 @@ pub(crate) fn api_keys(
 
 pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {
     let language = frame.language;
+    let local = frame.local_time();
     let t = |id: &str| language.text(id);
     let title = t("audit-title");
     layout(
@@ -575,23 +712,65 @@ pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {
             @if rows.is_empty() {
                 p { (t("audit-empty")) }
             } @else {
-                table id="audit" {
-                    thead { tr {
-                        th scope="col" { (t("audit-time")) }
-                        th scope="col" { (t("audit-actor")) }
-                        th scope="col" { (t("audit-action")) }
-                        th scope="col" { (t("audit-target")) }
-                    } }
-                    tbody {
-                        @for row in rows {
-                            tr {
-                                td { (format_time(row.at)) }
-                                td { (row.actor) }
-                                td { (t(&format!("audit-action-{}", row.action))) }
-                                td { (row.target) }
+                (scrolling_table(&title, html! {
+                    table id="audit" {
+                        thead { tr {
+                            th scope="col" { (t("audit-time")) }
+                            th scope="col" { (t("audit-actor")) }
+                            th scope="col" { (t("audit-action")) }
+                            th scope="col" { (t("audit-target")) }
+                        } }
+                        tbody {
+                            @for row in rows {
+                                tr {
+                                    td { (local.date_time(row.at)) }
+                                    td class="wrap" { (row.actor) }
+                                    td { (t(&format!("audit-action-{}", row.action))) }
+                                    td class="wrap" { (row.target) }
+                                }
                             }
                         }
                     }
+                }))
+            }
+        },
+    )
+}
+
+/// What a confirmation page asks before a change that cannot be undone from where it is
+/// made (expire a code, revoke a key, disable an account): it works without a script, and
+/// a reload of it changes nothing.
+pub(crate) struct Confirmation<'a> {
+    /// The question, as the page's title.
+    pub question: String,
+    /// What happens, in a sentence.
+    pub consequence: String,
+    /// Where the form posts.
+    pub action: String,
+    pub button: String,
+    /// Where "Cancel" leads back to.
+    pub cancel: &'a str,
+    /// Fields the form posts besides its anti-forgery token (name, value).
+    pub hidden: &'a [(&'a str, &'a str)],
+}
+
+pub(crate) fn confirmation(frame: &Frame<'_>, viewer: &Viewer, asked: &Confirmation<'_>) -> Markup {
+    let t = |id: &str| frame.language.text(id);
+    layout(
+        frame,
+        &asked.question,
+        html! {
+            div class="card narrow" {
+                h1 { (asked.question) }
+                p { (asked.consequence) }
+                form method="post" action=(asked.action) {
+                    (csrf_field(viewer))
+                    @for (name, value) in asked.hidden {
+                        input type="hidden" name=(name) value=(value);
+                    }
+                    button class="danger" type="submit" { (asked.button) }
+                    " "
+                    a class="button secondary" href=(asked.cancel) { (t("confirm-cancel")) }
                 }
             }
         },
@@ -618,9 +797,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_utc_and_unambiguous() {
-        assert_eq!(format_time(1_606_165_500), "2020-11-23 21:05 UTC");
-        assert_eq!(format_day(1_606_165_500), "2020-11-23");
+    fn code_references_are_short_and_from_the_id() {
+        assert_eq!(
+            code_reference("3f9ac21b-0d4e-4a8f-9c1e-7b2d5e6f8a90"),
+            "3F9A-C21B"
+        );
+        assert_eq!(code_reference("ab"), "AB");
     }
 
     #[test]
@@ -629,6 +811,7 @@ mod tests {
             email: "<script>alert(1)</script>@x.fr".into(),
             role: Role::Admin,
             csrf: "\"><img src=x onerror=alert(1)>".into(),
+            time_zone: TimeZone::UTC,
         };
         let frame = Frame {
             language: Language::French,

@@ -146,11 +146,21 @@ impl Language {
     #[cfg(test)]
     pub(crate) fn has(self, id: &str) -> bool {
         // Every argument any message takes, so that formatting itself cannot fail.
-        let arguments: HashMap<Cow<'static, str>, FluentValue<'_>> =
-            ["email", "time", "max", "min", "days", "version"]
-                .into_iter()
-                .map(|name| (Cow::Borrowed(name), FluentValue::from("x")))
-                .collect();
+        let arguments: HashMap<Cow<'static, str>, FluentValue<'_>> = [
+            "email",
+            "time",
+            "max",
+            "min",
+            "days",
+            "version",
+            "reference",
+            "earliest",
+            "today",
+            "name",
+        ]
+        .into_iter()
+        .map(|name| (Cow::Borrowed(name), FluentValue::from("x")))
+        .collect();
         LOCALES
             .try_lookup_with_args(&self.identifier(), id, &arguments)
             .is_some()

@@ -15,6 +15,8 @@
 //! - `csrf`: the [`CsrfForm<T>`](csrf::CsrfForm) extractor that checks a form's
 //!   anti-forgery token and reads the form.
 //! - `cookies`: reading a request's cookies, writing ours.
+//! - `local_time`: times and dates in the server's zone and the page's language, in
+//!   `<time>` elements a script rewrites in the reader's own zone.
 //!
 //! # Adding a page
 //!
@@ -27,6 +29,7 @@ pub(crate) mod cookies;
 pub(crate) mod csrf;
 pub(crate) mod language;
 pub(crate) mod layout;
+pub(crate) mod local_time;
 pub(crate) mod security;
 
 use axum::Router;
