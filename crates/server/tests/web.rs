@@ -1045,3 +1045,201 @@ async fn a_reload_of_a_sheet_shows_the_same_codes_and_issues_none() {
     );
     site.server.shutdown().await.unwrap();
 }
+
+/// Issue 16, item 2: there was no way to change a password. The current one is checked as
+/// a sign-in checks it (failures make it wait alike); the account's other sessions end,
+/// the one that changed it goes on.
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
+    let site = Site::start().await;
+    let email = "dr.a@example.org";
+    let here = site.signed_in(email, Role::Physician).await;
+    let (_, headers, _) = site.sign_in(email, "the right password 1").await;
+    let elsewhere = cookie_set(&headers, "osc_session");
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let site = &site;
+        let here = here.clone();
+        async move {
+            site.submit(
+                "/authority/account/password",
+                &here,
+                &[
+                    ("current_password", current),
+                    ("new_password", new),
+                    ("new_password_again", again),
+                ],
+            )
+            .await
+        }
+    };
+    let wrong = change(
+        "a wrong password",
+        "a brand new password",
+        "a brand new password",
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("The current password is wrong.")
+    );
+    let mismatch = change(
+        "the right password 1",
+        "a brand new password",
+        "another one here",
+    )
+    .await;
+    assert_eq!(mismatch.status(), StatusCode::BAD_REQUEST);
+    let weak = change("the right password 1", "aaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaa").await;
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    // Nothing changed so far: both sessions live, the old password signs in.
+    assert_eq!(
+        site.get("/authority/codes", Some(&elsewhere))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let changed = change(
+        "the right password 1",
+        "a brand new password",
+        "a brand new password",
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(changed.headers(), LOCATION.as_str()),
+        "/authority/account?done=password"
+    );
+    assert!(
+        site.page("/authority/account?done=password", &here)
+            .await
+            .contains("Your password is changed.")
+    );
+    assert_eq!(
+        site.get("/authority/codes", Some(&elsewhere))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "the other browser is signed out"
+    );
+    assert_eq!(
+        site.sign_in(email, "the right password 1").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The failure above counts toward the backoff of this address: start again clean.
+    site.clock.advance(ACCOUNT_BACKOFF.delay_after(10));
+    assert_eq!(
+        site.sign_in(email, "a brand new password").await.0,
+        StatusCode::SEE_OTHER
+    );
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: an admin could not help someone who forgot their password. They make
+/// a one-time link (stored hashed, expiring, audited); it sets a new password once, ends
+/// the account's sessions, and then opens nothing.
+#[tokio::test]
+async fn a_reset_link_works_once_and_expires() {
+    let site = Site::start().await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let physician = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let users = site.page("/authority/users", &admin).await;
+    let id = between(&users, "/authority/users/", "/disable").to_owned();
+    let made = site
+        .submit(&format!("/authority/users/{id}/reset-link"), &admin, &[])
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let shown = header(made.headers(), LOCATION.as_str()).to_owned();
+    let page = site.page(&shown, &admin).await;
+    let link = between(&page, "id=\"reset-link\">", "<").to_owned();
+    assert!(link.starts_with("/authority/reset?t="), "{link}");
+    assert_eq!(
+        page,
+        site.page(&shown, &admin).await,
+        "a reload shows the same link"
+    );
+    let token = link.trim_start_matches("/authority/reset?t=").to_owned();
+    // Only its hash is stored.
+    let store = &site.server.state.store;
+    assert!(
+        store
+            .password_reset_email(token.as_bytes(), TEST_NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The link's page, before sign-in: its form is bound to a fresh pre-session cookie.
+    let opened = site.get(&link, None).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let cookie = cookie_set(opened.headers(), "osc_sign_in");
+    let form = opened.text().await.unwrap();
+    assert!(form.contains("For the account dr.a@example.org."), "{form}");
+    let csrf = csrf_field(&form);
+    let post = |password: &'static str| {
+        let body = serde_urlencoded::to_string([
+            ("csrf", csrf.as_str()),
+            ("t", token.as_str()),
+            ("new_password", password),
+            ("new_password_again", password),
+        ])
+        .unwrap();
+        site.http
+            .post(site.url("/authority/reset"))
+            .header("cookie", &cookie)
+            .header("content-type", FORM)
+            .body(body)
+            .send()
+    };
+    let weak = post("short").await.unwrap();
+    assert_eq!(
+        weak.status(),
+        StatusCode::BAD_REQUEST,
+        "a weak password uses nothing up"
+    );
+    let done = post("a forgotten one found").await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(done.headers(), LOCATION.as_str()),
+        "/authority/sign-in?reset=1"
+    );
+    assert_eq!(
+        post("yet another password").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(site.get(&link, None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        site.get("/authority/codes", Some(&physician))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "the account's sessions ended"
+    );
+    assert_eq!(
+        site.sign_in("dr.a@example.org", "a forgotten one found")
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+
+    let audit = site.page("/authority/audit", &admin).await;
+    assert!(audit.contains("made a password-reset link"), "{audit}");
+    assert!(audit.contains("set a new password with a reset link"));
+    assert!(!audit.contains(&token), "never the link");
+    // A second link expires after a day.
+    let made = site
+        .submit(&format!("/authority/users/{id}/reset-link"), &admin, &[])
+        .await;
+    let page = site
+        .page(header(made.headers(), LOCATION.as_str()), &admin)
+        .await;
+    let link = between(&page, "id=\"reset-link\">", "<").to_owned();
+    assert_eq!(site.get(&link, None).await.status(), StatusCode::OK);
+    site.clock.advance(24 * 3600);
+    assert_eq!(site.get(&link, None).await.status(), StatusCode::NOT_FOUND);
+    site.server.shutdown().await.unwrap();
+}

@@ -255,3 +255,31 @@ audit-action-config-rolled-back = rolled the app configuration back (new = old)
 # Shared by the physicians' pages (issue 16, item 2)
 time-zone-note = Times are shown in this time zone:
 confirm-cancel = Cancel
+
+# My account and password-reset links (issue 16, item 2)
+nav-account = My account
+account-title = My account
+account-intro = Signed in as { $email }.
+password-change-title = Change my password
+password-current-label = Current password
+password-new-label = New password (at least { $min } characters)
+password-new-hint = A few unrelated words make a good one.
+password-again-label = New password again
+password-change-sessions = Changing it signs you out in every other browser.
+password-change-button = Change my password
+password-changed = Your password is changed. You are signed out in every other browser.
+password-current-wrong = The current password is wrong.
+password-mismatch = The two new passwords differ.
+users-reset-link = Reset link
+users-reset-link-label = Make a password-reset link for { $email }
+users-reset-link-made = One-time password-reset link for { $email }. Give it to them yourself (in person or by phone): it is shown only now, and works once.
+users-reset-link-until = It works until
+users-reset-link-copy = Copy the link
+reset-title = Choose a new password
+reset-intro = For the account { $email }. This link works once.
+reset-button = Set my new password
+reset-done = Your new password is set: sign in with it.
+reset-link-unknown = This link is unknown, already used or expired. Ask an administrator for a new one.
+audit-action-password-changed = changed their password
+audit-action-reset-link-created = made a password-reset link
+audit-action-password-reset = set a new password with a reset link

@@ -255,3 +255,31 @@ audit-action-config-rolled-back = est revenu·e à une version de configuration 
 # Commun aux pages des médecins (ticket 16, point 2)
 time-zone-note = Les heures sont données dans ce fuseau horaire :
 confirm-cancel = Annuler
+
+# Mon compte et liens de réinitialisation (ticket 16, point 2)
+nav-account = Mon compte
+account-title = Mon compte
+account-intro = Connecté·e : { $email }.
+password-change-title = Changer mon mot de passe
+password-current-label = Mot de passe actuel
+password-new-label = Nouveau mot de passe (au moins { $min } caractères)
+password-new-hint = Quelques mots sans rapport entre eux en font un bon.
+password-again-label = Nouveau mot de passe, à nouveau
+password-change-sessions = Le changer vous déconnecte de tous les autres navigateurs.
+password-change-button = Changer mon mot de passe
+password-changed = Votre mot de passe est changé. Vous êtes déconnecté·e de tous les autres navigateurs.
+password-current-wrong = Le mot de passe actuel est faux.
+password-mismatch = Les deux nouveaux mots de passe diffèrent.
+users-reset-link = Lien de réinitialisation
+users-reset-link-label = Créer un lien de réinitialisation du mot de passe pour { $email }
+users-reset-link-made = Lien de réinitialisation à usage unique pour { $email }. Transmettez-le vous-même (en personne ou par téléphone) : il n’est affiché que maintenant et ne sert qu’une fois.
+users-reset-link-until = Il fonctionne jusqu’au
+users-reset-link-copy = Copier le lien
+reset-title = Choisir un nouveau mot de passe
+reset-intro = Pour le compte { $email }. Ce lien ne sert qu’une fois.
+reset-button = Enregistrer mon nouveau mot de passe
+reset-done = Votre nouveau mot de passe est enregistré : connectez-vous avec.
+reset-link-unknown = Ce lien est inconnu, déjà utilisé ou expiré. Demandez-en un nouveau à un administrateur.
+audit-action-password-changed = a changé son mot de passe
+audit-action-reset-link-created = a créé un lien de réinitialisation
+audit-action-password-reset = a choisi un nouveau mot de passe avec un lien de réinitialisation

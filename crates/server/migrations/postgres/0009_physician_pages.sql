@@ -6,3 +6,14 @@
 -- the only report type there was.
 ALTER TABLE codes ADD COLUMN test_type TEXT NOT NULL DEFAULT 'confirmed-test'
     CHECK (test_type IN ('confirmed-test', 'clinical-diagnosis'));
+
+-- password_resets: one-time links an administrator gives a staff member who forgot their
+-- password. Only the SHA-256 of the link's random 256-bit token is kept, so a copy of
+-- the database opens nothing; a link is deleted when it is used, when a newer one is made
+-- for the same account, and once expired.
+CREATE TABLE password_resets (
+    token_hash BYTEA PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES authority_users (id) ON DELETE CASCADE,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX password_resets_user_id ON password_resets (user_id);

@@ -290,6 +290,141 @@ pub(crate) async fn sign_in(
     Ok(SignIn::Refused)
 }
 
+/// How long an administrator's password-reset link stays usable.
+pub const RESET_LINK_SECONDS: i64 = 24 * 3600;
+
+/// Why a new password was not set.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NewPasswordRefusal {
+    /// The current password was wrong (counted like a failed sign-in).
+    WrongCurrent,
+    /// Failures of this email address or client make checks wait until this time.
+    Wait { until: i64 },
+    /// Too many password checks are running: try again in a few seconds.
+    Busy,
+    /// The two new passwords differ.
+    Mismatch,
+    /// Too short, too long or too easy to guess (see [`check_password`]).
+    Rule(PasswordRule),
+    /// The reset link is unknown, used, expired, or its account disabled.
+    UnknownLink,
+}
+
+/// Which password rule a new password broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PasswordRule {
+    Length,
+    Strength,
+}
+
+/// A new password, checked against the rule and its confirmation, hashed through the
+/// server's bounded password gate.
+async fn new_password_hash(
+    state: &AppState,
+    password: &str,
+    confirmation: &str,
+) -> Result<String, NewPasswordRefusal> {
+    if password != confirmation {
+        return Err(NewPasswordRefusal::Mismatch);
+    }
+    check_password(password).map_err(|error| match error {
+        AccountError::InvalidPassword => NewPasswordRefusal::Rule(PasswordRule::Length),
+        _ => NewPasswordRefusal::Rule(PasswordRule::Strength),
+    })?;
+    let password = password.to_owned();
+    match state
+        .sign_in
+        .gate
+        .run(move || hash_password(&password))
+        .await
+    {
+        Ok(Ok(hash)) => Ok(hash),
+        // Hashing does not fail on a valid password; a failure is as good as busy.
+        Ok(Err(_)) | Err(_) => Err(NewPasswordRefusal::Busy),
+    }
+}
+
+/// Changes the password of the signed-in account `user_id` (`email`), from `client`: the
+/// current password is checked exactly as a sign-in checks it (same waits after failures,
+/// same bounded gate, failures counted the same), so that a session left open does not
+/// let anyone try passwords faster. Every other session of the account ends; the one
+/// with `keep` (the session that changed it) goes on.
+pub(crate) async fn change_password(
+    state: &AppState,
+    client: IpAddr,
+    user_id: &str,
+    email: &str,
+    current: &str,
+    new: (&str, &str),
+    keep: Option<&[u8]>,
+) -> Result<Result<(), NewPasswordRefusal>, DatastoreError> {
+    match sign_in(state, client, email, current).await? {
+        SignIn::Accepted { user_id: checked } if checked == user_id => {}
+        SignIn::Accepted { .. } | SignIn::Refused => {
+            return Ok(Err(NewPasswordRefusal::WrongCurrent));
+        }
+        SignIn::Wait { until } => return Ok(Err(NewPasswordRefusal::Wait { until })),
+        SignIn::Busy => return Ok(Err(NewPasswordRefusal::Busy)),
+    }
+    let hash = match new_password_hash(state, new.0, new.1).await {
+        Ok(hash) => hash,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    state.store.set_password(user_id, &hash, keep).await?;
+    Ok(Ok(()))
+}
+
+/// Makes a one-time password-reset link for account `user_id`, valid
+/// [`RESET_LINK_SECONDS`], replacing any earlier one: its token (256 random bits, of which
+/// only the hash is stored).
+pub(crate) async fn create_reset_link(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<String, DatastoreError> {
+    let token = super::sessions::random_token();
+    state
+        .store
+        .insert_password_reset(
+            &super::sessions::token_hash(&token),
+            user_id,
+            now,
+            now + RESET_LINK_SECONDS,
+        )
+        .await?;
+    Ok(token)
+}
+
+/// Sets a new password through the reset link with `token`, once: the account's email.
+/// The password is hashed only for a live link, so an unknown one costs nothing; every
+/// session of the account ends.
+pub(crate) async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new: (&str, &str),
+) -> Result<Result<String, NewPasswordRefusal>, DatastoreError> {
+    let now = state.now();
+    let token_hash = super::sessions::token_hash(token);
+    if state
+        .store
+        .password_reset_email(&token_hash, now)
+        .await?
+        .is_none()
+    {
+        return Ok(Err(NewPasswordRefusal::UnknownLink));
+    }
+    let hash = match new_password_hash(state, new.0, new.1).await {
+        Ok(hash) => hash,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    // Used once: of two posts of the same link, one sets the password.
+    Ok(state
+        .store
+        .use_password_reset(&token_hash, &hash, now)
+        .await?
+        .ok_or(NewPasswordRefusal::UnknownLink))
+}
+
 /// What an admin can do to another account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum StateChange {

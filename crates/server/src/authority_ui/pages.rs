@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 use maud::Markup;
 use serde::Deserialize;
 
-use super::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignIn, StateChange};
+use super::accounts::{
+    self, AccountError, MIN_PASSWORD_CHARS, NewPasswordRefusal, PasswordRule, SignIn, StateChange,
+};
 use super::config_page;
 use super::deep_link::patient_link;
 use super::sessions::{
@@ -57,6 +59,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/authority/users", get(users).post(add_user))
         .route("/authority/users/{id}/state", post(change_user_state))
         .route("/authority/users/{id}/disable", get(confirm_disable_user))
+        .route("/authority/users/{id}/reset-link", post(make_reset_link))
+        .route("/authority/account", get(account_page))
+        .route("/authority/account/password", post(change_password))
+        .route("/authority/reset", get(reset_form).post(reset_password))
         .route("/authority/api-keys", get(api_keys).post(create_api_key))
         .route(
             "/authority/api-keys/{id}/revoke",
@@ -171,15 +177,30 @@ fn sign_in_page(
     response
 }
 
+#[derive(Deserialize)]
+struct SignInQuery {
+    #[serde(default, rename = "signed-out")]
+    signed_out: Option<String>,
+    /// After a password reset.
+    #[serde(default)]
+    reset: Option<String>,
+}
+
 async fn sign_in_form(
     State(state): State<AppState>,
     language: Language,
     signed_in: Option<SignedIn>,
+    Query(query): Query<SignInQuery>,
 ) -> Response {
     if signed_in.is_some() {
         return see_other("/authority/issue");
     }
-    sign_in_page(&state, language, StatusCode::OK, "", None)
+    let notice = match (query.signed_out, query.reset) {
+        (Some(_), _) => Some(Notice::Info(language.text("signed-out"))),
+        (None, Some(_)) => Some(Notice::Success(language.text("reset-done"))),
+        (None, None) => None,
+    };
+    sign_in_page(&state, language, StatusCode::OK, "", notice.as_ref())
 }
 
 #[derive(Deserialize)]
@@ -310,8 +331,8 @@ async fn sign_out(
     sessions::close(&state.store, &headers)
         .await
         .map_err(internal(language))?;
-    let notice = Notice::Info(language.text("signed-out"));
-    let mut response = sign_in_page(&state, language, StatusCode::OK, "", Some(&notice));
+    // POST → redirect → GET: a reload of the page that says so posts nothing again.
+    let mut response = see_other("/authority/sign-in?signed-out=1");
     response.headers_mut().append(
         header::SET_COOKIE,
         sessions::set_cookie(SESSION_COOKIE, "", 0),
@@ -730,12 +751,22 @@ async fn statistics_csv(
 
 // ----- accounts (admins) -----
 
+/// What the accounts page shows once after a change (sealed in its address).
+#[derive(serde::Serialize, Deserialize)]
+enum UsersDone {
+    /// An account was added: its email.
+    Added(String),
+    /// A password-reset link was made: the account's email, the link, its expiry.
+    ResetLink(String, String, i64),
+}
+
 async fn users_page(
     state: &AppState,
     language: Language,
     session: &Session,
     status: StatusCode,
     form_email: &str,
+    done: Option<&UsersDone>,
     notice: Option<&Notice>,
 ) -> PageResult {
     let waits: std::collections::HashMap<Vec<u8>, i64> = state
@@ -751,6 +782,20 @@ async fn users_page(
         row.locked_until = waits.get(key.as_slice()).copied();
     }
     let frame = frame(language, session, Section::Users);
+    let added = match done {
+        Some(UsersDone::Added(email)) => Some(Notice::Success(
+            language.text_with("users-added", &[("email", email.clone())]),
+        )),
+        _ => None,
+    };
+    let reset_link = match done {
+        Some(UsersDone::ResetLink(email, link, expires_at)) => Some(views::ResetLink {
+            email,
+            link,
+            expires_at: *expires_at,
+        }),
+        _ => None,
+    };
     Ok(page(
         status,
         views::users(
@@ -758,17 +803,51 @@ async fn users_page(
             &session.viewer,
             &rows,
             form_email,
-            notice,
+            notice.or(added.as_ref()),
+            reset_link.as_ref(),
             MIN_PASSWORD_CHARS,
         ),
     ))
 }
 
+#[derive(Deserialize)]
+struct AfterChange {
+    /// What was just done, sealed for the signed-in user (see `shown_code`): the new
+    /// account's email, the new API key.
+    #[serde(default)]
+    done: String,
+}
+
 async fn users(
     State(state): State<AppState>,
     Admin(SignedIn { language, session }): Admin,
+    Query(after): Query<AfterChange>,
 ) -> PageResult {
-    users_page(&state, language, &session, StatusCode::OK, "", None).await
+    let done = shown_code::open::<UsersDone>(&state, &session.user_id, &after.done);
+    users_page(
+        &state,
+        language,
+        &session,
+        StatusCode::OK,
+        "",
+        done.as_ref(),
+        None,
+    )
+    .await
+}
+
+/// POST → redirect → GET after a change: `path`, with what was done sealed for `session`'s
+/// user, so that a reload shows the outcome again and repeats nothing.
+fn after_change<T: serde::Serialize>(
+    state: &AppState,
+    session: &Session,
+    path: &str,
+    done: &T,
+) -> Response {
+    match shown_code::seal(state, &session.user_id, done) {
+        Some(sealed) => see_other(&format!("{path}?done={sealed}")),
+        None => see_other(path),
+    }
 }
 
 #[derive(Deserialize)]
@@ -798,16 +877,12 @@ async fn add_user(
                 .record_audit(now, &session.viewer.email, "user-created", &email)
                 .await
                 .map_err(internal(language))?;
-            let notice = Notice::Success(language.text_with("users-added", &[("email", email)]));
-            users_page(
+            Ok(after_change(
                 &state,
-                language,
                 &session,
-                StatusCode::CREATED,
-                "",
-                Some(&notice),
-            )
-            .await
+                "/authority/users",
+                &UsersDone::Added(email),
+            ))
         }
         Err(AccountError::Database(error)) => Err(internal(language)(error)),
         Err(error) => {
@@ -824,6 +899,7 @@ async fn add_user(
                 &session,
                 StatusCode::BAD_REQUEST,
                 &form.email,
+                None,
                 Some(&notice),
             )
             .await
@@ -918,8 +994,20 @@ async fn api_keys_page(
 async fn api_keys(
     State(state): State<AppState>,
     Admin(SignedIn { language, session }): Admin,
+    Query(after): Query<AfterChange>,
 ) -> PageResult {
-    api_keys_page(&state, language, &session, StatusCode::OK, None, None).await
+    // A new key is shown on the page its creation leads to, and on reloads of it, to the
+    // admin who created it only (the key is sealed for them in the address).
+    let created = shown_code::open::<String>(&state, &session.user_id, &after.done);
+    api_keys_page(
+        &state,
+        language,
+        &session,
+        StatusCode::OK,
+        created.as_deref(),
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -955,15 +1043,7 @@ async fn create_api_key(
         .record_audit(now, &session.viewer.email, "api-key-created", name)
         .await
         .map_err(internal(language))?;
-    api_keys_page(
-        &state,
-        language,
-        &session,
-        StatusCode::CREATED,
-        Some(&key),
-        None,
-    )
-    .await
+    Ok(after_change(&state, &session, "/authority/api-keys", &key))
 }
 
 /// Asks before revoking an API key (the laboratory's system stops issuing codes).
@@ -1011,6 +1091,288 @@ async fn revoke_api_key(
             .map_err(internal(language))?;
     }
     Ok(see_other("/authority/api-keys"))
+}
+
+// ----- passwords: one's own, and reset links (admins) -----
+
+/// What a refused new password is told, in words.
+fn password_refusal_text(local: &LocalTime, refusal: &NewPasswordRefusal) -> String {
+    let language = local.language;
+    match refusal {
+        NewPasswordRefusal::WrongCurrent => language.text("password-current-wrong"),
+        NewPasswordRefusal::Wait { until } => {
+            language.text_with("sign-in-locked", &[("time", local.date_time_text(*until))])
+        }
+        NewPasswordRefusal::Busy => language.text("sign-in-busy"),
+        NewPasswordRefusal::Mismatch => language.text("password-mismatch"),
+        NewPasswordRefusal::Rule(PasswordRule::Length) => language.text_with(
+            "users-password-short",
+            &[("min", MIN_PASSWORD_CHARS.to_string())],
+        ),
+        NewPasswordRefusal::Rule(PasswordRule::Strength) => language.text("users-password-weak"),
+        NewPasswordRefusal::UnknownLink => language.text("reset-link-unknown"),
+    }
+}
+
+/// The status a refused new password is answered with.
+fn password_refusal_status(refusal: &NewPasswordRefusal) -> StatusCode {
+    match refusal {
+        NewPasswordRefusal::WrongCurrent => StatusCode::UNAUTHORIZED,
+        NewPasswordRefusal::Wait { .. } => StatusCode::TOO_MANY_REQUESTS,
+        NewPasswordRefusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        NewPasswordRefusal::UnknownLink => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn account_page(
+    SignedIn { language, session }: SignedIn,
+    Query(query): Query<AccountQuery>,
+) -> PageResult {
+    let notice = (query.done.as_deref() == Some("password"))
+        .then(|| Notice::Success(language.text("password-changed")));
+    let frame = frame(language, &session, Section::Account);
+    Ok(page(
+        StatusCode::OK,
+        views::account(&frame, &session.viewer, notice.as_ref(), MIN_PASSWORD_CHARS),
+    ))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_again: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> PageResult {
+    let keep = sessions::current_token_hash(&headers);
+    let outcome = accounts::change_password(
+        &state,
+        client,
+        &session.user_id,
+        &session.viewer.email,
+        &form.current_password,
+        (&form.new_password, &form.new_password_again),
+        keep.as_deref(),
+    )
+    .await
+    .map_err(internal(language))?;
+    match outcome {
+        Ok(()) => {
+            state
+                .store
+                .record_audit(
+                    state.now(),
+                    &session.viewer.email,
+                    "password-changed",
+                    &session.viewer.email,
+                )
+                .await
+                .map_err(internal(language))?;
+            Ok(see_other("/authority/account?done=password"))
+        }
+        Err(refusal) => {
+            let frame = frame(language, &session, Section::Account);
+            let notice = Notice::Error(password_refusal_text(&frame.local_time(), &refusal));
+            let mut response = page(
+                password_refusal_status(&refusal),
+                views::account(&frame, &session.viewer, Some(&notice), MIN_PASSWORD_CHARS),
+            );
+            if let NewPasswordRefusal::Wait { until } = refusal {
+                response = retry_after(response, until - state.now());
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// Makes a one-time password-reset link for another account and shows it once to the
+/// admin, who gives it to its owner by a channel of their choosing (it is never sent
+/// from here: the server knows no one's phone or mail server).
+async fn make_reset_link(
+    State(state): State<AppState>,
+    Admin(SignedIn { language, session }): Admin,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Confirmation>,
+) -> PageResult {
+    let email = state
+        .store
+        .user_email(&id)
+        .await
+        .map_err(internal(language))?;
+    let Some(email) = email.filter(|_| id != session.user_id) else {
+        return Ok(see_other("/authority/users"));
+    };
+    let now = state.now();
+    let token = accounts::create_reset_link(&state, &id, now)
+        .await
+        .map_err(internal(language))?;
+    state
+        .store
+        .record_audit(now, &session.viewer.email, "reset-link-created", &email)
+        .await
+        .map_err(internal(language))?;
+    let link = format!(
+        "{}/authority/reset?t={token}",
+        state.config.public_url.as_deref().unwrap_or_default()
+    );
+    let done = UsersDone::ResetLink(email, link, now + accounts::RESET_LINK_SECONDS);
+    Ok(after_change(&state, &session, "/authority/users", &done))
+}
+
+/// The reset page for `token` (whose account is `email`): its form carries the session's
+/// anti-forgery token when someone is signed in in this browser, else a fresh sign-in
+/// form token with its cookie.
+fn reset_page(
+    state: &AppState,
+    language: Language,
+    signed_in: Option<&SignedIn>,
+    status: StatusCode,
+    (token, email): (&str, &str),
+    message: Option<&Notice>,
+) -> Response {
+    let frame = Frame {
+        language,
+        viewer: None,
+        section: Section::SignIn,
+    };
+    let markup =
+        |csrf: &str| views::reset_password(&frame, csrf, token, email, message, MIN_PASSWORD_CHARS);
+    match signed_in {
+        Some(signed_in) => page(status, markup(&signed_in.session.viewer.csrf)),
+        None => {
+            let (cookie, csrf) = sessions::new_sign_in_form(&state.keys, state.now());
+            let mut response = page(status, markup(&csrf));
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                sessions::set_cookie(SIGN_IN_COOKIE, &cookie, SIGN_IN_FORM_SECONDS),
+            );
+            response
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResetQuery {
+    #[serde(default)]
+    t: String,
+}
+
+async fn reset_form(
+    State(state): State<AppState>,
+    language: Language,
+    signed_in: Option<SignedIn>,
+    Query(query): Query<ResetQuery>,
+) -> PageResult {
+    let email = state
+        .store
+        .password_reset_email(&sessions::token_hash(&query.t), state.now())
+        .await
+        .map_err(internal(language))?;
+    let Some(email) = email else {
+        return Err(error_page(
+            language,
+            None,
+            StatusCode::NOT_FOUND,
+            "reset-link-unknown",
+        ));
+    };
+    Ok(reset_page(
+        &state,
+        language,
+        signed_in.as_ref(),
+        StatusCode::OK,
+        (&query.t, &email),
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    t: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_again: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    language: Language,
+    signed_in: Option<SignedIn>,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> PageResult {
+    let outcome = accounts::reset_password(
+        &state,
+        &form.t,
+        (&form.new_password, &form.new_password_again),
+    )
+    .await
+    .map_err(internal(language))?;
+    match outcome {
+        Ok(email) => {
+            state
+                .store
+                .record_audit(state.now(), &email, "password-reset", &email)
+                .await
+                .map_err(internal(language))?;
+            // Every session of the account has ended; someone else signed in in this
+            // browser (an admin trying the link) stays signed in.
+            let same_account = signed_in
+                .as_ref()
+                .is_some_and(|signed_in| signed_in.session.viewer.email == email);
+            if !same_account && signed_in.is_some() {
+                return Ok(see_other("/authority/issue"));
+            }
+            let mut response = see_other("/authority/sign-in?reset=1");
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                sessions::set_cookie(SESSION_COOKIE, "", 0),
+            );
+            Ok(response)
+        }
+        Err(NewPasswordRefusal::UnknownLink) => Err(error_page(
+            language,
+            None,
+            StatusCode::NOT_FOUND,
+            "reset-link-unknown",
+        )),
+        Err(refusal) => {
+            let email = state
+                .store
+                .password_reset_email(&sessions::token_hash(&form.t), state.now())
+                .await
+                .map_err(internal(language))?
+                .unwrap_or_default();
+            let local = LocalTime::new(language, state.time_zone.clone());
+            let notice = Notice::Error(password_refusal_text(&local, &refusal));
+            Ok(reset_page(
+                &state,
+                language,
+                signed_in.as_ref(),
+                password_refusal_status(&refusal),
+                (&form.t, &email),
+                Some(&notice),
+            ))
+        }
+    }
 }
 
 // ----- audit log (admins) -----

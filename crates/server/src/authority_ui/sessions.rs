@@ -62,7 +62,8 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+/// The SHA-256 a random token (a session's, a password-reset link's) is stored as.
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -118,6 +119,11 @@ pub(crate) async fn find(
             time_zone: time_zone.clone(),
         },
     }))
+}
+
+/// The stored hash of the request's session token, if it carries one.
+pub(crate) fn current_token_hash(headers: &HeaderMap) -> Option<Vec<u8>> {
+    cookie(headers, SESSION_COOKIE).map(|token| token_hash(&token))
 }
 
 /// Ends the request's session.

@@ -51,6 +51,7 @@ pub(crate) enum Section {
     ApiKeys,
     Audit,
     Config,
+    Account,
 }
 
 impl Section {
@@ -64,6 +65,7 @@ impl Section {
             Section::ApiKeys => "/authority/api-keys",
             Section::Audit => "/authority/audit",
             Section::Config => "/authority/config",
+            Section::Account => "/authority/account",
         }
     }
 }
@@ -125,6 +127,7 @@ pub(crate) fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
         (Section::ApiKeys, "/api-keys", "nav-api-keys", true),
         (Section::Audit, "/audit", "nav-audit", true),
         (Section::Config, "/config", "nav-config", true),
+        (Section::Account, "/account", "nav-account", false),
     ];
     let menu = frame.viewer.map(|viewer| {
         html! {
@@ -453,7 +456,7 @@ pub(crate) fn codes(
                 p { (t("codes-empty")) }
             } @else {
                 (scrolling_table(&title, html! {
-                    table id="codes" {
+                    table id="codes" class="stacked" {
                         thead { tr {
                             th scope="col" { (t("code-reference-column")) }
                             th scope="col" { (t("codes-issued-at")) }
@@ -472,16 +475,16 @@ pub(crate) fn codes(
                                             " " span class="code-kind" { (t("codes-kind-venue-warning")) }
                                         }
                                     }
-                                    td { (local.hour(row.issued_hour)) }
-                                    td { span class=(status_class(row.status)) { (t(status_message(row.status))) } }
-                                    td {
+                                    td data-label=(t("codes-issued-at")) { (local.hour(row.issued_hour)) }
+                                    td data-label=(t("codes-status")) { span class=(status_class(row.status)) { (t(status_message(row.status))) } }
+                                    td data-label=(t("codes-expires")) {
                                         (local.date_time(row.expires_at))
                                         @if row.status == CodeStatus::Unused {
                                             br;
                                             span class="hint" { (t("issue-time-left")) " " (local.countdown(now, row.expires_at)) }
                                         }
                                     }
-                                    td { @if let Some(hour) = row.used_hour { (local.hour(hour)) } }
+                                    td data-label=(t("codes-used-at")) { @if let Some(hour) = row.used_hour { (local.hour(hour)) } }
                                     td {
                                         @if row.status == CodeStatus::Unused {
                                             a class="button small danger" href={ (BASE) "/codes/" (row.id) "/expire" }
@@ -543,12 +546,21 @@ pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str)
     )
 }
 
+/// A password-reset link just made, shown once to the admin who made it.
+pub(crate) struct ResetLink<'a> {
+    pub email: &'a str,
+    pub link: &'a str,
+    /// Until when it works.
+    pub expires_at: i64,
+}
+
 pub(crate) fn users(
     frame: &Frame<'_>,
     viewer: &Viewer,
     rows: &[UserRow],
     form_email: &str,
     message: Option<&Notice>,
+    reset_link: Option<&ResetLink<'_>>,
     min_password: usize,
 ) -> Markup {
     let language = frame.language;
@@ -561,8 +573,17 @@ pub(crate) fn users(
         html! {
             h1 { (title) }
             @if let Some(message) = message { (notice(message)) }
+            @if let Some(reset) = reset_link {
+                div class="notice success" role="status" {
+                    p { (language.text_with("users-reset-link-made", &[("email", reset.email.to_owned())])) }
+                    p class="mono wrap" id="reset-link" { (reset.link) }
+                    p { (t("users-reset-link-until")) " " (local.date_time(reset.expires_at)) }
+                    button class="secondary" type="button" data-copy=(reset.link)
+                        data-copied=(t("issue-copied")) hidden { (t("users-reset-link-copy")) }
+                }
+            }
             (scrolling_table(&title, html! {
-                table id="users" {
+                table id="users" class="stacked" {
                     thead { tr {
                         th scope="col" { (t("users-email")) }
                         th scope="col" { (t("users-role")) }
@@ -574,9 +595,9 @@ pub(crate) fn users(
                         @for row in rows {
                             tr {
                                 th scope="row" class="wrap" { (row.email) }
-                                td { (t(row.role.message())) }
-                                td { (local.date_time(row.created_at)) }
-                                td {
+                                td data-label=(t("users-role")) { (t(row.role.message())) }
+                                td data-label=(t("users-created")) { (local.date_time(row.created_at)) }
+                                td data-label=(t("users-state")) {
                                     @if row.disabled {
                                         (t("user-state-disabled"))
                                     } @else if let Some(until) = row.locked_until {
@@ -603,6 +624,15 @@ pub(crate) fn users(
                                                 form class="inline" method="post" action={ (BASE) "/users/" (row.id) "/state" } {
                                                     (csrf_field(viewer))
                                                     button class="small secondary" name="change" value="unlock" type="submit" { (t("users-unlock")) }
+                                                }
+                                            }
+                                            @if !row.disabled {
+                                                form class="inline" method="post" action={ (BASE) "/users/" (row.id) "/reset-link" } {
+                                                    (csrf_field(viewer))
+                                                    button class="small secondary" type="submit"
+                                                        aria-label=(language.text_with("users-reset-link-label", &[("email", row.email.clone())])) {
+                                                        (t("users-reset-link"))
+                                                    }
                                                 }
                                             }
                                         }
@@ -662,7 +692,7 @@ pub(crate) fn api_keys(
                 p { (t("api-keys-empty")) }
             } @else {
                 (scrolling_table(&title, html! {
-                    table id="api-keys" {
+                    table id="api-keys" class="stacked" {
                         thead { tr {
                             th scope="col" { (t("api-keys-name")) }
                             th scope="col" { (t("api-keys-created")) }
@@ -673,8 +703,8 @@ pub(crate) fn api_keys(
                             @for row in rows {
                                 tr {
                                     th scope="row" class="wrap" { (row.name) }
-                                    td { (local.date_time(row.created_at)) }
-                                    td { (t(if row.revoked { "api-keys-revoked" } else { "api-keys-active" })) }
+                                    td data-label=(t("api-keys-created")) { (local.date_time(row.created_at)) }
+                                    td data-label=(t("api-keys-state")) { (t(if row.revoked { "api-keys-revoked" } else { "api-keys-active" })) }
                                     td {
                                         @if !row.revoked {
                                             a class="button small danger" href={ (BASE) "/api-keys/" (row.id) "/revoke" }
@@ -713,7 +743,7 @@ pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {
                 p { (t("audit-empty")) }
             } @else {
                 (scrolling_table(&title, html! {
-                    table id="audit" {
+                    table id="audit" class="stacked" {
                         thead { tr {
                             th scope="col" { (t("audit-time")) }
                             th scope="col" { (t("audit-actor")) }
@@ -723,10 +753,10 @@ pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {
                         tbody {
                             @for row in rows {
                                 tr {
-                                    td { (local.date_time(row.at)) }
-                                    td class="wrap" { (row.actor) }
-                                    td { (t(&format!("audit-action-{}", row.action))) }
-                                    td class="wrap" { (row.target) }
+                                    td data-label=(t("audit-time")) { (local.date_time(row.at)) }
+                                    td class="wrap" data-label=(t("audit-actor")) { (row.actor) }
+                                    td data-label=(t("audit-action")) { (t(&format!("audit-action-{}", row.action))) }
+                                    td class="wrap" data-label=(t("audit-target")) { (row.target) }
                                 }
                             }
                         }
@@ -771,6 +801,84 @@ pub(crate) fn confirmation(frame: &Frame<'_>, viewer: &Viewer, asked: &Confirmat
                     button class="danger" type="submit" { (asked.button) }
                     " "
                     a class="button secondary" href=(asked.cancel) { (t("confirm-cancel")) }
+                }
+            }
+        },
+    )
+}
+
+/// The three fields of a new password, the same on the account page and the reset page.
+fn new_password_fields(language: Language, min_password: usize) -> Markup {
+    let t = |id: &str| language.text(id);
+    html! {
+        label for="new-password" { (language.text_with("password-new-label", &[("min", min_password.to_string())])) }
+        span class="hint" id="new-password-hint" { (t("password-new-hint")) }
+        input id="new-password" type="password" name="new_password" autocomplete="new-password"
+            minlength=(min_password) aria-describedby="new-password-hint" required;
+        label for="new-password-again" { (t("password-again-label")) }
+        input id="new-password-again" type="password" name="new_password_again"
+            autocomplete="new-password" minlength=(min_password) required;
+    }
+}
+
+/// "My account": change one's password.
+pub(crate) fn account(
+    frame: &Frame<'_>,
+    viewer: &Viewer,
+    message: Option<&Notice>,
+    min_password: usize,
+) -> Markup {
+    let language = frame.language;
+    let t = |id: &str| language.text(id);
+    let title = t("account-title");
+    layout(
+        frame,
+        &title,
+        html! {
+            h1 { (title) }
+            p class="intro" { (language.text_with("account-intro", &[("email", viewer.email.clone())])) }
+            @if let Some(message) = message { (notice(message)) }
+            h2 { (t("password-change-title")) }
+            form class="card" method="post" action={ (BASE) "/account/password" } {
+                (csrf_field(viewer))
+                input type="text" name="username" value=(viewer.email) autocomplete="username" hidden;
+                label for="current-password" { (t("password-current-label")) }
+                input id="current-password" type="password" name="current_password"
+                    autocomplete="current-password" required;
+                (new_password_fields(language, min_password))
+                p class="hint" { (t("password-change-sessions")) }
+                div { button type="submit" { (t("password-change-button")) } }
+            }
+        },
+    )
+}
+
+/// The page a password-reset link opens (before sign-in): choose a new password.
+pub(crate) fn reset_password(
+    frame: &Frame<'_>,
+    csrf: &str,
+    token: &str,
+    email: &str,
+    message: Option<&Notice>,
+    min_password: usize,
+) -> Markup {
+    let language = frame.language;
+    let t = |id: &str| language.text(id);
+    let title = t("reset-title");
+    layout(
+        frame,
+        &title,
+        html! {
+            div class="card narrow" {
+                h1 { (title) }
+                p class="intro" { (language.text_with("reset-intro", &[("email", email.to_owned())])) }
+                @if let Some(message) = message { (notice(message)) }
+                form method="post" action={ (BASE) "/reset" } {
+                    (csrf::hidden_field(csrf))
+                    input type="hidden" name="t" value=(token);
+                    input type="text" name="username" value=(email) autocomplete="username" hidden;
+                    (new_password_fields(language, min_password))
+                    div { button type="submit" { (t("reset-button")) } }
                 }
             }
         },

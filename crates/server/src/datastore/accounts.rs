@@ -294,6 +294,113 @@ impl Store {
         }))
     }
 
+    /// Sets the password hash of account `id` and ends its sessions, all but the one
+    /// with `keep` (the session that changed it); false when there is no such account.
+    pub async fn set_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        keep: Option<&[u8]>,
+    ) -> Result<bool, DatastoreError> {
+        let mut transaction = self.begin().await?;
+        let result = sqlx::query("UPDATE authority_users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *transaction.inner)
+            .await?;
+        sqlx::query("DELETE FROM authority_sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(id)
+            .bind(keep.unwrap_or_default())
+            .execute(&mut *transaction.inner)
+            .await?;
+        transaction.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Stores a password-reset link for account `user_id` by its token's hash, replacing
+    /// any earlier link of the account, and drops the links that ran out.
+    pub async fn insert_password_reset(
+        &self,
+        token_hash: &[u8],
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), DatastoreError> {
+        let mut transaction = self.begin().await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 OR expires_at <= $2")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *transaction.inner)
+            .await?;
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&mut *transaction.inner)
+        .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The email of the enabled account a live reset link with this token hash is for.
+    pub async fn password_reset_email(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT u.email FROM password_resets r JOIN authority_users u ON u.id = r.user_id \
+             WHERE r.token_hash = $1 AND r.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Uses the live reset link with this token hash, once: deletes it, sets the account's
+    /// new password hash and ends every session of the account, in one transaction. The
+    /// account's email, or `None` when the link is unknown, used, expired or its account
+    /// disabled.
+    pub async fn use_password_reset(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, DatastoreError> {
+        let mut transaction = self.begin().await?;
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *transaction.inner)
+        .await?;
+        let Some(user_id) = user_id else {
+            return Ok(None);
+        };
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE authority_users SET password_hash = $1 WHERE id = $2 AND disabled_at IS NULL \
+             RETURNING email",
+        )
+        .bind(password_hash)
+        .bind(&user_id)
+        .fetch_optional(&mut *transaction.inner)
+        .await?;
+        // A disabled account: the link stays unused (the transaction is rolled back).
+        let Some(email) = email else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM authority_sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *transaction.inner)
+            .await?;
+        transaction.commit().await?;
+        Ok(Some(email))
+    }
+
     /// Ends the session with this token hash.
     pub async fn close_session(&self, token_hash: &[u8]) -> Result<(), DatastoreError> {
         sqlx::query("DELETE FROM authority_sessions WHERE token_hash = $1")
