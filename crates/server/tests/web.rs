@@ -1243,3 +1243,63 @@ async fn a_reset_link_works_once_and_expires() {
     assert_eq!(site.get(&link, None).await.status(), StatusCode::NOT_FOUND);
     site.server.shutdown().await.unwrap();
 }
+
+/// Issue 16, item 2: the audit log showed code ids and 500 entries at once, with no
+/// filter. Codes now appear by their reference; entries come 50 a page, filtered by who,
+/// what and which days (days of the server's zone).
+#[tokio::test]
+async fn the_audit_log_reads_in_words_filters_and_pages() {
+    let site = Site::start_with(|config| config.time_zone = "Europe/Paris".into()).await;
+    let store = &site.server.state.store;
+    let code_id = "3f9ac21b-0d4e-4a8f-9c1e-7b2d5e6f8a90";
+    // 2027-01-10 12:00 Paris and on, one entry an hour.
+    let start = TEST_NOW - 5 * 86_400 + 3 * 3600;
+    for index in 0..120 {
+        let (actor, action) = if index % 3 == 0 {
+            ("dr.b@example.org", "code-expired")
+        } else {
+            ("dr.a@example.org", "code-issued")
+        };
+        store
+            .record_audit(start + index * 3600, actor, action, code_id)
+            .await
+            .unwrap();
+    }
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let rows = |page: &str| page.matches("<td data-label=\"Time\">").count();
+
+    let first = site.page("/authority/audit", &admin).await;
+    assert_eq!(rows(&first), 50, "one page");
+    assert!(first.contains("code 3F9A-C21B"), "the code's reference");
+    assert!(!first.contains(code_id), "never its id");
+    assert!(first.contains("rel=\"next\""), "older entries follow");
+    assert!(!first.contains("rel=\"prev\""));
+    let third = site.page("/authority/audit?page=3", &admin).await;
+    assert_eq!(rows(&third), 21, "121 entries: 50, 50, 21");
+    assert!(!third.contains("rel=\"next\"") && third.contains("rel=\"prev\""));
+
+    let theirs = site
+        .page("/authority/audit?actor=dr.b%40example.org", &admin)
+        .await;
+    assert_eq!(rows(&theirs), 40);
+    assert!(!theirs.contains(">dr.a@example.org</td>"));
+    assert!(
+        theirs.contains("<option value=\"dr.b@example.org\" selected>"),
+        "the choice is kept"
+    );
+    let expired = site
+        .page("/authority/audit?action=code-expired&page=1", &admin)
+        .await;
+    assert_eq!(rows(&expired), 40);
+    // 2027-01-11 in Paris: from 00:00 to 24:00 there, 24 entries.
+    let day = site
+        .page("/authority/audit?from=2027-01-11&to=2027-01-11", &admin)
+        .await;
+    assert_eq!(rows(&day), 24, "{day}");
+    assert!(day.contains("11 Jan 2027, 00:00") && day.contains("11 Jan 2027, 23:00"));
+    let unreadable = site
+        .page("/authority/audit?from=11%2F01%2F2027", &admin)
+        .await;
+    assert!(unreadable.contains("A date was not understood"));
+    site.server.shutdown().await.unwrap();
+}

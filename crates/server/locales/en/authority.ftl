@@ -283,3 +283,19 @@ reset-link-unknown = This link is unknown, already used or expired. Ask an admin
 audit-action-password-changed = changed their password
 audit-action-reset-link-created = made a password-reset link
 audit-action-password-reset = set a new password with a reset link
+
+# Audit log filters and pages (issue 16, item 2)
+audit-intro = Who did what, for the last 14 days: older entries are deleted. Codes appear by their reference, never by their digits.
+audit-everyone = Everyone
+audit-every-action = Every action
+audit-from = From
+audit-to = To
+audit-filter = Show
+audit-clear = Clear the filters
+audit-pages = Pages of the log
+audit-newer = Newer entries
+audit-older = Older entries
+audit-page = Page { $page }
+audit-date-invalid = A date was not understood and was left out: choose it with the date picker.
+audit-target-code = code { $reference }
+audit-target-codes = printed sheet ({ $count } codes)

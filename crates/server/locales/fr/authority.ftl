@@ -283,3 +283,19 @@ reset-link-unknown = Ce lien est inconnu, déjà utilisé ou expiré. Demandez-e
 audit-action-password-changed = a changé son mot de passe
 audit-action-reset-link-created = a créé un lien de réinitialisation
 audit-action-password-reset = a choisi un nouveau mot de passe avec un lien de réinitialisation
+
+# Filtres et pages du journal d’audit (ticket 16, point 2)
+audit-intro = Qui a fait quoi, sur les 14 derniers jours : les entrées plus anciennes sont effacées. Les codes y figurent par leur référence, jamais par leurs chiffres.
+audit-everyone = Tout le monde
+audit-every-action = Toutes les actions
+audit-from = Du
+audit-to = Au
+audit-filter = Afficher
+audit-clear = Effacer les filtres
+audit-pages = Pages du journal
+audit-newer = Entrées plus récentes
+audit-older = Entrées plus anciennes
+audit-page = Page { $page }
+audit-date-invalid = Une date n’a pas été comprise et n’a pas été retenue : choisissez-la avec le sélecteur de date.
+audit-target-code = code { $reference }
+audit-target-codes = feuille imprimée ({ $count } codes)

@@ -23,19 +23,22 @@ use super::statistics;
 use super::views::{self, BASE, Frame, IssueFields, IssuedCode, Notice, Section};
 use crate::client_address::ClientAddress;
 use crate::codes::{CodeRequest, DateField, IssueError, MAX_ONSET_AGE_DAYS};
+use crate::datastore::AuditFilter;
 use crate::datastore::codes::{CodeKind, TestType};
 use crate::datastore::{DatastoreError, Role};
 use crate::state::AppState;
 use crate::web::csrf::{CsrfForm, CsrfRefusal};
-use crate::web::local_time::LocalTime;
+use crate::web::local_time::{self, LocalTime};
 use crate::web::{self, Language};
 
 /// Most codes on one printed sheet.
 pub const MAX_CODES_PER_SHEET: u32 = 50;
 /// Most codes listed on "my codes" (newest first).
 pub const MAX_CODES_LISTED: i64 = 500;
-/// How many audit log entries the admin page shows (newest first).
-pub const AUDIT_PAGE_SIZE: i64 = 500;
+/// How many audit log entries a page of the log shows (newest first).
+pub const AUDIT_PAGE_SIZE: i64 = 50;
+/// Pages of the log one can go back: a 14-day log of a busy authority fits.
+const MAX_AUDIT_PAGES: i64 = 10_000;
 
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     let router = Router::new()
@@ -1380,14 +1383,58 @@ async fn reset_password(
 async fn audit_page(
     State(state): State<AppState>,
     Admin(SignedIn { language, session }): Admin,
+    Query(query): Query<views::AuditQuery>,
 ) -> PageResult {
-    let rows = state
+    let frame = frame(language, &session, Section::Audit);
+    let zone = &state.time_zone;
+    // A day as chosen in the date picker, in the server's zone; a date that is not one
+    // leaves that bound open and says so.
+    let mut unreadable = false;
+    let mut day_start = |text: &str, days_after: i64| {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let start = crate::clock::parse_date(text).and_then(|date| {
+            local_time::start_of_day(zone, date + time::Duration::days(days_after))
+        });
+        unreadable |= start.is_none();
+        start
+    };
+    let filter = AuditFilter {
+        actor: query.actor.trim().to_owned(),
+        action: query.action.trim().to_owned(),
+        since: day_start(&query.from, 0).unwrap_or(i64::MIN),
+        until: day_start(&query.to, 1).unwrap_or(i64::MAX),
+    };
+    let page_number = query.page.unwrap_or(1).clamp(1, MAX_AUDIT_PAGES);
+    let mut rows = state
         .store
-        .latest_audit(AUDIT_PAGE_SIZE)
+        .audit_entries(
+            &filter,
+            (page_number - 1) * AUDIT_PAGE_SIZE,
+            AUDIT_PAGE_SIZE + 1,
+        )
         .await
         .map_err(internal(language))?;
-    let frame = frame(language, &session, Section::Audit);
-    Ok(page(StatusCode::OK, views::audit(&frame, &rows)))
+    let has_older = rows.len() > usize::try_from(AUDIT_PAGE_SIZE).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(AUDIT_PAGE_SIZE).unwrap_or(usize::MAX));
+    let (actors, actions) = state
+        .store
+        .audit_choices()
+        .await
+        .map_err(internal(language))?;
+    let notice = unreadable.then(|| Notice::Error(language.text("audit-date-invalid")));
+    let shown = views::AuditPage {
+        rows: &rows,
+        query: &query,
+        page: page_number,
+        has_older,
+        actors: &actors,
+        actions: &actions,
+        message: notice.as_ref(),
+    };
+    Ok(page(StatusCode::OK, views::audit(&frame, &shown)))
 }
 
 #[cfg(test)]

@@ -729,17 +729,111 @@ pub(crate) fn api_keys(
     )
 }
 
-pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {
+/// The audit log's filters as chosen (and typed: dates stay as written), and where in
+/// the results the page is.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AuditQuery {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    /// `YYYY-MM-DD`, from the date picker.
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// 1 for the newest entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+}
+
+impl AuditQuery {
+    /// The address of page `page` of the same filters.
+    fn page_link(&self, page: i64) -> String {
+        let query = AuditQuery {
+            page: Some(page),
+            ..self.clone()
+        };
+        format!(
+            "{BASE}/audit?{}",
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
+    }
+}
+
+/// One page of the audit log.
+pub(crate) struct AuditPage<'a> {
+    pub rows: &'a [AuditRow],
+    pub query: &'a AuditQuery,
+    pub page: i64,
+    pub has_older: bool,
+    /// Everyone in the log, every action in it: the filters' choices.
+    pub actors: &'a [String],
+    pub actions: &'a [String],
+    pub message: Option<&'a Notice>,
+}
+
+/// What an entry was done to, in words: a code by its reference (never its id), a sheet
+/// by its number of codes; emails, key names and versions as they are.
+fn audit_target(language: Language, row: &AuditRow) -> String {
+    match row.action.as_str() {
+        "code-issued" | "code-expired" | "venue-warning-code-issued" => language.text_with(
+            "audit-target-code",
+            &[("reference", code_reference(&row.target))],
+        ),
+        "codes-issued-batch" => {
+            language.text_with("audit-target-codes", &[("count", row.target.clone())])
+        }
+        _ => row.target.clone(),
+    }
+}
+
+pub(crate) fn audit(frame: &Frame<'_>, shown: &AuditPage<'_>) -> Markup {
     let language = frame.language;
     let local = frame.local_time();
     let t = |id: &str| language.text(id);
+    let action_text = |action: &str| t(&format!("audit-action-{action}"));
     let title = t("audit-title");
+    let query = shown.query;
     layout(
         frame,
         &title,
         html! {
             h1 { (title) }
-            @if rows.is_empty() {
+            p class="intro" { (t("audit-intro")) }
+            @if let Some(message) = shown.message { (notice(message)) }
+            form class="card filters" method="get" action={ (BASE) "/audit" } {
+                div class="field-row" {
+                    div class="field" {
+                        label for="audit-actor" { (t("audit-actor")) }
+                        select id="audit-actor" name="actor" {
+                            option value="" { (t("audit-everyone")) }
+                            @for actor in shown.actors {
+                                option value=(actor) selected[*actor == query.actor] { (actor) }
+                            }
+                        }
+                    }
+                    div class="field" {
+                        label for="audit-action" { (t("audit-action")) }
+                        select id="audit-action" name="action" {
+                            option value="" { (t("audit-every-action")) }
+                            @for action in shown.actions {
+                                option value=(action) selected[*action == query.action] { (action_text(action)) }
+                            }
+                        }
+                    }
+                    div class="field" {
+                        label for="audit-from" { (t("audit-from")) }
+                        input id="audit-from" type="date" name="from" value=(query.from);
+                    }
+                    div class="field" {
+                        label for="audit-to" { (t("audit-to")) }
+                        input id="audit-to" type="date" name="to" value=(query.to);
+                    }
+                }
+                div { button type="submit" { (t("audit-filter")) } " " a class="button secondary" href={ (BASE) "/audit" } { (t("audit-clear")) } }
+            }
+            @if shown.rows.is_empty() {
                 p { (t("audit-empty")) }
             } @else {
                 (scrolling_table(&title, html! {
@@ -751,17 +845,26 @@ pub(crate) fn audit(frame: &Frame<'_>, rows: &[AuditRow]) -> Markup {
                             th scope="col" { (t("audit-target")) }
                         } }
                         tbody {
-                            @for row in rows {
+                            @for row in shown.rows {
                                 tr {
                                     td data-label=(t("audit-time")) { (local.date_time(row.at)) }
                                     td class="wrap" data-label=(t("audit-actor")) { (row.actor) }
-                                    td data-label=(t("audit-action")) { (t(&format!("audit-action-{}", row.action))) }
-                                    td class="wrap" data-label=(t("audit-target")) { (row.target) }
+                                    td data-label=(t("audit-action")) { (action_text(&row.action)) }
+                                    td class="wrap" data-label=(t("audit-target")) { (audit_target(language, row)) }
                                 }
                             }
                         }
                     }
                 }))
+            }
+            nav class="pages" aria-label=(t("audit-pages")) {
+                @if shown.page > 1 {
+                    a rel="prev" href=(query.page_link(shown.page - 1)) { (t("audit-newer")) }
+                }
+                span { (language.text_with("audit-page", &[("page", shown.page.to_string())])) }
+                @if shown.has_older {
+                    a rel="next" href=(query.page_link(shown.page + 1)) { (t("audit-older")) }
+                }
             }
         },
     )
@@ -932,7 +1035,21 @@ mod tests {
             action: "user-created".into(),
             target: "<b>x</b>".into(),
         }];
-        let page = audit(&frame, &rows).into_string();
+        let query = AuditQuery {
+            actor: "\"><script>alert(2)</script>".into(),
+            ..AuditQuery::default()
+        };
+        let actors = [viewer.email.clone()];
+        let shown = AuditPage {
+            rows: &rows,
+            query: &query,
+            page: 1,
+            has_older: true,
+            actors: &actors,
+            actions: &[],
+            message: None,
+        };
+        let page = audit(&frame, &shown).into_string();
         assert!(!page.contains("<script>alert"));
         assert!(!page.contains("<img src=x"));
         assert!(!page.contains("<b>x</b>"));

@@ -65,7 +65,7 @@ pub mod statistics;
 pub mod tokens;
 
 pub use accounts::{Role, SignInRecord, UserRow};
-pub use audit::AuditRow;
+pub use audit::{AuditFilter, AuditRow};
 pub use codes::{ApiKeyRow, CodeRecord, CodeStatus};
 pub use keys::{KeyRow, UploadWriter, WriteOutcome};
 pub use statistics::DayCounts;

@@ -170,6 +170,23 @@ pub(crate) fn local_date(zone: &TimeZone, unix_seconds: i64) -> Date {
     crate::clock::date_of(unix_seconds.saturating_add(offset))
 }
 
+/// The first second of `date` in `zone` (unix seconds): where a day of a date filter
+/// starts for the people who chose it.
+pub(crate) fn start_of_day(zone: &TimeZone, date: Date) -> Option<i64> {
+    let day = jiff::civil::Date::new(
+        i16::try_from(date.year()).ok()?,
+        i8::try_from(u8::from(date.month())).ok()?,
+        i8::try_from(date.day()).ok()?,
+    )
+    .ok()?;
+    Some(
+        day.to_zoned_datetime(zone.clone())
+            .ok()?
+            .timestamp()
+            .as_second(),
+    )
+}
+
 /// `45 min`, `1 h 00 min`, `23 h 05 min`: whole minutes, rounded up, so that a code shown
 /// with "1 min" left is still valid; `0 min` once past. Both languages write it alike.
 pub(crate) fn time_left(seconds: i64) -> String {
