@@ -142,7 +142,7 @@ test("admin creates a physician, who issues a code in French that a phone redeem
 
   // Statistics: chart and table.
   await page.getByRole("link", { name: "Statistiques" }).click();
-  assert.equal(await page.locator(".chart svg").count(), 1);
+  assert.equal(await page.locator(".bar-chart svg").count(), 5, "codes issued and used, key and visit uploads, venue warnings");
   const todayRow = page.locator("#statistics tbody tr").first();
   assert.equal(await todayRow.locator("th time").getAttribute("datetime"), today);
   assert.equal(await todayRow.locator("td").nth(0).textContent(), "6", "six codes issued today");
@@ -150,7 +150,7 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   await screenshot(page, "08-statistiques");
   const csv = await page.request.get("/authority/statistics.csv");
   assert.equal(csv.status(), 200);
-  assert.match(await csv.text(), new RegExp(`^day,codes_issued,codes_used,uploads,keys_published,venue_warnings\\n(.*\\n)*${today},6,1,`));
+  assert.match(await csv.text(), new RegExp(`^day,codes_issued,codes_used,uploads,keys_published,venue_warnings,next_day_uploads,check_in_uploads\\n(.*\\n)*${today},6,1,`));
 
   // Switching language keeps the page.
   await page.getByRole("link", { name: "English" }).click();

@@ -1303,3 +1303,68 @@ async fn the_audit_log_reads_in_words_filters_and_pages() {
     assert!(unreadable.contains("A date was not understood"));
     site.server.shutdown().await.unwrap();
 }
+
+/// Issue 16, item 2: the statistics lacked what Google's show an authority. They now have
+/// codes per issuer (an administrator sees everyone's, a physician their own), how long
+/// used codes waited, and uploads by purpose, per day of the server's zone.
+#[tokio::test]
+async fn statistics_show_issuers_waits_and_uploads_by_purpose() {
+    let site = Site::start().await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let a = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let b = site.signed_in("dr.b@example.org", Role::Physician).await;
+    for _ in 0..3 {
+        site.submit("/authority/issue", &a, &[]).await;
+    }
+    let issued = site.submit("/authority/issue", &b, &[]).await;
+    let shown = site
+        .page(header(issued.headers(), LOCATION.as_str()), &b)
+        .await;
+    let code = between(&shown, "data-code=\"", "\"").to_owned();
+    // Used three hours later.
+    site.clock.advance(3 * 3600);
+    let verified = site
+        .http
+        .post(site.url("/v1/codes/verify"))
+        .json(&serde_json::json!({ "code": code, "fake": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+
+    let everyone = site.page("/authority/statistics", &admin).await;
+    let issuers = between(&everyone, "id=\"statistics-issuers\"", "</table>");
+    assert!(
+        issuers.contains(
+            ">dr.a@example.org</th><td class=\"number\">3</td><td class=\"number\">0</td>"
+        ),
+        "{issuers}"
+    );
+    assert!(issuers.contains(">dr.b@example.org</th><td class=\"number\">1</td><td class=\"number\">1</td><td class=\"number\">100 %</td>"), "{issuers}");
+    let waits = between(&everyone, "id=\"statistics-waits\"", "</table>");
+    assert!(
+        waits.contains("2 to 6 hours</th><td class=\"number\">1</td>"),
+        "{waits}"
+    );
+    assert_eq!(everyone.matches("class=\"bar-chart\"").count(), 5);
+
+    let own = site.page("/authority/statistics", &a).await;
+    let issuers = between(&own, "id=\"statistics-issuers\"", "</table>");
+    assert!(issuers.contains("dr.a@example.org") && !issuers.contains("dr.b@example.org"));
+
+    let csv = site
+        .get("/authority/statistics.csv", Some(&a))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "day,codes_issued,codes_used,uploads,keys_published,venue_warnings,next_day_uploads,check_in_uploads"
+        )
+    );
+    assert_eq!(lines.last(), Some("2027-01-15,4,1,0,0,0,0,0"));
+    site.server.shutdown().await.unwrap();
+}

@@ -66,15 +66,17 @@ code-status-expired = Expired
 codes-expired-done = The code is expired: it can no longer be used.
 
 statistics-title = Statistics
-statistics-intro = Per day, over the last { $days } days, for the whole system.
+statistics-intro = Per day, over the last { $days } days, for the whole system; days as in the time zone named below. One positive test makes one key upload, then usually one next-day key upload and one visit upload.
 statistics-day = Day
 statistics-codes-issued = Codes issued
 statistics-codes-used = Codes used
-statistics-uploads = Uploads
+statistics-uploads = Key uploads
+statistics-next-day-uploads = Next-day key uploads
+statistics-check-in-uploads = Visit uploads
 statistics-keys-published = Keys published
 statistics-venue-warnings = Venue warnings
 statistics-download = Download as CSV
-statistics-chart-label = Chart of codes issued, codes used and uploads per day
+statistics-chart-summary = { $count } in all, at most { $max } a day
 
 users-title = Accounts
 users-add-title = Add an account
@@ -299,3 +301,17 @@ audit-page = Page { $page }
 audit-date-invalid = A date was not understood and was left out: choose it with the date picker.
 audit-target-code = code { $reference }
 audit-target-codes = printed sheet ({ $count } codes)
+
+# Statistics (issue 16, item 2)
+statistics-per-day = Per day
+statistics-waits-title = Time from issue to use
+statistics-waits-intro = Codes used over the same days, by how long after their issue they were used. Issue and use times are kept to the hour, so these are whole hours apart.
+statistics-wait = Used after
+statistics-wait-1 = 1 hour or less
+statistics-wait-6 = 2 to 6 hours
+statistics-wait-24 = 7 to 24 hours
+statistics-wait-more = more than 24 hours
+statistics-issuers-title = Codes per issuer
+statistics-issuers-empty = No code issued over these days.
+statistics-issuer = Issued by
+statistics-share-used = Used

@@ -66,15 +66,17 @@ code-status-expired = Expiré
 codes-expired-done = Le code a expiré : il ne peut plus servir.
 
 statistics-title = Statistiques
-statistics-intro = Par jour, sur les { $days } derniers jours, pour l’ensemble du système.
+statistics-intro = Par jour, sur les { $days } derniers jours, pour tout le système ; jours du fuseau horaire indiqué plus bas. Un test positif donne un envoi de clés, puis en général un envoi de la clé du lendemain et un envoi de visites.
 statistics-day = Jour
 statistics-codes-issued = Codes délivrés
 statistics-codes-used = Codes utilisés
-statistics-uploads = Envois
+statistics-uploads = Envois de clés
+statistics-next-day-uploads = Envois de la clé du lendemain
+statistics-check-in-uploads = Envois de visites
 statistics-keys-published = Clés publiées
 statistics-venue-warnings = Alertes de lieux
 statistics-download = Télécharger en CSV
-statistics-chart-label = Graphique des codes délivrés, des codes utilisés et des envois par jour
+statistics-chart-summary = { $count } au total, au plus { $max } par jour
 
 users-title = Comptes
 users-add-title = Ajouter un compte
@@ -299,3 +301,17 @@ audit-page = Page { $page }
 audit-date-invalid = Une date n’a pas été comprise et n’a pas été retenue : choisissez-la avec le sélecteur de date.
 audit-target-code = code { $reference }
 audit-target-codes = feuille imprimée ({ $count } codes)
+
+# Statistiques (ticket 16, point 2)
+statistics-per-day = Par jour
+statistics-waits-title = Délai entre délivrance et utilisation
+statistics-waits-intro = Codes utilisés sur les mêmes jours, selon le temps écoulé depuis leur délivrance. Les heures de délivrance et d’utilisation sont gardées à l’heure près : ce sont donc des heures entières.
+statistics-wait = Utilisé après
+statistics-wait-1 = 1 heure ou moins
+statistics-wait-6 = 2 à 6 heures
+statistics-wait-24 = 7 à 24 heures
+statistics-wait-more = plus de 24 heures
+statistics-issuers-title = Codes par émetteur
+statistics-issuers-empty = Aucun code délivré sur ces jours.
+statistics-issuer = Délivrés par
+statistics-share-used = Utilisés

@@ -718,25 +718,21 @@ async fn statistics_page(
     State(state): State<AppState>,
     SignedIn { language, session }: SignedIn,
 ) -> PageResult {
-    let days = statistics::daily(&state.store, state.now())
+    // An administrator sees every issuer's codes; a physician their own.
+    let issuer = issuer_of(&session);
+    let only = (session.viewer.role != Role::Admin).then_some(issuer.as_str());
+    let shown = statistics::gather(&state, only)
         .await
         .map_err(internal(language))?;
-    let chart = statistics::chart_svg(&days, language).unwrap_or_else(|error| {
-        tracing::warn!(%error, "authority UI: statistics chart not drawn");
-        String::new()
-    });
     let frame = frame(language, &session, Section::Statistics);
-    Ok(page(
-        StatusCode::OK,
-        views::statistics(&frame, &days, &chart),
-    ))
+    Ok(page(StatusCode::OK, views::statistics(&frame, &shown)))
 }
 
 async fn statistics_csv(
     State(state): State<AppState>,
     SignedIn { language, .. }: SignedIn,
 ) -> PageResult {
-    let days = statistics::daily(&state.store, state.now())
+    let days = statistics::daily(&state, state.now())
         .await
         .map_err(internal(language))?;
     Ok((
@@ -747,7 +743,7 @@ async fn statistics_csv(
                 "attachment; filename=\"openstopcovid-statistics.csv\"",
             ),
         ],
-        statistics::csv(&days),
+        statistics::csv(&state, &days),
     )
         .into_response())
 }

@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use maud::{Markup, PreEscaped, html};
 
 use super::deep_link::{grouped_for_dictation, report_qr_svg};
+use super::statistics::{CHARTS, Statistics, WAIT_BUCKETS};
 use crate::clock::format_date;
 use crate::codes::MAX_ONSET_AGE_DAYS;
 use crate::datastore::codes::{CodeKind, TestType};
@@ -503,38 +504,95 @@ pub(crate) fn codes(
     )
 }
 
-pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str) -> Markup {
+/// A small bar chart of one series over the days: bars only, in an SVG that stretches
+/// to any width; its name, total and busiest day are text beside it, so that they stay
+/// readable at 390 px, and every figure is in the table below.
+fn bar_chart(
+    local: &LocalTime,
+    zone: &TimeZone,
+    days: &[DayCounts],
+    message: &str,
+    value: fn(&DayCounts) -> u64,
+) -> Markup {
+    let language = local.language;
+    let values: Vec<u64> = days.iter().map(value).collect();
+    let total: u64 = values.iter().sum();
+    let most = values.iter().copied().max().unwrap_or(0);
+    // Each bar 8 units wide in a 10-unit slot, 40 units for the busiest day.
+    let height = 40u64;
+    let width = values.len() * 10;
+    let id = format!("chart-{message}");
+    html! {
+        figure class="bar-chart" aria-labelledby=(id) {
+            figcaption id=(id) {
+                strong { (language.text(message)) }
+                " "
+                span class="hint" {
+                    (language.text_with("statistics-chart-summary", &[
+                        ("count", total.to_string()),
+                        ("max", most.to_string()),
+                    ]))
+                }
+            }
+            svg viewBox={ "0 0 " (width) " " (height) } preserveAspectRatio="none"
+                aria-hidden="true" focusable="false" {
+                line class="baseline" x1="0" y1=(height) x2=(width) y2=(height) {}
+                @for (index, number) in values.iter().enumerate() {
+                    @let bar = if most == 0 { 0 } else { (number * height).div_ceil(most) };
+                    rect x=(index * 10 + 1) y=(height - bar) width="8" height=(bar) {}
+                }
+            }
+            @if let (Some(first), Some(last)) = (days.first(), days.last()) {
+                div class="chart-axis" aria-hidden="true" {
+                    span { (local.date_text(super::statistics::day_date(zone, first))) }
+                    span { (local.date_text(super::statistics::day_date(zone, last))) }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn statistics(frame: &Frame<'_>, shown: &Statistics) -> Markup {
     let language = frame.language;
     let local = frame.local_time();
+    let zone = local.zone.clone();
     let t = |id: &str| language.text(id);
     let title = t("statistics-title");
+    let days = &shown.days;
     layout(
         frame,
         &title,
         html! {
             h1 { (title) }
             p class="intro" { (language.text_with("statistics-intro", &[("days", days.len().to_string())])) }
-            figure class="chart" role="img" aria-label=(t("statistics-chart-label")) {
-                (PreEscaped(chart_svg))
+            div class="charts" {
+                @for (message, value) in CHARTS {
+                    (bar_chart(&local, &zone, days, message, value))
+                }
             }
             p { a class="button secondary" href={ (BASE) "/statistics.csv" } download { (t("statistics-download")) } }
-            (scrolling_table(&title, html! {
+            h2 id="per-day" { (t("statistics-per-day")) }
+            (scrolling_table(&t("statistics-per-day"), html! {
                 table id="statistics" {
                     thead { tr {
                         th scope="col" { (t("statistics-day")) }
                         th scope="col" class="number" { (t("statistics-codes-issued")) }
                         th scope="col" class="number" { (t("statistics-codes-used")) }
                         th scope="col" class="number" { (t("statistics-uploads")) }
+                        th scope="col" class="number" { (t("statistics-next-day-uploads")) }
+                        th scope="col" class="number" { (t("statistics-check-in-uploads")) }
                         th scope="col" class="number" { (t("statistics-keys-published")) }
                         th scope="col" class="number" { (t("statistics-venue-warnings")) }
                     } }
                     tbody {
                         @for day in days.iter().rev() {
                             tr {
-                                th scope="row" { (local.date(crate::clock::date_of(day.day))) }
+                                th scope="row" { (local.date(super::statistics::day_date(&zone, day))) }
                                 td class="number" { (day.codes_issued) }
                                 td class="number" { (day.codes_used) }
                                 td class="number" { (day.uploads) }
+                                td class="number" { (day.next_day_uploads) }
+                                td class="number" { (day.check_in_uploads) }
                                 td class="number" { (day.keys_published) }
                                 td class="number" { (day.venue_warnings) }
                             }
@@ -542,6 +600,51 @@ pub(crate) fn statistics(frame: &Frame<'_>, days: &[DayCounts], chart_svg: &str)
                     }
                 }
             }))
+            h2 id="waits" { (t("statistics-waits-title")) }
+            p class="hint" { (t("statistics-waits-intro")) }
+            table id="statistics-waits" {
+                thead { tr {
+                    th scope="col" { (t("statistics-wait")) }
+                    th scope="col" class="number" { (t("statistics-codes-used")) }
+                } }
+                tbody {
+                    @for ((_, message), count) in WAIT_BUCKETS.iter().zip(shown.waits) {
+                        tr {
+                            th scope="row" { (t(message)) }
+                            td class="number" { (count) }
+                        }
+                    }
+                }
+            }
+            h2 id="issuers" { (t("statistics-issuers-title")) }
+            @if shown.issuers.is_empty() {
+                p { (t("statistics-issuers-empty")) }
+            } @else {
+                (scrolling_table(&t("statistics-issuers-title"), html! {
+                    table id="statistics-issuers" {
+                        thead { tr {
+                            th scope="col" { (t("statistics-issuer")) }
+                            th scope="col" class="number" { (t("statistics-codes-issued")) }
+                            th scope="col" class="number" { (t("statistics-codes-used")) }
+                            th scope="col" class="number" { (t("statistics-share-used")) }
+                        } }
+                        tbody {
+                            @for line in &shown.issuers {
+                                tr {
+                                    th scope="row" class="wrap" { (line.name) }
+                                    td class="number" { (line.counts.codes_issued) }
+                                    td class="number" { (line.counts.codes_used) }
+                                    td class="number" {
+                                        @if line.counts.codes_issued > 0 {
+                                            (line.counts.codes_used * 100 / line.counts.codes_issued) " %"
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }))
+            }
         },
     )
 }

@@ -68,7 +68,7 @@ pub use accounts::{Role, SignInRecord, UserRow};
 pub use audit::{AuditFilter, AuditRow};
 pub use codes::{ApiKeyRow, CodeRecord, CodeStatus};
 pub use keys::{KeyRow, UploadWriter, WriteOutcome};
-pub use statistics::DayCounts;
+pub use statistics::{DayCounts, IssuerCounts};
 pub use tokens::TokenUse;
 
 use std::borrow::Cow;
