@@ -4,19 +4,21 @@
 // and an admin's reset link; and every page at 390 px and 1280 px, in French and English,
 // with no sideways scrolling, no axe-core violation, and a screenshot of each.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
 import { accessibilityViolations, overflowWidth, screenshot, start } from "../lib/harness.js";
 
 const admin = { email: "admin@sante.example", role: "admin", password: "admin password 2020" };
 const physician = { email: "dr.petit@sante.example", role: "physician", password: "stéthoscope rouge 42" };
 const forgetful = { email: "dr.oubli@sante.example", role: "physician", password: "stéthoscope jaune 42" };
+const careful = { email: "dr.prudent@sante.example", role: "physician", password: "stéthoscope vert 42" };
 
 let run;
 before(async () => {
   // The authority works in Paris; the browsers below are elsewhere.
   process.env.OPENSTOPCOVID_TIME_ZONE = "Europe/Paris";
   try {
-    run = await start({ accounts: [admin, physician, forgetful] });
+    run = await start({ accounts: [admin, physician, forgetful, careful] });
   } finally {
     delete process.env.OPENSTOPCOVID_TIME_ZONE;
   }
@@ -51,6 +53,20 @@ function written(iso, locale, timeZone) {
   const date = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone }).format(moment);
   const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }).format(moment);
   return `${date}, ${clock}`;
+}
+
+/** What an authenticator app shows at `time` (ms) for the base32 `key` (RFC 6238). */
+function appCode(key, time = Date.now()) {
+  let bits = "";
+  for (const character of key.replaceAll(" ", "")) {
+    bits += "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(character).toString(2).padStart(5, "0");
+  }
+  const secret = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(time / 30_000)));
+  const digest = createHmac("sha1", secret).update(counter).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
 async function issueCode(page) {
@@ -216,6 +232,38 @@ test("a physician changes their password; an admin's reset link works once", asy
   await adminBrowser.context.close();
 });
 
+test("two-step sign-in: set up with the QR code's key, then a fresh code at each sign-in", async () => {
+  const { context, page } = await signedIn(careful, { locale: "fr-FR", width: 390 });
+  await page.getByRole("link", { name: "Mon compte" }).click();
+  await page.getByRole("link", { name: "Activer la connexion en deux étapes" }).click();
+  assert.equal(await page.locator(".code-qr svg").count(), 1, "a QR code for the app");
+  const key = await page.locator("#second-factor-secret").textContent();
+  assert.match(key, /^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/);
+  assert.equal(await overflowWidth(page), 0);
+  assert.deepEqual(await accessibilityViolations(page), []);
+  await screenshot(page, "phys-second-factor-setup-fr-390");
+  await page.locator("#setup-code").fill(appCode(key));
+  await page.getByRole("button", { name: "Activer la connexion en deux étapes" }).click();
+  await page.getByText("La connexion en deux étapes est activée.").waitFor();
+  await page.getByRole("button", { name: "Se déconnecter" }).click();
+
+  // The password, then the app's code (the next one: the one typed above is spent).
+  await page.locator("#email").fill(careful.email);
+  await page.locator("#password").fill(careful.password);
+  await page.locator("form[action='/authority/sign-in'] button[type=submit]").click();
+  await page.waitForURL("**/authority/sign-in/code");
+  assert.equal(await overflowWidth(page), 0);
+  assert.deepEqual(await accessibilityViolations(page), []);
+  await screenshot(page, "phys-sign-in-code-fr-390");
+  await page.locator("#code").fill("000000");
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByText("Ce code est faux, expiré ou déjà utilisé.").waitFor();
+  await page.locator("#code").fill(appCode(key, Date.now() + 30_000));
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL("**/authority/issue");
+  await context.close();
+});
+
 test("every page at 390 px and 1280 px, in French and English: no sideways scroll, no axe violation", async () => {
   // What the pages show: a code, a sheet, a key, a reset link, each behind its own address.
   const { context, page } = await signedIn(admin);
@@ -254,6 +302,7 @@ test("every page at 390 px and 1280 px, in French and English: no sideways scrol
     ["audit", "/authority/audit"],
     ["config", "/authority/config"],
     ["account", "/authority/account"],
+    ["second-factor", "/authority/account/second-factor"],
   ];
   const signedOutPages = [
     ["sign-in", "/authority/sign-in"],

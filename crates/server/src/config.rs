@@ -176,6 +176,9 @@ pub struct Config {
     /// pages show times in it until the reader's browser puts them in its own zone, and
     /// the days of onset and test dates are counted in it. Default `UTC`.
     pub time_zone: String,
+    /// Whether every staff account must have a second factor (a TOTP app): an account
+    /// without one is sent to set it up before any other page, and none can turn it off.
+    pub require_totp: bool,
     /// Private analytics (`[analytics]`): the DAP aggregators and one task per metric,
     /// served to phones in `GET /v1/config`. Absent: phones send no analytics.
     pub analytics: Option<AnalyticsSetting>,
@@ -342,6 +345,7 @@ impl Default for Config {
             public_url: None,
             infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
             time_zone: "UTC".to_owned(),
+            require_totp: false,
             analytics: None,
         }
     }

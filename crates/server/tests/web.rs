@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER, SET_COOKIE};
 use server::authority_ui::Role;
 use server::authority_ui::sessions::SIGN_IN_FORM_SECONDS;
 use server::sign_in_limits::{ACCOUNT_BACKOFF, CLIENT_BACKOFF};
-use server::{Config, MockClock, ServerHandle};
+use server::{Clock as _, Config, MockClock, ServerHandle};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -729,10 +729,19 @@ impl Site {
         page.text().await.unwrap()
     }
 
-    /// Posts `form` to `path` with the session's anti-forgery token (read from the issue
-    /// page, where every signed-in user has forms).
+    /// Posts `form` to `path` with the session's anti-forgery token (read from "My
+    /// account", where every signed-in user has forms, or from the second factor's set-up
+    /// that an account without one is sent to when `require_totp` is set).
     async fn submit(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let token = csrf_field(&self.page("/authority/issue", cookie).await);
+        let account = self.get("/authority/account", Some(cookie)).await;
+        let page = match account.status() {
+            StatusCode::SEE_OTHER => {
+                self.page(header(account.headers(), LOCATION.as_str()), cookie)
+                    .await
+            }
+            _ => account.text().await.unwrap(),
+        };
+        let token = csrf_field(&page);
         let mut fields = vec![("csrf", token.as_str())];
         fields.extend_from_slice(form);
         self.http
@@ -1366,5 +1375,267 @@ async fn statistics_show_issuers_waits_and_uploads_by_purpose() {
         )
     );
     assert_eq!(lines.last(), Some("2027-01-15,4,1,0,0,0,0,0"));
+    site.server.shutdown().await.unwrap();
+}
+
+/// RFC 4648 base32 (no padding), as the enrolment page writes the secret for typing.
+fn base32_decode(text: &str) -> Vec<u8> {
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for character in text.chars().filter(|c| !c.is_whitespace()) {
+        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(character).unwrap();
+        bits = (bits << 5) | value as u64;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    bytes
+}
+
+/// What an authenticator app shows at `now` for `secret`.
+fn app_code(secret: &[u8], now: i64) -> String {
+    use server::authority_ui::totp::{code_text, step_of};
+    code_text(secret, step_of(now))
+}
+
+impl Site {
+    /// Sets up a second factor for the session `cookie`: the secret the app holds.
+    async fn enrol_second_factor(&self, cookie: &str) -> Vec<u8> {
+        let page = self.page("/authority/account/second-factor", cookie).await;
+        assert!(
+            page.contains("otpauth://totp/") || page.contains("<svg"),
+            "{page}"
+        );
+        let secret = base32_decode(between(&page, "id=\"second-factor-secret\">", "<"));
+        assert_eq!(secret.len(), 20);
+        let sealed = between(&page, "name=\"secret\" value=\"", "\"").to_owned();
+        let now = self.clock.now_unix_seconds();
+        let wrong = self
+            .submit(
+                "/authority/account/second-factor",
+                cookie,
+                &[("secret", &sealed), ("code", "000000")],
+            )
+            .await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+        let code = app_code(&secret, now);
+        let on = self
+            .submit(
+                "/authority/account/second-factor",
+                cookie,
+                &[("secret", &sealed), ("code", &code)],
+            )
+            .await;
+        assert_eq!(on.status(), StatusCode::SEE_OTHER);
+        secret
+    }
+
+    /// Signs in with a password and then `code`: the status and headers of the code's
+    /// answer.
+    async fn sign_in_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        code: &str,
+    ) -> (StatusCode, HeaderMap) {
+        let (status, headers, _) = self.sign_in(email, password).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            header(&headers, LOCATION.as_str()),
+            "/authority/sign-in/code"
+        );
+        assert!(
+            cookie_set(&headers, "osc_session").is_empty(),
+            "no session yet"
+        );
+        let pending = cookie_set(&headers, "osc_second_step");
+        let form = self.get("/authority/sign-in/code", Some(&pending)).await;
+        assert_eq!(form.status(), StatusCode::OK);
+        let cookie = format!("{pending}; {}", cookie_set(form.headers(), "osc_sign_in"));
+        let csrf = csrf_field(&form.text().await.unwrap());
+        let answer = self
+            .http
+            .post(self.url("/authority/sign-in/code"))
+            .header("cookie", cookie)
+            .header("content-type", FORM)
+            .body(serde_urlencoded::to_string([("csrf", csrf.as_str()), ("code", code)]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        (answer.status(), answer.headers().clone())
+    }
+}
+
+/// Issue 16, item 2: no second factor. A TOTP app can now be set up (QR code, or the key
+/// typed); sign-in then asks for its code, one step early or late, never the same step
+/// twice; turning it off takes a code.
+#[tokio::test]
+async fn a_second_factor_asks_for_a_fresh_code_at_sign_in() {
+    let site = Site::start().await;
+    let email = "dr.a@example.org";
+    let password = "the right password 1";
+    let cookie = site.signed_in(email, Role::Physician).await;
+    let secret = site.enrol_second_factor(&cookie).await;
+    assert!(
+        site.page("/authority/account", &cookie)
+            .await
+            .contains("On: signing in asks for a code")
+    );
+
+    // The code that turned it on is spent: it does not sign in.
+    let now = site.clock.now_unix_seconds();
+    let (status, _) = site
+        .sign_in_with_code(email, password, &app_code(&secret, now))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a replayed code");
+    // The next step's code (the app a little ahead) does, once.
+    let next = app_code(&secret, now + 30);
+    let (status, headers) = site.sign_in_with_code(email, password, &next).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&headers, LOCATION.as_str()), "/authority/issue");
+    let session = cookie_set(&headers, "osc_session");
+    assert_eq!(
+        site.get("/authority/codes", Some(&session)).await.status(),
+        StatusCode::OK
+    );
+    let (status, _) = site.sign_in_with_code(email, password, &next).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the same code twice");
+    // Two steps away is too far.
+    site.clock.advance(120);
+    let now = site.clock.now_unix_seconds();
+    let (status, _) = site
+        .sign_in_with_code(email, password, &app_code(&secret, now - 60))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = site
+        .sign_in_with_code(email, password, &app_code(&secret, now))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Off, with a code of the app.
+    site.clock.advance(30);
+    let now = site.clock.now_unix_seconds();
+    let off = site
+        .submit(
+            "/authority/account/second-factor/off",
+            &session,
+            &[("code", &app_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    let (status, headers, _) = site.sign_in(email, password).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&headers, LOCATION.as_str()), "/authority/issue");
+    let actions: Vec<String> = site
+        .server
+        .state
+        .store
+        .latest_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    assert!(actions.contains(&"second-factor-on".to_owned()));
+    assert!(actions.contains(&"second-factor-off".to_owned()));
+    site.server.shutdown().await.unwrap();
+}
+
+/// With `require_totp`, an account without a second factor sets one up before any other
+/// page, and cannot turn it off; a reset link (for a lost phone) removes it, to be set up
+/// again.
+#[tokio::test]
+async fn require_totp_makes_the_second_factor_mandatory() {
+    let site = Site::start_with(|config| config.require_totp = true).await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let codes = site.get("/authority/codes", Some(&admin)).await;
+    assert_eq!(codes.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(codes.headers(), LOCATION.as_str()),
+        "/authority/account/second-factor"
+    );
+    let setup = site.page("/authority/account/second-factor", &admin).await;
+    assert!(setup.contains("requires two-step sign-in"));
+    let secret = site.enrol_second_factor(&admin).await;
+    assert_eq!(
+        site.get("/authority/codes", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
+    let account = site.page("/authority/account", &admin).await;
+    assert!(
+        !account.contains("second-factor/off"),
+        "no way to turn it off"
+    );
+    site.clock.advance(30);
+    let code = app_code(&secret, site.clock.now_unix_seconds());
+    let off = site
+        .submit(
+            "/authority/account/second-factor/off",
+            &admin,
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        header(off.headers(), LOCATION.as_str()),
+        "/authority/account"
+    );
+    assert!(
+        site.page("/authority/account", &admin)
+            .await
+            .contains("On: signing in")
+    );
+
+    // A physician who lost their phone: the admin's reset link removes the factor.
+    let physician = site.signed_in("dr.a@example.org", Role::Physician).await;
+    site.enrol_second_factor(&physician).await;
+    let users = site.page("/authority/users", &admin).await;
+    let id = between(&users, "/authority/users/", "/disable").to_owned();
+    let made = site
+        .submit(&format!("/authority/users/{id}/reset-link"), &admin, &[])
+        .await;
+    let page = site
+        .page(header(made.headers(), LOCATION.as_str()), &admin)
+        .await;
+    let token = between(&page, "id=\"reset-link\">/authority/reset?t=", "<").to_owned();
+    let opened = site.get(&format!("/authority/reset?t={token}"), None).await;
+    let cookie = cookie_set(opened.headers(), "osc_sign_in");
+    let csrf = csrf_field(&opened.text().await.unwrap());
+    let reset = site
+        .http
+        .post(site.url("/authority/reset"))
+        .header("cookie", &cookie)
+        .header("content-type", FORM)
+        .body(
+            serde_urlencoded::to_string([
+                ("csrf", csrf.as_str()),
+                ("t", token.as_str()),
+                ("new_password", "a new phone and password"),
+                ("new_password_again", "a new phone and password"),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+    let (status, headers, _) = site
+        .sign_in("dr.a@example.org", "a new phone and password")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(&headers, LOCATION.as_str()),
+        "/authority/issue",
+        "no code asked"
+    );
+    let session = cookie_set(&headers, "osc_session");
+    let next = site.get("/authority/issue", Some(&session)).await;
+    assert_eq!(
+        header(next.headers(), LOCATION.as_str()),
+        "/authority/account/second-factor",
+        "set it up again"
+    );
     site.server.shutdown().await.unwrap();
 }

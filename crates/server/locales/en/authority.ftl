@@ -315,3 +315,26 @@ statistics-issuers-title = Codes per issuer
 statistics-issuers-empty = No code issued over these days.
 statistics-issuer = Issued by
 statistics-share-used = Used
+
+# Second factor (issue 16, item 2)
+second-factor-title = Two-step sign-in
+second-factor-is-on = On: signing in asks for a code from your authenticator app after the password.
+second-factor-is-off = Off: signing in asks only for your password.
+second-factor-set-up = Set up two-step sign-in
+second-factor-off-label = Code from your app, to turn it off
+second-factor-off-button = Turn two-step sign-in off
+second-factor-setup-title = Set up two-step sign-in
+second-factor-required = Your health authority requires two-step sign-in: set it up to go on.
+second-factor-step-scan = Scan this QR code with an authenticator app (FreeOTP, Aegis, Google Authenticator, Microsoft Authenticator…).
+second-factor-qr-label = QR code for your authenticator app
+second-factor-step-type = Or type this key into the app:
+second-factor-step-confirm = The 6-digit code the app now shows
+second-factor-confirm-button = Turn two-step sign-in on
+second-factor-wrong = This code is wrong, expired or already used. Type the code the app shows now.
+second-factor-sign-in-title = Code from your app
+second-factor-sign-in-intro = Your password is right. Now type the 6-digit code your authenticator app shows.
+second-factor-code-label = 6-digit code
+second-factor-on-done = Two-step sign-in is on.
+second-factor-off-done = Two-step sign-in is off.
+audit-action-second-factor-on = turned two-step sign-in on
+audit-action-second-factor-off = turned two-step sign-in off

@@ -315,3 +315,26 @@ statistics-issuers-title = Codes par émetteur
 statistics-issuers-empty = Aucun code délivré sur ces jours.
 statistics-issuer = Délivrés par
 statistics-share-used = Utilisés
+
+# Second facteur (ticket 16, point 2)
+second-factor-title = Connexion en deux étapes
+second-factor-is-on = Activée : après le mot de passe, la connexion demande un code de votre application d’authentification.
+second-factor-is-off = Désactivée : la connexion ne demande que votre mot de passe.
+second-factor-set-up = Activer la connexion en deux étapes
+second-factor-off-label = Code de votre application, pour la désactiver
+second-factor-off-button = Désactiver la connexion en deux étapes
+second-factor-setup-title = Activer la connexion en deux étapes
+second-factor-required = Votre autorité de santé exige la connexion en deux étapes : activez-la pour continuer.
+second-factor-step-scan = Scannez ce QR code avec une application d’authentification (FreeOTP, Aegis, Google Authenticator, Microsoft Authenticator…).
+second-factor-qr-label = QR code pour votre application d’authentification
+second-factor-step-type = Ou saisissez cette clé dans l’application :
+second-factor-step-confirm = Le code à 6 chiffres que l’application affiche maintenant
+second-factor-confirm-button = Activer la connexion en deux étapes
+second-factor-wrong = Ce code est faux, expiré ou déjà utilisé. Saisissez le code que l’application affiche maintenant.
+second-factor-sign-in-title = Code de votre application
+second-factor-sign-in-intro = Votre mot de passe est bon. Saisissez maintenant le code à 6 chiffres affiché par votre application d’authentification.
+second-factor-code-label = Code à 6 chiffres
+second-factor-on-done = La connexion en deux étapes est activée.
+second-factor-off-done = La connexion en deux étapes est désactivée.
+audit-action-second-factor-on = a activé la connexion en deux étapes
+audit-action-second-factor-off = a désactivé la connexion en deux étapes

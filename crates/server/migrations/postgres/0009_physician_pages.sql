@@ -17,3 +17,10 @@ CREATE TABLE password_resets (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX password_resets_user_id ON password_resets (user_id);
+
+-- An optional second factor: the TOTP secret of the account, sealed (AES-256-GCM under a
+-- key derived from the server's secret, bound to the account), so that a copy of the
+-- database alone computes no code; and the last step a code was accepted for, so that no
+-- code is accepted twice.
+ALTER TABLE authority_users ADD COLUMN totp_secret TEXT;
+ALTER TABLE authority_users ADD COLUMN totp_last_step BIGINT;

@@ -248,9 +248,7 @@ pub(crate) async fn sign_in(
 ) -> Result<SignIn, DatastoreError> {
     let now = state.now();
     let key = email_key(&state.keys, email);
-    let account_wait = state.store.sign_in_wait(&key, now).await?;
-    let client_wait = state.sign_in.clients.wait_until(client, now);
-    if let Some(until) = account_wait.into_iter().chain(client_wait).max() {
+    if let Some(until) = wait_until(state, client, &key, now).await? {
         return Ok(SignIn::Wait { until });
     }
     let email = normalize_email(email).unwrap_or_default();
@@ -280,14 +278,95 @@ pub(crate) async fn sign_in(
             user_id: account.id,
         });
     }
+    count_failure(state, client, &key, now).await?;
+    Ok(SignIn::Refused)
+}
+
+/// Until when failures of the email address with this key, or of `client`, make checks
+/// wait; `None` when they need not.
+async fn wait_until(
+    state: &AppState,
+    client: IpAddr,
+    key: &[u8],
+    now: i64,
+) -> Result<Option<i64>, DatastoreError> {
+    let account_wait = state.store.sign_in_wait(key, now).await?;
+    let client_wait = state.sign_in.clients.wait_until(client, now);
+    Ok(account_wait.into_iter().chain(client_wait).max())
+}
+
+/// Counts a failed check (a password, a second-factor code) against the email address
+/// with this key and against `client`.
+async fn count_failure(
+    state: &AppState,
+    client: IpAddr,
+    key: &[u8],
+    now: i64,
+) -> Result<(), DatastoreError> {
     state
         .store
-        .record_sign_in_failure(&key, now, now - FORGET_FAILURES_AFTER_SECONDS, |failures| {
+        .record_sign_in_failure(key, now, now - FORGET_FAILURES_AFTER_SECONDS, |failures| {
             ACCOUNT_BACKOFF.delay_after(failures)
         })
         .await?;
     state.sign_in.clients.record_failure(client, now);
-    Ok(SignIn::Refused)
+    Ok(())
+}
+
+/// The outcome of a second-factor code.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SecondFactor {
+    Accepted,
+    /// Wrong, or a code already used (a replay): counted as a failed sign-in.
+    Refused,
+    /// Failures make checks wait until this time; the code was not checked.
+    Wait {
+        until: i64,
+    },
+}
+
+/// Checks the TOTP code `typed` of account `user_id` (`email`) from `client`, under the
+/// same waits as a password, and spends its step so that it is never accepted again.
+pub(crate) async fn check_second_factor(
+    state: &AppState,
+    client: IpAddr,
+    user_id: &str,
+    email: &str,
+    typed: &str,
+) -> Result<SecondFactor, DatastoreError> {
+    let now = state.now();
+    let key = email_key(&state.keys, email);
+    if let Some(until) = wait_until(state, client, &key, now).await? {
+        return Ok(SecondFactor::Wait { until });
+    }
+    let secret = state
+        .store
+        .totp_secret(user_id)
+        .await?
+        .and_then(|sealed| second_factor_secret(state, user_id, &sealed));
+    let step = secret.and_then(|secret| super::totp::matching_step(&secret, typed, now));
+    if let Some(step) = step
+        && state.store.spend_totp_step(user_id, step).await?
+    {
+        state.store.clear_sign_in_failures(&key).await?;
+        return Ok(SecondFactor::Accepted);
+    }
+    count_failure(state, client, &key, now).await?;
+    Ok(SecondFactor::Refused)
+}
+
+/// The TOTP secret sealed in `sealed` for account `user_id`.
+pub(crate) fn second_factor_secret(
+    state: &AppState,
+    user_id: &str,
+    sealed: &str,
+) -> Option<Vec<u8>> {
+    super::shown_code::open_for(
+        state,
+        super::shown_code::Purpose::SecondFactor,
+        user_id,
+        sealed,
+    )
 }
 
 /// How long an administrator's password-reset link stays usable.

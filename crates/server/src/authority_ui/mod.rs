@@ -13,7 +13,12 @@
 //! - `accounts`: argon2id passwords and their strength rule, sign-in (bounded checks,
 //!   backoff per email and per client, never a lock), account admin.
 //! - `sessions`: session cookies and anti-forgery tokens.
-//! - `statistics`: daily counts (from the datastore), their SVG chart and CSV.
+//! - `accounts` also holds password changes and the admins' one-time reset links.
+//! - `statistics`: counts per day, per issuer and of waits (from the datastore), small
+//!   bar charts and CSV.
+//! - `shown_code`: values sealed for one account: what a page shows again after a
+//!   redirect (POST → redirect → GET), a TOTP secret at rest, a pending second step.
+//! - `totp`: the optional second factor (RFC 6238 codes, enrolment address).
 //! - `config_page`: the app configuration phones fetch (`/authority/config`, admins):
 //!   the form, the preview of what a phone shows, versions and roll back.
 //!
@@ -41,6 +46,7 @@ pub mod sessions;
 mod shown_code;
 mod signed_in;
 mod statistics;
+pub mod totp;
 pub mod views;
 
 pub use crate::datastore::Role;

@@ -10,16 +10,18 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::accounts::{
-    self, AccountError, MIN_PASSWORD_CHARS, NewPasswordRefusal, PasswordRule, SignIn, StateChange,
+    self, AccountError, MIN_PASSWORD_CHARS, NewPasswordRefusal, PasswordRule, SecondFactor, SignIn,
+    StateChange,
 };
 use super::config_page;
 use super::deep_link::patient_link;
 use super::sessions::{
     self, SESSION_COOKIE, SESSION_SECONDS, SIGN_IN_COOKIE, SIGN_IN_FORM_SECONDS, Session,
 };
-use super::shown_code::{self, ShownCode, ShownSheet};
+use super::shown_code::{self, Purpose, ShownCode, ShownSheet};
 use super::signed_in::{self, Admin, SignedIn};
 use super::statistics;
+use super::totp;
 use super::views::{self, BASE, Frame, IssueFields, IssuedCode, Notice, Section};
 use crate::client_address::ClientAddress;
 use crate::codes::{CodeRequest, DateField, IssueError, MAX_ONSET_AGE_DAYS};
@@ -45,6 +47,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(BASE, get(home))
         .route("/authority/", get(home))
         .route("/authority/sign-in", get(sign_in_form).post(sign_in))
+        .route(SECOND_STEP_PAGE, get(second_step_form).post(second_step))
         .route("/authority/sign-out", post(sign_out))
         .route("/authority/issue", get(issue_form).post(issue))
         .route("/authority/issue/shown", get(issued_code))
@@ -65,6 +68,14 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/authority/users/{id}/reset-link", post(make_reset_link))
         .route("/authority/account", get(account_page))
         .route("/authority/account/password", post(change_password))
+        .route(
+            signed_in::SECOND_FACTOR_SETUP,
+            get(second_factor_setup).post(second_factor_on),
+        )
+        .route(
+            "/authority/account/second-factor/off",
+            post(second_factor_off),
+        )
         .route("/authority/reset", get(reset_form).post(reset_password))
         .route("/authority/api-keys", get(api_keys).post(create_api_key))
         .route(
@@ -250,29 +261,35 @@ async fn sign_in(
     let now = state.now();
     match outcome {
         SignIn::Accepted { user_id } => {
-            let token = sessions::open(&state.store, &user_id, now)
-                .await
-                .map_err(internal(language))?;
-            let email = state
+            let has_second_factor = state
                 .store
-                .user_email(&user_id)
+                .totp_secret(&user_id)
                 .await
                 .map_err(internal(language))?
-                .unwrap_or_default();
-            state
-                .store
-                .record_audit(now, &email, "signed-in", "")
-                .await
-                .map_err(internal(language))?;
-            let mut response = see_other("/authority/issue");
-            let cookies = response.headers_mut();
-            cookies.append(
+                .is_some();
+            if !has_second_factor {
+                return finish_sign_in(&state, language, &user_id, now).await;
+            }
+            // The password was right; the session opens once the code is too. Until then
+            // a sealed cookie remembers whose password it was, for a few minutes.
+            let pending = SecondStep {
+                user_id,
+                until: now + SECOND_STEP_SECONDS,
+            };
+            let Some(sealed) = shown_code::seal_for(&state, Purpose::SecondStep, "", &pending)
+            else {
+                tracing::error!("authority UI: could not seal a sign-in's second step");
+                return Err(error_page(
+                    language,
+                    None,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error-internal",
+                ));
+            };
+            let mut response = see_other(SECOND_STEP_PAGE);
+            response.headers_mut().append(
                 header::SET_COOKIE,
-                sessions::set_cookie(SESSION_COOKIE, &token, SESSION_SECONDS),
-            );
-            cookies.append(
-                header::SET_COOKIE,
-                sessions::set_cookie(SIGN_IN_COOKIE, "", 0),
+                sessions::set_cookie(SECOND_STEP_COOKIE, &sealed, SECOND_STEP_SECONDS),
             );
             Ok(response)
         }
@@ -317,6 +334,153 @@ async fn sign_in(
                 page,
                 i64::try_from(crate::sign_in_limits::BUSY_RETRY_AFTER_SECONDS).unwrap_or(5),
             ))
+        }
+    }
+}
+
+/// Opens a session for `user_id`, whose password (and code, if it has a second factor)
+/// were right, and leads to the issue page.
+async fn finish_sign_in(
+    state: &AppState,
+    language: Language,
+    user_id: &str,
+    now: i64,
+) -> PageResult {
+    let token = sessions::open(&state.store, user_id, now)
+        .await
+        .map_err(internal(language))?;
+    let email = state
+        .store
+        .user_email(user_id)
+        .await
+        .map_err(internal(language))?
+        .unwrap_or_default();
+    state
+        .store
+        .record_audit(now, &email, "signed-in", "")
+        .await
+        .map_err(internal(language))?;
+    let mut response = see_other("/authority/issue");
+    let cookies = response.headers_mut();
+    cookies.append(
+        header::SET_COOKIE,
+        sessions::set_cookie(SESSION_COOKIE, &token, SESSION_SECONDS),
+    );
+    cookies.append(
+        header::SET_COOKIE,
+        sessions::set_cookie(SIGN_IN_COOKIE, "", 0),
+    );
+    cookies.append(
+        header::SET_COOKIE,
+        sessions::set_cookie(SECOND_STEP_COOKIE, "", 0),
+    );
+    Ok(response)
+}
+
+// ----- the second step of a sign-in: a TOTP code -----
+
+/// The cookie that carries a sign-in whose password was right, waiting for its code.
+const SECOND_STEP_COOKIE: &str = "osc_second_step";
+/// How long the code may take to be typed after the password.
+const SECOND_STEP_SECONDS: i64 = 300;
+/// The page that asks for the code.
+const SECOND_STEP_PAGE: &str = "/authority/sign-in/code";
+
+/// Whose password was right, until when (sealed in [`SECOND_STEP_COOKIE`]).
+#[derive(serde::Serialize, Deserialize)]
+struct SecondStep {
+    user_id: String,
+    until: i64,
+}
+
+/// The sign-in waiting for its code in this request's cookie, if it has not run out.
+fn pending_second_step(state: &AppState, headers: &HeaderMap) -> Option<SecondStep> {
+    let sealed = crate::web::cookies::cookie(headers, SECOND_STEP_COOKIE)?;
+    shown_code::open_for::<SecondStep>(state, Purpose::SecondStep, "", &sealed)
+        .filter(|pending| pending.until > state.now())
+}
+
+fn second_step_page(
+    state: &AppState,
+    language: Language,
+    status: StatusCode,
+    message: Option<&Notice>,
+) -> Response {
+    let (cookie, csrf) = sessions::new_sign_in_form(&state.keys, state.now());
+    let frame = Frame {
+        language,
+        viewer: None,
+        section: Section::SignIn,
+    };
+    let mut response = page(status, views::sign_in_code(&frame, &csrf, message));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        sessions::set_cookie(SIGN_IN_COOKIE, &cookie, SIGN_IN_FORM_SECONDS),
+    );
+    response
+}
+
+async fn second_step_form(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+) -> Response {
+    if pending_second_step(&state, &headers).is_none() {
+        return see_other("/authority/sign-in");
+    }
+    second_step_page(&state, language, StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn second_step(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    language: Language,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> PageResult {
+    let Some(pending) = pending_second_step(&state, &headers) else {
+        return Ok(see_other("/authority/sign-in"));
+    };
+    let email = state
+        .store
+        .user_email(&pending.user_id)
+        .await
+        .map_err(internal(language))?
+        .unwrap_or_default();
+    let outcome =
+        accounts::check_second_factor(&state, client, &pending.user_id, &email, &form.code)
+            .await
+            .map_err(internal(language))?;
+    let now = state.now();
+    match outcome {
+        SecondFactor::Accepted => finish_sign_in(&state, language, &pending.user_id, now).await,
+        SecondFactor::Refused => {
+            let notice = Notice::Error(language.text("second-factor-wrong"));
+            Ok(second_step_page(
+                &state,
+                language,
+                StatusCode::UNAUTHORIZED,
+                Some(&notice),
+            ))
+        }
+        SecondFactor::Wait { until } => {
+            let local = LocalTime::new(language, state.time_zone.clone());
+            let notice = Notice::Error(
+                language.text_with("sign-in-locked", &[("time", local.date_time_text(until))]),
+            );
+            let page = second_step_page(
+                &state,
+                language,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&notice),
+            );
+            Ok(retry_after(page, until - now))
         }
     }
 }
@@ -1131,16 +1295,49 @@ struct AccountQuery {
 }
 
 async fn account_page(
+    State(state): State<AppState>,
     SignedIn { language, session }: SignedIn,
     Query(query): Query<AccountQuery>,
 ) -> PageResult {
-    let notice = (query.done.as_deref() == Some("password"))
-        .then(|| Notice::Success(language.text("password-changed")));
-    let frame = frame(language, &session, Section::Account);
-    Ok(page(
+    let done = match query.done.as_deref() {
+        Some("password") => Some("password-changed"),
+        Some("second-factor-on") => Some("second-factor-on-done"),
+        Some("second-factor-off") => Some("second-factor-off-done"),
+        _ => None,
+    };
+    let notice = done.map(|message| Notice::Success(language.text(message)));
+    Ok(account_response(
+        &state,
+        language,
+        &session,
         StatusCode::OK,
-        views::account(&frame, &session.viewer, notice.as_ref(), MIN_PASSWORD_CHARS),
+        notice.as_ref(),
     ))
+}
+
+/// "My account" with `message`.
+fn account_response(
+    state: &AppState,
+    language: Language,
+    session: &Session,
+    status: StatusCode,
+    message: Option<&Notice>,
+) -> Response {
+    let frame = frame(language, session, Section::Account);
+    let second_factor = views::SecondFactorState {
+        on: session.has_second_factor,
+        required: state.config.require_totp,
+    };
+    page(
+        status,
+        views::account(
+            &frame,
+            &session.viewer,
+            message,
+            second_factor,
+            MIN_PASSWORD_CHARS,
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -1187,11 +1384,14 @@ async fn change_password(
             Ok(see_other("/authority/account?done=password"))
         }
         Err(refusal) => {
-            let frame = frame(language, &session, Section::Account);
-            let notice = Notice::Error(password_refusal_text(&frame.local_time(), &refusal));
-            let mut response = page(
+            let local = LocalTime::new(language, state.time_zone.clone());
+            let notice = Notice::Error(password_refusal_text(&local, &refusal));
+            let mut response = account_response(
+                &state,
+                language,
+                &session,
                 password_refusal_status(&refusal),
-                views::account(&frame, &session.viewer, Some(&notice), MIN_PASSWORD_CHARS),
+                Some(&notice),
             );
             if let NewPasswordRefusal::Wait { until } = refusal {
                 response = retry_after(response, until - state.now());
@@ -1199,6 +1399,161 @@ async fn change_password(
             Ok(response)
         }
     }
+}
+
+// ----- one's second factor -----
+
+/// The enrolment page for the secret sealed in `sealed` (its QR code, the secret as text,
+/// a field for the first code).
+fn second_factor_page(
+    state: &AppState,
+    language: Language,
+    session: &Session,
+    status: StatusCode,
+    sealed: &str,
+    message: Option<&Notice>,
+) -> PageResult {
+    let Some(secret) = accounts::second_factor_secret(state, &session.user_id, sealed) else {
+        return Ok(see_other(signed_in::SECOND_FACTOR_SETUP));
+    };
+    let frame = frame(language, session, Section::Account);
+    let setup = views::SecondFactorSetup {
+        uri: totp::enrolment_uri(&secret, &language.text("app-name"), &session.viewer.email),
+        secret_text: totp::grouped(&totp::base32(&secret)),
+        sealed,
+        required: state.config.require_totp,
+    };
+    Ok(page(
+        status,
+        views::second_factor_setup(&frame, &session.viewer, &setup, message),
+    ))
+}
+
+/// A new secret to set up, shown with its QR code. Nothing is stored until its first code
+/// is typed: the secret travels sealed in the form.
+async fn second_factor_setup(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+) -> PageResult {
+    if session.has_second_factor {
+        return Ok(see_other("/authority/account"));
+    }
+    let secret = totp::new_secret().to_vec();
+    let Some(sealed) =
+        shown_code::seal_for(&state, Purpose::SecondFactor, &session.user_id, &secret)
+    else {
+        return Err(error_page(
+            language,
+            Some(&session.viewer),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error-internal",
+        ));
+    };
+    second_factor_page(&state, language, &session, StatusCode::OK, &sealed, None)
+}
+
+#[derive(Deserialize)]
+struct SecondFactorForm {
+    /// The secret being set up, sealed for this account.
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn second_factor_on(
+    State(state): State<AppState>,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<SecondFactorForm>,
+) -> PageResult {
+    if session.has_second_factor {
+        return Ok(see_other("/authority/account"));
+    }
+    let now = state.now();
+    let step = accounts::second_factor_secret(&state, &session.user_id, &form.secret)
+        .and_then(|secret| totp::matching_step(&secret, &form.code, now));
+    let Some(step) = step else {
+        let notice = Notice::Error(language.text("second-factor-wrong"));
+        return second_factor_page(
+            &state,
+            language,
+            &session,
+            StatusCode::BAD_REQUEST,
+            &form.secret,
+            Some(&notice),
+        );
+    };
+    state
+        .store
+        .set_totp_secret(&session.user_id, Some(&form.secret), Some(step))
+        .await
+        .map_err(internal(language))?;
+    state
+        .store
+        .record_audit(
+            now,
+            &session.viewer.email,
+            "second-factor-on",
+            &session.viewer.email,
+        )
+        .await
+        .map_err(internal(language))?;
+    Ok(see_other("/authority/account?done=second-factor-on"))
+}
+
+async fn second_factor_off(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    SignedIn { language, session }: SignedIn,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> PageResult {
+    if state.config.require_totp || !session.has_second_factor {
+        return Ok(see_other("/authority/account"));
+    }
+    // A code, not the password: whoever turns it off holds the phone too.
+    let outcome = accounts::check_second_factor(
+        &state,
+        client,
+        &session.user_id,
+        &session.viewer.email,
+        &form.code,
+    )
+    .await
+    .map_err(internal(language))?;
+    let now = state.now();
+    let refusal = match outcome {
+        SecondFactor::Accepted => {
+            state
+                .store
+                .set_totp_secret(&session.user_id, None, None)
+                .await
+                .map_err(internal(language))?;
+            state
+                .store
+                .record_audit(
+                    now,
+                    &session.viewer.email,
+                    "second-factor-off",
+                    &session.viewer.email,
+                )
+                .await
+                .map_err(internal(language))?;
+            return Ok(see_other("/authority/account?done=second-factor-off"));
+        }
+        SecondFactor::Refused => NewPasswordRefusal::WrongCurrent,
+        SecondFactor::Wait { until } => NewPasswordRefusal::Wait { until },
+    };
+    let notice = Notice::Error(match &refusal {
+        NewPasswordRefusal::WrongCurrent => language.text("second-factor-wrong"),
+        other => password_refusal_text(&LocalTime::new(language, state.time_zone.clone()), other),
+    });
+    Ok(account_response(
+        &state,
+        language,
+        &session,
+        password_refusal_status(&refusal),
+        Some(&notice),
+    ))
 }
 
 /// Makes a one-time password-reset link for another account and shows it once to the

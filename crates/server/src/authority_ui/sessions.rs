@@ -78,6 +78,8 @@ pub(crate) fn set_cookie(name: &'static str, value: &str, max_age_seconds: i64) 
 pub(crate) struct Session {
     pub user_id: String,
     pub viewer: Viewer,
+    /// Whether the account has a second factor (see `require_totp`).
+    pub has_second_factor: bool,
 }
 
 /// Opens a session for `user_id`; returns the cookie value.
@@ -111,6 +113,7 @@ pub(crate) async fn find(
     };
     let row = store.session(&token_hash(&token), now).await?;
     Ok(row.map(|row| Session {
+        has_second_factor: row.has_second_factor,
         user_id: row.user_id,
         viewer: Viewer {
             email: row.email,

@@ -1027,11 +1027,20 @@ fn new_password_fields(language: Language, min_password: usize) -> Markup {
     }
 }
 
-/// "My account": change one's password.
+/// Where an account stands with its second factor.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SecondFactorState {
+    pub on: bool,
+    /// `require_totp`: it cannot be turned off.
+    pub required: bool,
+}
+
+/// "My account": change one's password, set up or turn off the second factor.
 pub(crate) fn account(
     frame: &Frame<'_>,
     viewer: &Viewer,
     message: Option<&Notice>,
+    second_factor: SecondFactorState,
     min_password: usize,
 ) -> Markup {
     let language = frame.language;
@@ -1054,6 +1063,100 @@ pub(crate) fn account(
                 (new_password_fields(language, min_password))
                 p class="hint" { (t("password-change-sessions")) }
                 div { button type="submit" { (t("password-change-button")) } }
+            }
+            h2 { (t("second-factor-title")) }
+            div class="card" {
+                @if second_factor.on {
+                    p id="second-factor-state" { (t("second-factor-is-on")) }
+                    @if !second_factor.required {
+                        form method="post" action={ (BASE) "/account/second-factor/off" } {
+                            (csrf_field(viewer))
+                            label for="off-code" { (t("second-factor-off-label")) }
+                            input id="off-code" type="text" name="code" inputmode="numeric"
+                                autocomplete="one-time-code" maxlength="7" required;
+                            div { button class="danger" type="submit" { (t("second-factor-off-button")) } }
+                        }
+                    }
+                } @else {
+                    p id="second-factor-state" { (t("second-factor-is-off")) }
+                    a class="button" href={ (BASE) "/account/second-factor" } { (t("second-factor-set-up")) }
+                }
+            }
+        },
+    )
+}
+
+/// The enrolment of a second factor: what the authenticator app needs.
+pub(crate) struct SecondFactorSetup<'a> {
+    /// The `otpauth://` address in the QR code.
+    pub uri: String,
+    /// The secret in base32 groups, to type by hand.
+    pub secret_text: String,
+    /// The secret sealed for the account, carried by the form.
+    pub sealed: &'a str,
+    /// Whether the account must have one to go on (`require_totp`).
+    pub required: bool,
+}
+
+pub(crate) fn second_factor_setup(
+    frame: &Frame<'_>,
+    viewer: &Viewer,
+    setup: &SecondFactorSetup<'_>,
+    message: Option<&Notice>,
+) -> Markup {
+    let t = |id: &str| frame.language.text(id);
+    let title = t("second-factor-setup-title");
+    let qr = report_qr_svg(&setup.uri).unwrap_or_default();
+    layout(
+        frame,
+        &title,
+        html! {
+            h1 { (title) }
+            @if setup.required { (notice(&Notice::Info(t("second-factor-required")))) }
+            @if let Some(message) = message { (notice(message)) }
+            ol class="card steps" {
+                li {
+                    p { (t("second-factor-step-scan")) }
+                    figure class="code-qr" role="img" aria-label=(t("second-factor-qr-label")) {
+                        (PreEscaped(qr))
+                    }
+                    p { (t("second-factor-step-type")) }
+                    p class="mono secret" id="second-factor-secret" { (setup.secret_text) }
+                }
+                li {
+                    form method="post" action={ (BASE) "/account/second-factor" } {
+                        (csrf_field(viewer))
+                        input type="hidden" name="secret" value=(setup.sealed);
+                        label for="setup-code" { (t("second-factor-step-confirm")) }
+                        input id="setup-code" type="text" name="code" inputmode="numeric"
+                            autocomplete="one-time-code" maxlength="7" required;
+                        div { button type="submit" { (t("second-factor-confirm-button")) } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The second step of a sign-in with a second factor: the app's code.
+pub(crate) fn sign_in_code(frame: &Frame<'_>, csrf: &str, message: Option<&Notice>) -> Markup {
+    let t = |id: &str| frame.language.text(id);
+    let title = t("second-factor-sign-in-title");
+    layout(
+        frame,
+        &title,
+        html! {
+            div class="card narrow" {
+                h1 { (title) }
+                p class="intro" { (t("second-factor-sign-in-intro")) }
+                @if let Some(message) = message { (notice(message)) }
+                form method="post" action={ (BASE) "/sign-in/code" } {
+                    (csrf::hidden_field(csrf))
+                    label for="code" { (t("second-factor-code-label")) }
+                    input id="code" type="text" name="code" inputmode="numeric"
+                        autocomplete="one-time-code" maxlength="7" required autofocus;
+                    div { button type="submit" { (t("sign-in-button")) } }
+                }
             }
         },
     )
