@@ -148,7 +148,7 @@ pub(crate) async fn authenticate_authority(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "issued", body = IssuedCode),
-        (status = 400, description = "bad onset date or body (an onset date is for patient codes only)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "bad onset or test date (each a day of the last 14, in the server's time_zone), or bad body (dates and testType are for patient codes only)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
