@@ -1412,9 +1412,9 @@ fn second_factor_page(
     status: StatusCode,
     sealed: &str,
     message: Option<&Notice>,
-) -> PageResult {
+) -> Response {
     let Some(secret) = accounts::second_factor_secret(state, &session.user_id, sealed) else {
-        return Ok(see_other(signed_in::SECOND_FACTOR_SETUP));
+        return see_other(signed_in::SECOND_FACTOR_SETUP);
     };
     let frame = frame(language, session, Section::Account);
     let setup = views::SecondFactorSetup {
@@ -1423,10 +1423,10 @@ fn second_factor_page(
         sealed,
         required: state.config.require_totp,
     };
-    Ok(page(
+    page(
         status,
         views::second_factor_setup(&frame, &session.viewer, &setup, message),
-    ))
+    )
 }
 
 /// A new secret to set up, shown with its QR code. Nothing is stored until its first code
@@ -1449,7 +1449,14 @@ async fn second_factor_setup(
             "error-internal",
         ));
     };
-    second_factor_page(&state, language, &session, StatusCode::OK, &sealed, None)
+    Ok(second_factor_page(
+        &state,
+        language,
+        &session,
+        StatusCode::OK,
+        &sealed,
+        None,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -1474,14 +1481,14 @@ async fn second_factor_on(
         .and_then(|secret| totp::matching_step(&secret, &form.code, now));
     let Some(step) = step else {
         let notice = Notice::Error(language.text("second-factor-wrong"));
-        return second_factor_page(
+        return Ok(second_factor_page(
             &state,
             language,
             &session,
             StatusCode::BAD_REQUEST,
             &form.secret,
             Some(&notice),
-        );
+        ));
     };
     state
         .store

@@ -125,8 +125,11 @@ pub(crate) fn csv(state: &AppState, days: &[DayCounts]) -> String {
     text
 }
 
+/// One series of the statistics: a day's value of it.
+pub(crate) type DaySeries = fn(&DayCounts) -> u64;
+
 /// The series drawn as charts: message id and value of a day.
-pub(crate) const CHARTS: [(&str, fn(&DayCounts) -> u64); 5] = [
+pub(crate) const CHARTS: [(&str, DaySeries); 5] = [
     ("statistics-codes-issued", |day| day.codes_issued),
     ("statistics-codes-used", |day| day.codes_used),
     ("statistics-uploads", |day| day.uploads),

@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 use maud::{Markup, PreEscaped, html};
 
 use super::deep_link::{grouped_for_dictation, report_qr_svg};
-use super::statistics::{CHARTS, Statistics, WAIT_BUCKETS};
+use super::statistics::{CHARTS, DaySeries, Statistics, WAIT_BUCKETS};
 use crate::clock::format_date;
 use crate::codes::MAX_ONSET_AGE_DAYS;
 use crate::datastore::codes::{CodeKind, TestType};
@@ -512,7 +512,7 @@ fn bar_chart(
     zone: &TimeZone,
     days: &[DayCounts],
     message: &str,
-    value: fn(&DayCounts) -> u64,
+    value: DaySeries,
 ) -> Markup {
     let language = local.language;
     let values: Vec<u64> = days.iter().map(value).collect();
