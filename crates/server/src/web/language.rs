@@ -157,6 +157,8 @@ impl Language {
             "earliest",
             "today",
             "name",
+            "page",
+            "count",
         ]
         .into_iter()
         .map(|name| (Cow::Borrowed(name), FluentValue::from("x")))

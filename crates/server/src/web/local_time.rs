@@ -233,13 +233,13 @@ mod tests {
             html,
             "<time datetime=\"2020-11-23T21:05:00Z\" data-local=\"date-time\">23 Nov 2020, 21:05</time>"
         );
-        let hour = local.hour(MOMENT - 305).into_string();
+        let hour = local.hour(MOMENT - 300).into_string();
         assert!(hour.contains(">23 Nov 2020, 21:00–22:00<"), "{hour}");
         let tokyo = LocalTime::new(Language::English, time_zone("Asia/Tokyo").expect("known"));
         // Past midnight in Tokyo: the next day there.
         assert!(
             tokyo
-                .hour(MOMENT - 305)
+                .hour(MOMENT - 300)
                 .into_string()
                 .contains(">24 Nov 2020, 06:00–07:00<")
         );
