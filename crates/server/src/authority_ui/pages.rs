@@ -410,7 +410,7 @@ fn second_step_page(
     let frame = Frame {
         language,
         viewer: None,
-        section: Section::SignIn,
+        section: Section::SecondStep,
     };
     let mut response = page(status, views::sign_in_code(&frame, &csrf, message));
     response.headers_mut().insert(

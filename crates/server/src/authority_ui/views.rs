@@ -45,6 +45,8 @@ pub(crate) struct Viewer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Section {
     SignIn,
+    /// The second step of a sign-in (its code), which the language switch comes back to.
+    SecondStep,
     Issue,
     Codes,
     Statistics,
@@ -59,6 +61,7 @@ impl Section {
     fn path(self) -> &'static str {
         match self {
             Section::SignIn => "/authority/sign-in",
+            Section::SecondStep => "/authority/sign-in/code",
             Section::Issue => "/authority/issue",
             Section::Codes => "/authority/codes",
             Section::Statistics => "/authority/statistics",
