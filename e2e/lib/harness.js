@@ -2,7 +2,8 @@
 // directory, creates accounts with its command line, and launches Debian's Chromium through
 // playwright-core (no browser download). Everything is torn down by `stop()`.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -123,4 +124,18 @@ export async function start({ accounts = [], serveArgs = [], publicUrl = false }
 /** Saves a full-page screenshot as e2e/screenshots/<name>.png. */
 export async function screenshot(page, name) {
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's violations on the page, one line each (evaluated through the devtools protocol, so the CSP stays on). */
+export async function accessibilityViolations(page) {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => (await globalThis.axe.run(document)).violations
+    .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`));
+}
+
+/** How many pixels the page is wider than the window (0: no sideways scrolling). */
+export async function overflowWidth(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }

@@ -133,7 +133,7 @@ test("three visitors: the one who overlapped a reported visit is warned, the oth
   await desk.locator("#password").fill(physician.password);
   await desk.locator("form[action='/authority/sign-in'] button[type=submit]").click();
   await desk.waitForURL("**/authority/issue");
-  await desk.locator("#onset").fill(new Date(NOON).toISOString().slice(0, 10));
+  await desk.locator("#symptom-date").fill(new Date(NOON).toISOString().slice(0, 10));
   await desk.getByRole("button", { name: "Issue a code", exact: true }).click();
   const code = await desk.locator(".code-digits").getAttribute("data-code");
   const link = await desk.locator(".code-qr").getAttribute("title");

@@ -65,7 +65,8 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   await screenshot(page, "04-delivrer-un-code");
 
   const today = new Date().toISOString().slice(0, 10);
-  await page.locator("#onset").fill(today);
+  // The server's zone is UTC here, and so is the browser's (harness): today is the same day.
+  await page.locator("#symptom-date").fill(today);
   await page.getByRole("button", { name: "Délivrer un code", exact: true }).click();
   const digits = page.locator(".code-digits");
   await digits.waitFor();
@@ -75,7 +76,9 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   assert.equal(code, shown.replaceAll(" ", ""));
   assert.equal(await page.locator(".code-qr svg").count(), 1, "a QR code for the app");
   assert.match(await page.locator(".code-qr").getAttribute("title"), new RegExp(`^openstopcovid://report\\?code=${code}$`));
-  assert.match(await page.locator(".code-expiry").textContent(), /^Valable jusqu’au \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  assert.match(await page.locator(".code-expiry").textContent(), /^Valable jusqu’au \d{1,2} \S+ \d{4}, \d\d:\d\d$/);
+  assert.match(await page.locator(".code-countdown").textContent(), /^Temps restant : (\d+ h )?\d+ min$/);
+  assert.match(await page.locator(".code-reference").textContent(), /^Référence [0-9A-F]{4}-[0-9A-F]{4}$/);
   assert.ok(await page.getByRole("button", { name: "Copier le code" }).isVisible(), "the copy button, shown by the script");
   await screenshot(page, "05-code-delivre");
   // A reload shows the same code and issues no other (POST → redirect → GET).
@@ -100,7 +103,7 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   const row = page.locator("#codes tbody tr").first();
   const firstId = await row.getAttribute("data-code-id");
   assert.equal(await row.locator(".status").textContent(), "Utilisé");
-  assert.match(await row.locator("td").nth(3).textContent(), /UTC$/, "the time of use (to the hour)");
+  assert.match(await row.locator("td").nth(3).textContent(), /\d\d:00–\d\d:00$/, "the hour of use, kept to the hour");
   await screenshot(page, "06-mes-codes-utilise");
 
   // A second code, expired by hand, can no longer be redeemed.
@@ -112,7 +115,9 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   // row that is not the first code's.
   const newest = page.locator(`#codes tbody tr:not([data-code-id="${firstId}"])`);
   const secondId = await newest.getAttribute("data-code-id");
-  await newest.getByRole("button", { name: "Faire expirer" }).click();
+  await newest.getByRole("link", { name: "Faire expirer" }).click();
+  // Asked first, on a page of its own.
+  await page.getByRole("button", { name: "Faire expirer" }).click();
   await page.getByText("Le code a expiré").waitFor();
   // The list is ordered by expiry, so the row is found by its id, not its place.
   assert.equal(await page.locator(`#codes tbody tr[data-code-id="${secondId}"] .status`).textContent(), "Expiré");
@@ -129,19 +134,23 @@ test("admin creates a physician, who issues a code in French that a phone redeem
   await page.getByRole("button", { name: "Préparer une feuille à imprimer" }).click();
   assert.equal(await page.locator(".sheet-code").count(), 4);
   assert.equal(await page.locator(".sheet-code svg").count(), 4);
+  const sheetCodes = await page.locator(".sheet-code .code-digits").evaluateAll((all) => all.map((e) => e.dataset.code));
   await screenshot(page, "07-feuille-imprimable");
+  // A reload prints the same sheet and issues nothing (POST → redirect → GET).
+  await page.reload();
+  assert.deepEqual(await page.locator(".sheet-code .code-digits").evaluateAll((all) => all.map((e) => e.dataset.code)), sheetCodes);
 
   // Statistics: chart and table.
   await page.getByRole("link", { name: "Statistiques" }).click();
-  assert.equal(await page.locator(".chart svg").count(), 1);
+  assert.equal(await page.locator(".bar-chart svg").count(), 5, "codes issued and used, key and visit uploads, venue warnings");
   const todayRow = page.locator("#statistics tbody tr").first();
-  assert.equal(await todayRow.locator("th").textContent(), today);
+  assert.equal(await todayRow.locator("th time").getAttribute("datetime"), today);
   assert.equal(await todayRow.locator("td").nth(0).textContent(), "6", "six codes issued today");
   assert.equal(await todayRow.locator("td").nth(1).textContent(), "1", "one used");
   await screenshot(page, "08-statistiques");
   const csv = await page.request.get("/authority/statistics.csv");
   assert.equal(csv.status(), 200);
-  assert.match(await csv.text(), new RegExp(`^day,codes_issued,codes_used,uploads,keys_published,venue_warnings\\n(.*\\n)*${today},6,1,`));
+  assert.match(await csv.text(), new RegExp(`^day,codes_issued,codes_used,uploads,keys_published,venue_warnings,next_day_uploads,check_in_uploads\\n(.*\\n)*${today},6,1,`));
 
   // Switching language keeps the page.
   await page.getByRole("link", { name: "English" }).click();

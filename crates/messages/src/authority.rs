@@ -42,15 +42,57 @@ impl CodeKind {
     }
 }
 
+/// How a patient's infection was established: the report type of the keys they upload
+/// (GAEN's `CONFIRMED_TEST` or `CONFIRMED_CLINICAL_DIAGNOSIS`), which phones weigh
+/// differently (`reportTypeWeights` of the app configuration).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestType {
+    /// A positive laboratory test.
+    #[default]
+    ConfirmedTest,
+    /// A physician's diagnosis without a test.
+    ClinicalDiagnosis,
+}
+
+impl TestType {
+    /// The type as stored and as written on the wire (`confirmed-test`,
+    /// `clinical-diagnosis`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestType::ConfirmedTest => "confirmed-test",
+            TestType::ClinicalDiagnosis => "clinical-diagnosis",
+        }
+    }
+
+    /// Reads a stored or typed type.
+    pub fn parse(text: &str) -> Option<TestType> {
+        match text {
+            "confirmed-test" => Some(TestType::ConfirmedTest),
+            "clinical-diagnosis" => Some(TestType::ClinicalDiagnosis),
+            _ => None,
+        }
+    }
+}
+
 /// The body of `POST /v1/authority/codes`: `{}`, `{"onsetDate":"YYYY-MM-DD"}` or
-/// `{"kind":"venue-warning"}`.
+/// `{"kind":"venue-warning"}`; for a patient, also `testType` and `testDate`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IssueCodeRequest {
     /// Onset of symptoms (or the test's date), at most 14 days ago; patient codes only.
+    /// When both this and `testDate` are given, this one dates the infection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = Date)]
     pub onset_date: Option<String>,
+    /// The day the patient was tested, at most 14 days ago; patient codes only. Dates the
+    /// infection when no `onsetDate` is given (a patient without symptoms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
+    pub test_date: Option<String>,
+    /// `confirmed-test` (the default) or `clinical-diagnosis`; patient codes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_type: Option<TestType>,
     /// What the code is for; `patient` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<CodeKind>,

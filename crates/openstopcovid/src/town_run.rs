@@ -675,7 +675,7 @@ fn issue_code(
         .header("Authorization", &format!("Bearer {api_key}"))
         .send_json(messages::authority::IssueCodeRequest {
             onset_date: Some(onset.to_string()),
-            kind: None,
+            ..Default::default()
         })
         .context("the physicians' API did not answer")?;
     let issued: messages::authority::IssuedCode = response

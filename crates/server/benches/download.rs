@@ -86,6 +86,7 @@ async fn seed(server: &ServerHandle, clock: &MockClock, http: &reqwest::Client) 
         let token = server::tokens::issue_upload_token(
             state,
             messages::authority::CodeKind::Patient,
+            exposure::keys::ReportType::ConfirmedTest,
             onset,
             at - at % 3600,
             false,

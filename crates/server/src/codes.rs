@@ -30,12 +30,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
 use messages::authority::{
-    AccessToken, CodeKind, CodeStatus, IssueCodeRequest, IssuedCode, VerifyRequest,
+    AccessToken, CodeKind, CodeStatus, IssueCodeRequest, IssuedCode, TestType, VerifyRequest,
 };
 use messages::code::{self, CODE_DIGITS};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::client_address::ClientAddress;
 use crate::clock::{date_of, format_date, parse_date};
@@ -48,7 +48,7 @@ use crate::state::AppState;
 use crate::timing::{self, Endpoint, Kind};
 use crate::tokens::{self, bearer};
 
-/// How far back an onset date may lie, in days (older keys are not kept anyway).
+/// How far back an onset or test date may lie, in days (older keys are not kept anyway).
 pub const MAX_ONSET_AGE_DAYS: i64 = messages::retention::DAYS as i64;
 
 /// A fresh random code.
@@ -148,7 +148,7 @@ pub(crate) async fn authenticate_authority(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "issued", body = IssuedCode),
-        (status = 400, description = "bad onset date or body (an onset date is for patient codes only)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "bad onset or test date (each a day of the last 14, in the server's time_zone), or bad body (dates and testType are for patient codes only)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "the body is not JSON (Content-Type: application/json)", body = Problem, content_type = "application/problem+json"),
     )
@@ -161,10 +161,18 @@ async fn issue(
     let authority = authenticate_authority(&state, &headers).await?;
     let request: IssueCodeRequest = crate::problem::object_body(body)?;
     let kind = request.kind.unwrap_or_default();
-    let issued = issue_code(&state, &authority, kind, request.onset_date.as_deref())
+    let wanted = CodeRequest {
+        kind,
+        test_type: request.test_type,
+        symptom_date: request.onset_date.as_deref(),
+        test_date: request.test_date.as_deref(),
+    };
+    let issued = issue_code(&state, &authority, &wanted)
         .await
         .map_err(|error| match error {
-            IssueError::InvalidOnset(detail) => Problem::new(ProblemKind::InvalidOnsetDate, detail),
+            IssueError::InvalidDate { .. } | IssueError::PatientOnly(_) => {
+                Problem::new(ProblemKind::InvalidOnsetDate, error.to_string())
+            }
             IssueError::Database(error) => Problem::from(error),
             IssueError::NoFreshCode => Problem::internal(&"could not draw a fresh code"),
         })?;
@@ -186,11 +194,48 @@ pub struct NewCode {
     pub expires_at: i64,
 }
 
+/// What a code is issued for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CodeRequest<'a> {
+    pub kind: CodeKind,
+    /// Patient codes only; a confirmed test when absent.
+    pub test_type: Option<TestType>,
+    /// Onset of symptoms, `YYYY-MM-DD`; patient codes only.
+    pub symptom_date: Option<&'a str>,
+    /// The day of the test, `YYYY-MM-DD`; patient codes only.
+    pub test_date: Option<&'a str>,
+}
+
+/// The two dates a patient's code may carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateField {
+    SymptomOnset,
+    Test,
+}
+
+impl DateField {
+    /// Its name in the API's body.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            DateField::SymptomOnset => "onsetDate",
+            DateField::Test => "testDate",
+        }
+    }
+}
+
 /// Why no code was issued.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    #[error("{0}")]
-    InvalidOnset(&'static str),
+    /// A date that is not a day of the last [`MAX_ONSET_AGE_DAYS`] days (in the server's
+    /// `time_zone`), or not a date.
+    #[error("{} {problem}", field.wire_name())]
+    InvalidDate {
+        field: DateField,
+        problem: &'static str,
+    },
+    /// A date or a test type for a venue-warning code.
+    #[error("{0} is for patient codes only")]
+    PatientOnly(&'static str),
     #[error("could not draw a fresh code")]
     NoFreshCode,
     #[error(transparent)]
@@ -207,39 +252,56 @@ pub fn code_expiry(now: i64, lifetime_seconds: u64) -> i64 {
     floor_to_hour(exact.saturating_add(3599))
 }
 
-/// Issues a code of `kind` on behalf of `issuer` (an API key id, or `user:<id>` for a
-/// physician signed in to the web UI), with an optional onset date `YYYY-MM-DD` (patient
-/// codes only). The one place codes are made: the API and the web UI both call it.
+/// `text` as a day of the last [`MAX_ONSET_AGE_DAYS`] days up to `today`.
+fn recent_date(field: DateField, text: &str, today: Date) -> Result<Date, IssueError> {
+    let invalid = |problem| IssueError::InvalidDate { field, problem };
+    let date = parse_date(text.trim()).ok_or(invalid("must be a date YYYY-MM-DD"))?;
+    if date > today {
+        return Err(invalid("is in the future"));
+    }
+    if (today - date).whole_days() > MAX_ONSET_AGE_DAYS {
+        return Err(invalid("is more than 14 days ago"));
+    }
+    Ok(date)
+}
+
+/// Issues a code on behalf of `issuer` (an API key id, or `user:<id>` for a physician
+/// signed in to the web UI). The one place codes are made: the API and the web UI both
+/// call it.
+///
+/// A patient's code carries the day their infection is counted from, which sets the
+/// `days_since_onset` of the keys they upload: the onset of symptoms when known, else the
+/// day of the test (a patient without symptoms), else none (the phone's check day then
+/// stands in, as DP-3T does). Both dates must be days of the last
+/// [`MAX_ONSET_AGE_DAYS`] days in the server's `time_zone`, where the physician is.
 pub async fn issue_code(
     state: &AppState,
     issuer: &str,
-    kind: CodeKind,
-    onset_date: Option<&str>,
+    request: &CodeRequest<'_>,
 ) -> Result<NewCode, IssueError> {
     let now = state.now();
-    let onset = match onset_date {
-        None => None,
-        Some(_) if kind != CodeKind::Patient => {
-            return Err(IssueError::InvalidOnset(
-                "onsetDate is for patient codes only",
-            ));
+    let kind = request.kind;
+    if kind != CodeKind::Patient {
+        let patient_only = [
+            (request.symptom_date.is_some(), "onsetDate"),
+            (request.test_date.is_some(), "testDate"),
+            (request.test_type.is_some(), "testType"),
+        ];
+        if let Some((_, name)) = patient_only.iter().find(|(given, _)| *given) {
+            return Err(IssueError::PatientOnly(name));
         }
-        Some(text) => {
-            let date = parse_date(text).ok_or(IssueError::InvalidOnset(
-                "onsetDate must be a date YYYY-MM-DD",
-            ))?;
-            let today = date_of(now);
-            if date > today {
-                return Err(IssueError::InvalidOnset("onsetDate is in the future"));
-            }
-            if (today - date).whole_days() > MAX_ONSET_AGE_DAYS {
-                return Err(IssueError::InvalidOnset(
-                    "onsetDate is more than 14 days ago",
-                ));
-            }
-            Some(format_date(date))
-        }
-    };
+    }
+    let today = crate::web::local_time::local_date(&state.time_zone, now);
+    let symptom_onset = request
+        .symptom_date
+        .map(|text| recent_date(DateField::SymptomOnset, text, today))
+        .transpose()?;
+    let test_day = request
+        .test_date
+        .map(|text| recent_date(DateField::Test, text, today))
+        .transpose()?;
+    let onset = symptom_onset.or(test_day).map(format_date);
+    let test_type = request.test_type.unwrap_or_default();
     let expires_at = code_expiry(now, state.config.code_lifetime_seconds);
     let id = uuid::Uuid::new_v4().to_string();
     // A collision with a live code has odds of about 1 in 10^6 at most; retry a few times.
@@ -252,6 +314,7 @@ pub async fn issue_code(
                 code_hmac: &code_hmac(state.keys.code_secret(), &code),
                 kind,
                 onset_date: onset.as_deref(),
+                test_type,
                 issued_by: issuer,
                 created_hour: floor_to_hour(now),
                 expires_at,
@@ -395,6 +458,7 @@ async fn verify_inner(
         Some(RedeemedCode {
             kind: CodeKind::Patient,
             onset_date: None,
+            test_type: TestType::ConfirmedTest,
             created_hour: floor_to_hour(now),
         })
     } else if !well_formed {
@@ -430,6 +494,7 @@ async fn verify_inner(
             access_token: tokens::issue_upload_token(
                 state,
                 redeemed.kind,
+                tokens::report_type_of(redeemed.test_type),
                 onset,
                 redeemed.created_hour,
                 fake,

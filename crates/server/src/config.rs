@@ -172,6 +172,13 @@ pub struct Config {
     /// Uploaded keys dated more than this many days before the token's onset date are
     /// dropped: the person was not yet infectious then.
     pub infectious_days_before_onset: u32,
+    /// The health authority's time zone, an IANA name (`Europe/Paris`): the authority
+    /// pages show times in it until the reader's browser puts them in its own zone, and
+    /// the days of onset and test dates are counted in it. Default `UTC`.
+    pub time_zone: String,
+    /// Whether every staff account must have a second factor (a TOTP app): an account
+    /// without one is sent to set it up before any other page, and none can turn it off.
+    pub require_totp: bool,
     /// Private analytics (`[analytics]`): the DAP aggregators and one task per metric,
     /// served to phones in `GET /v1/config`. Absent: phones send no analytics.
     pub analytics: Option<AnalyticsSetting>,
@@ -337,6 +344,8 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             infectious_days_before_onset: DEFAULT_INFECTIOUS_DAYS_BEFORE_ONSET,
+            time_zone: "UTC".to_owned(),
+            require_totp: false,
             analytics: None,
         }
     }
@@ -410,6 +419,12 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "infectious_days_before_onset must be at most {} (the retention window)",
                 messages::retention::DAYS
+            )));
+        }
+        if crate::web::local_time::time_zone(&self.time_zone).is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "time_zone {:?} is not a time zone name such as Europe/Paris or UTC",
+                self.time_zone
             )));
         }
         if self.jobs_interval_seconds == 0 {

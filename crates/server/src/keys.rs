@@ -277,7 +277,13 @@ async fn store_keys(
                 rolling_start: i64::from(key.rolling_start_interval_number.0),
                 rolling_period: i64::from(key.rolling_period),
                 transmission_risk_level: 0,
-                report_type: i64::from(ReportType::ConfirmedTest.to_wire()),
+                // `tokens::authorize` let in only a patient's report types.
+                report_type: i64::from(
+                    claims
+                        .report_type()
+                        .unwrap_or(ReportType::ConfirmedTest)
+                        .to_wire(),
+                ),
                 days_since_onset: tokens::days_since_onset(claims, start_seconds).map(i64::from),
                 received_hour: floor_to_hour(now),
                 release_at: release_at(key, now, state.config.release_bucket_seconds),

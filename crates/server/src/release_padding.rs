@@ -28,6 +28,14 @@
 //! step (at a midnight, as old keys leave), a few fake keys appear in or leave that bucket
 //! while their date is still in the window, and so are known to be fake; the real keys are
 //! never told apart.
+//!
+//! Also visible since codes carry a test type (issue 16): keys of a clinical diagnosis
+//! (report type 2) are all real, since every fake key is a confirmed test. A bucket's
+//! count of them is a lower bound of its real keys (never which confirmed-test keys are
+//! real). Drawing some fakes as clinical diagnoses would change the fake keys of the
+//! buckets already served, and a download from before the change compared with one from
+//! after would then tell every fake of those buckets apart; if it is wanted, it belongs
+//! with a new seed label, from the first bucket after the change.
 
 use exposure::interval::{EnIntervalNumber, INTERVALS_PER_DAY};
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};

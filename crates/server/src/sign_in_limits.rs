@@ -120,12 +120,13 @@ impl PasswordGate {
         }
     }
 
-    /// Runs `check` (an argon2 verification) on the blocking pool once a slot is free,
-    /// or answers [`Busy`]. The slot is held until the check ends, even if the request
-    /// that asked for it is gone, so the bound holds.
-    pub async fn run<F>(&self, check: F) -> Result<bool, Busy>
+    /// Runs `check` (an argon2 verification, or the hash of a new password) on the
+    /// blocking pool once a slot is free, or answers [`Busy`]. The slot is held until the
+    /// check ends, even if the request that asked for it is gone, so the bound holds.
+    pub async fn run<F, T>(&self, check: F) -> Result<T, Busy>
     where
-        F: FnOnce() -> bool + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
     {
         let place = self.waiting.try_acquire().map_err(|_| Busy)?;
         let permit = tokio::time::timeout(self.wait, self.checks.clone().acquire_owned())

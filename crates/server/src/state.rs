@@ -64,6 +64,8 @@ pub struct SharedState {
     pub(crate) downloads: AnswerCache<crate::keys::DownloadAnswer>,
     /// Warning packages, each built once ([`crate::prebuilt`]).
     pub(crate) warnings: AnswerCache<crate::presence::warnings::WarningsAnswer>,
+    /// The zone of `config.time_zone`, read once (the configuration was validated).
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl Deref for AppState {
@@ -93,6 +95,9 @@ impl AppState {
     ) -> Result<Self, StartError> {
         let exports = open_export_store(&config)?;
         let metrics = Metrics::default();
+        let time_zone = crate::web::local_time::time_zone(&config.time_zone).ok_or_else(|| {
+            crate::config::ConfigError::Invalid(format!("unknown time_zone {:?}", config.time_zone))
+        })?;
         Ok(Self {
             inner: Arc::new(SharedState {
                 verify_limiter: VerifyLimiter::new(
@@ -112,6 +117,7 @@ impl AppState {
                 warnings: AnswerCache::default(),
                 exports,
                 instance_id: uuid::Uuid::new_v4().to_string(),
+                time_zone,
             }),
         })
     }

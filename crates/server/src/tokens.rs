@@ -16,8 +16,9 @@
 
 use axum::http::{HeaderMap, header};
 use exposure::interval::{INTERVAL_SECONDS, INTERVALS_PER_DAY};
+use exposure::keys::ReportType;
 use messages::Purpose;
-use messages::authority::CodeKind;
+use messages::authority::{CodeKind, TestType};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -62,6 +63,24 @@ pub struct UploadClaims {
         skip_serializing_if = "Option::is_none"
     )]
     pub code_issued_hour: Option<i64>,
+    /// The GAEN report type of the keys this token lets in: 1 for a confirmed test, 2
+    /// for a clinical diagnosis (the code's test type). Always written, as one digit, so
+    /// that every token of a kind has the same length whatever the diagnosis (a fake's
+    /// too); tokens signed before it existed read as confirmed tests.
+    #[serde(rename = "reportType", default = "confirmed_test")]
+    pub report_type: i32,
+}
+
+fn confirmed_test() -> i32 {
+    ReportType::ConfirmedTest.to_wire()
+}
+
+/// The report type of a code's test type.
+pub fn report_type_of(test_type: TestType) -> ReportType {
+    match test_type {
+        TestType::ConfirmedTest => ReportType::ConfirmedTest,
+        TestType::ClinicalDiagnosis => ReportType::ConfirmedClinicalDiagnosis,
+    }
 }
 
 impl UploadClaims {
@@ -73,6 +92,17 @@ impl UploadClaims {
     /// The onset date.
     pub fn onset_date(&self) -> Option<Date> {
         parse_date(&self.onset)
+    }
+
+    /// The report type of the keys it lets in; `None` for one a patient's code cannot
+    /// give.
+    pub fn report_type(&self) -> Option<ReportType> {
+        ReportType::from_wire(self.report_type).filter(|report_type| {
+            matches!(
+                report_type,
+                ReportType::ConfirmedTest | ReportType::ConfirmedClinicalDiagnosis
+            )
+        })
     }
 }
 
@@ -89,6 +119,7 @@ pub fn scope_of(kind: CodeKind) -> &'static str {
 pub fn issue_upload_token(
     state: &AppState,
     kind: CodeKind,
+    report_type: ReportType,
     onset: Date,
     code_issued_hour: i64,
     fake: bool,
@@ -105,6 +136,7 @@ pub fn issue_upload_token(
         exp: now + lifetime,
         delayed_key_date: None,
         code_issued_hour: Some(code_issued_hour),
+        report_type: report_type.to_wire(),
     })
 }
 
@@ -130,6 +162,7 @@ pub(crate) fn issue_next_day_token(
         exp: day_end + 86_400,
         delayed_key_date: Some(delayed_key_date.to_string()),
         code_issued_hour: None,
+        report_type: upload.report_type,
     })
 }
 
@@ -173,7 +206,10 @@ pub fn authorize(
             "the upload token does not allow this request",
         ));
     }
-    if claims.onset_date().is_none() || !matches!(claims.fake.as_str(), "0" | "1") {
+    if claims.onset_date().is_none()
+        || claims.report_type().is_none()
+        || !matches!(claims.fake.as_str(), "0" | "1")
+    {
         return Err(Problem::new(
             ProblemKind::InvalidToken,
             "the upload token is not valid",

@@ -358,6 +358,61 @@ async fn forty_racing_checks_of_one_code_get_exactly_one_token() {
     }
 }
 
+/// Issue 16, item 2: a physician's clinical diagnosis (no test) reaches phones: its keys
+/// are published as GAEN's `CONFIRMED_CLINICAL_DIAGNOSIS`, their days since onset counted
+/// from the test date when no symptom onset is given.
+#[tokio::test]
+async fn a_clinical_diagnosis_publishes_its_report_type_and_dates_from_the_test() {
+    let server = start(None).await;
+    let test_day = time::OffsetDateTime::from_unix_timestamp(server.clock_now() - 4 * 86_400)
+        .unwrap()
+        .date();
+    let issued: Value = server
+        .http
+        .post(server.url("/v1/authority/codes"))
+        .bearer_auth(&server.api_key)
+        .json(&json!({"testType": "clinical-diagnosis", "testDate": test_day.to_string()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = server.verify(issued["code"].as_str().unwrap(), false).await;
+    let token = response.json::<Value>().await.unwrap()["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let today = server.today();
+    assert_eq!(
+        server.upload(&token, &upload_body(today)).await.status(),
+        StatusCode::OK
+    );
+    server.clock.advance(2 * 3600);
+    let response = server.download(0).await;
+    let export = exposure::export::read_zip(&response.bytes().await.unwrap()).unwrap();
+    // The test was 4 days ago; keys from 2 days before it (infectious_days_before_onset)
+    // to yesterday are kept: 1 to 6 days back.
+    let real: Vec<_> = export
+        .batch
+        .keys
+        .iter()
+        .filter(|key| {
+            let day = key.key.key_data[0];
+            (1..=10).contains(&day) && key.key.key_data == [day; 16]
+        })
+        .collect();
+    assert_eq!(real.len(), 6, "days 1 to 6 back");
+    for key in real {
+        let days_back = i32::from(key.key.key_data[0]);
+        assert_eq!(
+            key.report_type,
+            exposure::keys::ReportType::ConfirmedClinicalDiagnosis
+        );
+        assert_eq!(key.days_since_onset_of_symptoms, Some(4 - days_back));
+    }
+}
+
 /// The keys a download from tag 0 publishes, once the clock is past their release.
 async fn published_keys(server: &TestServer) -> Vec<[u8; 16]> {
     let response = server.download(0).await;

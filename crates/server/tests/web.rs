@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER, SET_COOKIE};
 use server::authority_ui::Role;
 use server::authority_ui::sessions::SIGN_IN_FORM_SECONDS;
 use server::sign_in_limits::{ACCOUNT_BACKOFF, CLIENT_BACKOFF};
-use server::{Config, MockClock, ServerHandle};
+use server::{Clock as _, Config, MockClock, ServerHandle};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -27,12 +27,18 @@ struct Site {
 
 impl Site {
     async fn start() -> Site {
+        Site::start_with(|_| {}).await
+    }
+
+    /// A site whose configuration `change` adjusts first.
+    async fn start_with(change: impl FnOnce(&mut Config)) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
+        change(&mut config);
         let clock = MockClock::new(1_800_000_000);
         let server = server::spawn(config, Arc::new(clock.clone()))
             .await
@@ -875,5 +881,942 @@ async fn a_venue_file_prints_its_posters_again() {
                 .contains("Ce fichier de lieu est illisible")
         );
     }
+    site.server.shutdown().await.unwrap();
+}
+
+// ----- the physicians' pages (issue 16, items 2 and 4) -----
+
+impl Site {
+    /// Creates an account with `role` and signs it in: its session cookie.
+    async fn signed_in(&self, email: &str, role: Role) -> String {
+        let password = "the right password 1";
+        server::authority_ui::add_user(
+            &self.server.state.store,
+            email,
+            role,
+            password,
+            1_800_000_000,
+        )
+        .await
+        .unwrap();
+        let (_, headers, _) = self.sign_in(email, password).await;
+        cookie_set(&headers, "osc_session")
+    }
+
+    /// The page at `path`, as `cookie` sees it.
+    async fn page(&self, path: &str, cookie: &str) -> String {
+        let page = self.get(path, Some(cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        page.text().await.unwrap()
+    }
+
+    /// Posts `form` to `path` with the session's anti-forgery token (read from "My
+    /// account", where every signed-in user has forms, or from the second factor's set-up
+    /// that an account without one is sent to when `require_totp` is set).
+    async fn submit(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let account = self.get("/authority/account", Some(cookie)).await;
+        let page = match account.status() {
+            StatusCode::SEE_OTHER => {
+                self.page(header(account.headers(), LOCATION.as_str()), cookie)
+                    .await
+            }
+            _ => account.text().await.unwrap(),
+        };
+        let token = csrf_field(&page);
+        let mut fields = vec![("csrf", token.as_str())];
+        fields.extend_from_slice(form);
+        self.http
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .header("content-type", FORM)
+            .body(serde_urlencoded::to_string(&fields).unwrap())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The text between `before` and the next `after` in `html`.
+fn between<'a>(html: &'a str, before: &str, after: &str) -> &'a str {
+    let (_, rest) = html
+        .split_once(before)
+        .unwrap_or_else(|| panic!("{before:?} not in {html}"));
+    rest.split_once(after).unwrap().0
+}
+
+/// 2027-01-15T08:00:00Z, the test clock's time.
+const TEST_NOW: i64 = 1_800_000_000;
+
+/// Issue 16, item 2: every time was UTC, and "Issued 06:00" looked like a minute the
+/// server never kept. Times are now in the server's `time_zone` (the script puts them in
+/// the browser's), with the zone named, dates in the page's language, issue hours as
+/// hours; each code has a short reference on its page and in "My codes".
+#[tokio::test]
+async fn times_are_local_dates_in_words_and_codes_have_a_reference() {
+    let site = Site::start_with(|config| config.time_zone = "Europe/Paris".into()).await;
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let issued = site
+        .submit(
+            "/authority/issue",
+            &cookie,
+            &[("test_type", "confirmed-test")],
+        )
+        .await;
+    assert_eq!(issued.status(), StatusCode::SEE_OTHER);
+    let shown = header(issued.headers(), LOCATION.as_str()).to_owned();
+    let page = site.page(&shown, &cookie).await;
+    // The default lifetime, 24 hours: 2027-01-16 08:00 UTC, 09:00 in Paris.
+    assert!(
+        page.contains(
+            "<time datetime=\"2027-01-16T08:00:00Z\" data-local=\"date-time\">16 Jan 2027, 09:00</time>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(">24 h 00 min</time>"), "the countdown");
+    assert!(
+        page.contains("data-time-zone>Europe/Paris<"),
+        "the zone is named"
+    );
+    let reference = between(&page, "Reference <strong class=\"mono\">", "<").to_owned();
+    assert_eq!(reference.len(), 9, "{reference}");
+
+    let codes = site.page("/authority/codes", &cookie).await;
+    assert!(codes.contains(&format!(">{reference}")), "{codes}");
+    assert!(
+        codes.contains(">15 Jan 2027, 09:00–10:00</time>"),
+        "issued within that hour, not at a minute: {codes}"
+    );
+    let french = site.page("/authority/codes?lang=fr", &cookie).await;
+    assert!(french.contains(">16 janv. 2027, 09:00</time>"), "{french}");
+    assert!(french.contains("Référence"));
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: the onset date had no bounds in the form and its error spoke of
+/// `AAAA-MM-JJ`. Symptom onset and test dates are now days of the last 14, counted in the
+/// server's zone (where, past 10:00 in Kiritimati, it is already tomorrow in UTC terms);
+/// a refused date keeps the form as typed and says the bounds in words.
+#[tokio::test]
+async fn onset_and_test_dates_are_days_of_the_last_14_in_the_servers_zone() {
+    let site = Site::start_with(|config| config.time_zone = "Pacific/Kiritimati".into()).await;
+    // 2027-01-15 20:00 UTC: 2027-01-16 10:00 in Kiritimati (UTC+14).
+    site.clock.set(TEST_NOW + 12 * 3600);
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let form = site.page("/authority/issue", &cookie).await;
+    assert!(
+        form.contains("min=\"2027-01-02\" max=\"2027-01-16\""),
+        "{form}"
+    );
+    for (field, date) in [
+        ("symptom_date", "2027-01-16"),
+        ("test_date", "2027-01-16"),
+        ("symptom_date", "2027-01-02"),
+    ] {
+        let issued = site
+            .submit("/authority/issue", &cookie, &[(field, date)])
+            .await;
+        assert_eq!(issued.status(), StatusCode::SEE_OTHER, "{field} {date}");
+    }
+    for (field, date, id) in [
+        ("symptom_date", "2027-01-17", "symptom-date"),
+        ("test_date", "2027-01-01", "test-date"),
+        ("test_date", "16/01/2027", "test-date"),
+    ] {
+        let refused = site
+            .submit(
+                "/authority/issue",
+                &cookie,
+                &[("test_type", "clinical-diagnosis"), (field, date)],
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{field} {date}");
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("must be a day from 2 Jan 2027 to 16 Jan 2027"),
+            "{page}"
+        );
+        assert!(page.contains(&format!("value=\"{date}\"")), "kept as typed");
+        assert!(
+            page.contains(&format!("id=\"{id}\"")) && page.contains("aria-invalid=\"true\""),
+            "{page}"
+        );
+        assert!(
+            page.contains("value=\"clinical-diagnosis\" checked"),
+            "the test type is kept"
+        );
+    }
+    // The API counts the same days.
+    let key = server::codes::create_api_key(&site.server.state.store, "lab", TEST_NOW)
+        .await
+        .unwrap();
+    for (body, status) in [
+        (r#"{"testDate":"2027-01-16"}"#, StatusCode::CREATED),
+        (
+            r#"{"testDate":"2027-01-03","onsetDate":"2027-01-10","testType":"clinical-diagnosis"}"#,
+            StatusCode::CREATED,
+        ),
+        (r#"{"testDate":"2027-01-17"}"#, StatusCode::BAD_REQUEST),
+        (
+            r#"{"kind":"venue-warning","testType":"clinical-diagnosis"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let answer = site
+            .http
+            .post(site.url("/v1/authority/codes"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{body}");
+    }
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: the form had no test type. A clinical diagnosis now reaches the
+/// upload token as GAEN's report type 2, and a test date stands in for an unknown onset.
+#[tokio::test]
+async fn the_test_type_and_date_reach_the_upload_token() {
+    let site = Site::start().await;
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let issued = site
+        .submit(
+            "/authority/issue",
+            &cookie,
+            &[
+                ("test_type", "clinical-diagnosis"),
+                ("symptom_date", ""),
+                ("test_date", "2027-01-12"),
+            ],
+        )
+        .await;
+    let shown = header(issued.headers(), LOCATION.as_str()).to_owned();
+    let page = site.page(&shown, &cookie).await;
+    let code = between(&page, "data-code=\"", "\"").to_owned();
+    let verified: serde_json::Value = site
+        .http
+        .post(site.url("/v1/codes/verify"))
+        .json(&serde_json::json!({ "code": code, "fake": false }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = verified["accessToken"].as_str().unwrap();
+    let claims = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["reportType"], 2, "{claims}");
+    assert_eq!(claims["onset"], "2027-01-12", "{claims}");
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: Revoke, Disable and Expire acted at once. Each now asks on a page of
+/// its own (no script needed; a reload of it changes nothing), and only its form acts.
+#[tokio::test]
+async fn expire_revoke_and_disable_ask_first() {
+    let site = Site::start().await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let physician = site.signed_in("dr.a@example.org", Role::Physician).await;
+
+    site.submit("/authority/issue", &physician, &[]).await;
+    let codes = site.page("/authority/codes", &physician).await;
+    let id = between(&codes, "data-code-id=\"", "\"").to_owned();
+    let ask = format!("/authority/codes/{id}/expire");
+    assert!(codes.contains(&format!("href=\"{ask}\"")), "{codes}");
+    for _ in 0..2 {
+        let question = site.page(&ask, &physician).await;
+        assert!(question.contains("Expire the code"), "{question}");
+        assert!(question.contains(&format!("action=\"{ask}\"")));
+    }
+    let codes = site.page("/authority/codes", &physician).await;
+    assert!(codes.contains("status-unused"), "asking changed nothing");
+    let expired = site.submit(&ask, &physician, &[]).await;
+    assert_eq!(expired.status(), StatusCode::SEE_OTHER);
+    let codes = site.page("/authority/codes", &physician).await;
+    assert!(codes.contains("status-expired"), "{codes}");
+    // Another physician's code, or one already expired, is not asked about.
+    let other = site.get(&ask, Some(&admin)).await;
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+
+    server::codes::create_api_key(&site.server.state.store, "lab A", TEST_NOW)
+        .await
+        .unwrap();
+    let keys = site.page("/authority/api-keys", &admin).await;
+    let revoke = format!(
+        "/authority/api-keys/{}/revoke",
+        between(&keys, "/authority/api-keys/", "/revoke")
+    );
+    let question = site.page(&revoke, &admin).await;
+    assert!(question.contains("Revoke the API key lab A?"), "{question}");
+    assert!(
+        site.page("/authority/api-keys", &admin)
+            .await
+            .contains(">Active<")
+    );
+    site.submit(&revoke, &admin, &[]).await;
+    assert!(
+        site.page("/authority/api-keys", &admin)
+            .await
+            .contains(">Revoked<")
+    );
+
+    let users = site.page("/authority/users", &admin).await;
+    let disable = format!(
+        "/authority/users/{}/disable",
+        between(&users, "/authority/users/", "/disable")
+    );
+    let question = site.page(&disable, &admin).await;
+    assert!(
+        question.contains("Disable the account dr.a@example.org?"),
+        "{question}"
+    );
+    assert!(question.contains("name=\"change\" value=\"disable\""));
+    assert_eq!(
+        site.get("/authority/codes", Some(&physician))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let action = between(&question, "<form method=\"post\" action=\"", "\"").to_owned();
+    site.submit(&action, &admin, &[("change", "disable")]).await;
+    assert_eq!(
+        site.get("/authority/codes", Some(&physician))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "disabled: signed out"
+    );
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 4: reloading a printed sheet posted its form again and issued another
+/// sheet. It is now POST → redirect → GET like a single code.
+#[tokio::test]
+async fn a_reload_of_a_sheet_shows_the_same_codes_and_issues_none() {
+    let site = Site::start().await;
+    let cookie = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let issued = site
+        .submit("/authority/issue/sheet", &cookie, &[("count", "3")])
+        .await;
+    assert_eq!(issued.status(), StatusCode::SEE_OTHER);
+    let sheet = header(issued.headers(), LOCATION.as_str()).to_owned();
+    assert!(sheet.starts_with("/authority/issue/sheet?c="), "{sheet}");
+    let first = site.page(&sheet, &cookie).await;
+    assert_eq!(first.matches("class=\"sheet-code\"").count(), 3);
+    assert_eq!(first.matches("Reference <strong").count(), 3);
+    let again = site.page(&sheet, &cookie).await;
+    assert_eq!(
+        between(&first, "class=\"sheet\"", "</main>"),
+        between(&again, "class=\"sheet\"", "</main>")
+    );
+    let codes = site.page("/authority/codes", &cookie).await;
+    assert_eq!(codes.matches("data-code-id=").count(), 3);
+    // The most a sheet holds fits in its address.
+    let issued = site
+        .submit("/authority/issue/sheet", &cookie, &[("count", "50")])
+        .await;
+    let sheet = header(issued.headers(), LOCATION.as_str()).to_owned();
+    assert!(sheet.len() < 6000, "{}", sheet.len());
+    assert_eq!(
+        site.page(&sheet, &cookie)
+            .await
+            .matches("class=\"sheet-code\"")
+            .count(),
+        50
+    );
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: there was no way to change a password. The current one is checked as
+/// a sign-in checks it (failures make it wait alike); the account's other sessions end,
+/// the one that changed it goes on.
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
+    let site = Site::start().await;
+    let email = "dr.a@example.org";
+    let here = site.signed_in(email, Role::Physician).await;
+    let (_, headers, _) = site.sign_in(email, "the right password 1").await;
+    let elsewhere = cookie_set(&headers, "osc_session");
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let site = &site;
+        let here = here.clone();
+        async move {
+            site.submit(
+                "/authority/account/password",
+                &here,
+                &[
+                    ("current_password", current),
+                    ("new_password", new),
+                    ("new_password_again", again),
+                ],
+            )
+            .await
+        }
+    };
+    let wrong = change(
+        "a wrong password",
+        "a brand new password",
+        "a brand new password",
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("The current password is wrong.")
+    );
+    let mismatch = change(
+        "the right password 1",
+        "a brand new password",
+        "another one here",
+    )
+    .await;
+    assert_eq!(mismatch.status(), StatusCode::BAD_REQUEST);
+    let weak = change("the right password 1", "aaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaa").await;
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    // Nothing changed so far: both sessions live, the old password signs in.
+    assert_eq!(
+        site.get("/authority/codes", Some(&elsewhere))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let changed = change(
+        "the right password 1",
+        "a brand new password",
+        "a brand new password",
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(changed.headers(), LOCATION.as_str()),
+        "/authority/account?done=password"
+    );
+    assert!(
+        site.page("/authority/account?done=password", &here)
+            .await
+            .contains("Your password is changed.")
+    );
+    assert_eq!(
+        site.get("/authority/codes", Some(&elsewhere))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "the other browser is signed out"
+    );
+    assert_eq!(
+        site.sign_in(email, "the right password 1").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The failure above counts toward the backoff of this address: start again clean.
+    site.clock.advance(ACCOUNT_BACKOFF.delay_after(10));
+    assert_eq!(
+        site.sign_in(email, "a brand new password").await.0,
+        StatusCode::SEE_OTHER
+    );
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: an admin could not help someone who forgot their password. They make
+/// a one-time link (stored hashed, expiring, audited); it sets a new password once, ends
+/// the account's sessions, and then opens nothing.
+#[tokio::test]
+async fn a_reset_link_works_once_and_expires() {
+    let site = Site::start().await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let physician = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let users = site.page("/authority/users", &admin).await;
+    let id = between(&users, "/authority/users/", "/disable").to_owned();
+    let made = site
+        .submit(&format!("/authority/users/{id}/reset-link"), &admin, &[])
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let shown = header(made.headers(), LOCATION.as_str()).to_owned();
+    let page = site.page(&shown, &admin).await;
+    let link = between(&page, "id=\"reset-link\">", "<").to_owned();
+    assert!(link.starts_with("/authority/reset?t="), "{link}");
+    assert_eq!(
+        page,
+        site.page(&shown, &admin).await,
+        "a reload shows the same link"
+    );
+    let token = link.trim_start_matches("/authority/reset?t=").to_owned();
+    // Only its hash is stored.
+    let store = &site.server.state.store;
+    assert!(
+        store
+            .password_reset_email(token.as_bytes(), TEST_NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The link's page, before sign-in: its form is bound to a fresh pre-session cookie.
+    let opened = site.get(&link, None).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let cookie = cookie_set(opened.headers(), "osc_sign_in");
+    let form = opened.text().await.unwrap();
+    assert!(form.contains("For the account dr.a@example.org."), "{form}");
+    let csrf = csrf_field(&form);
+    let post = |password: &'static str| {
+        let body = serde_urlencoded::to_string([
+            ("csrf", csrf.as_str()),
+            ("t", token.as_str()),
+            ("new_password", password),
+            ("new_password_again", password),
+        ])
+        .unwrap();
+        site.http
+            .post(site.url("/authority/reset"))
+            .header("cookie", &cookie)
+            .header("content-type", FORM)
+            .body(body)
+            .send()
+    };
+    let weak = post("short").await.unwrap();
+    assert_eq!(
+        weak.status(),
+        StatusCode::BAD_REQUEST,
+        "a weak password uses nothing up"
+    );
+    let done = post("a forgotten one found").await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(done.headers(), LOCATION.as_str()),
+        "/authority/sign-in?reset=1"
+    );
+    assert_eq!(
+        post("yet another password").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(site.get(&link, None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        site.get("/authority/codes", Some(&physician))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "the account's sessions ended"
+    );
+    assert_eq!(
+        site.sign_in("dr.a@example.org", "a forgotten one found")
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+
+    let audit = site.page("/authority/audit", &admin).await;
+    assert!(audit.contains("made a password-reset link"), "{audit}");
+    assert!(audit.contains("set a new password with a reset link"));
+    assert!(!audit.contains(&token), "never the link");
+    // A second link expires after a day.
+    let made = site
+        .submit(&format!("/authority/users/{id}/reset-link"), &admin, &[])
+        .await;
+    let page = site
+        .page(header(made.headers(), LOCATION.as_str()), &admin)
+        .await;
+    let link = between(&page, "id=\"reset-link\">", "<").to_owned();
+    assert_eq!(site.get(&link, None).await.status(), StatusCode::OK);
+    site.clock.advance(24 * 3600);
+    assert_eq!(site.get(&link, None).await.status(), StatusCode::NOT_FOUND);
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: the audit log showed code ids and 500 entries at once, with no
+/// filter. Codes now appear by their reference; entries come 50 a page, filtered by who,
+/// what and which days (days of the server's zone).
+#[tokio::test]
+async fn the_audit_log_reads_in_words_filters_and_pages() {
+    let site = Site::start_with(|config| config.time_zone = "Europe/Paris".into()).await;
+    let store = &site.server.state.store;
+    let code_id = "3f9ac21b-0d4e-4a8f-9c1e-7b2d5e6f8a90";
+    // 2027-01-10 12:00 Paris and on, one entry an hour.
+    let start = TEST_NOW - 5 * 86_400 + 3 * 3600;
+    for index in 0..120 {
+        let (actor, action) = if index % 3 == 0 {
+            ("dr.b@example.org", "code-expired")
+        } else {
+            ("dr.a@example.org", "code-issued")
+        };
+        store
+            .record_audit(start + index * 3600, actor, action, code_id)
+            .await
+            .unwrap();
+    }
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let rows = |page: &str| page.matches("<td data-label=\"Time\">").count();
+
+    let first = site.page("/authority/audit", &admin).await;
+    assert_eq!(rows(&first), 50, "one page");
+    assert!(first.contains("code 3F9A-C21B"), "the code's reference");
+    assert!(!first.contains(code_id), "never its id");
+    assert!(first.contains("rel=\"next\""), "older entries follow");
+    assert!(!first.contains("rel=\"prev\""));
+    let third = site.page("/authority/audit?page=3", &admin).await;
+    assert_eq!(rows(&third), 21, "121 entries: 50, 50, 21");
+    assert!(!third.contains("rel=\"next\"") && third.contains("rel=\"prev\""));
+
+    let theirs = site
+        .page("/authority/audit?actor=dr.b%40example.org", &admin)
+        .await;
+    assert_eq!(rows(&theirs), 40);
+    assert!(!theirs.contains(">dr.a@example.org</td>"));
+    assert!(
+        theirs.contains("<option value=\"dr.b@example.org\" selected>"),
+        "the choice is kept"
+    );
+    let expired = site
+        .page("/authority/audit?action=code-expired&page=1", &admin)
+        .await;
+    assert_eq!(rows(&expired), 40);
+    // 2027-01-11 in Paris: from 00:00 to 24:00 there, 24 entries.
+    let day = site
+        .page("/authority/audit?from=2027-01-11&to=2027-01-11", &admin)
+        .await;
+    assert_eq!(rows(&day), 24, "{day}");
+    assert!(day.contains("11 Jan 2027, 00:00") && day.contains("11 Jan 2027, 23:00"));
+    let unreadable = site
+        .page("/authority/audit?from=11%2F01%2F2027", &admin)
+        .await;
+    assert!(unreadable.contains("A date was not understood"));
+    site.server.shutdown().await.unwrap();
+}
+
+/// Issue 16, item 2: the statistics lacked what Google's show an authority. They now have
+/// codes per issuer (an administrator sees everyone's, a physician their own), how long
+/// used codes waited, and uploads by purpose, per day of the server's zone.
+#[tokio::test]
+async fn statistics_show_issuers_waits_and_uploads_by_purpose() {
+    let site = Site::start().await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let a = site.signed_in("dr.a@example.org", Role::Physician).await;
+    let b = site.signed_in("dr.b@example.org", Role::Physician).await;
+    for _ in 0..3 {
+        site.submit("/authority/issue", &a, &[]).await;
+    }
+    let issued = site.submit("/authority/issue", &b, &[]).await;
+    let shown = site
+        .page(header(issued.headers(), LOCATION.as_str()), &b)
+        .await;
+    let code = between(&shown, "data-code=\"", "\"").to_owned();
+    // Used three hours later.
+    site.clock.advance(3 * 3600);
+    let verified = site
+        .http
+        .post(site.url("/v1/codes/verify"))
+        .json(&serde_json::json!({ "code": code, "fake": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+
+    let everyone = site.page("/authority/statistics", &admin).await;
+    let issuers = between(&everyone, "id=\"statistics-issuers\"", "</table>");
+    assert!(
+        issuers.contains(
+            ">dr.a@example.org</th><td class=\"number\">3</td><td class=\"number\">0</td>"
+        ),
+        "{issuers}"
+    );
+    assert!(issuers.contains(">dr.b@example.org</th><td class=\"number\">1</td><td class=\"number\">1</td><td class=\"number\">100 %</td>"), "{issuers}");
+    let waits = between(&everyone, "id=\"statistics-waits\"", "</table>");
+    assert!(
+        waits.contains("2 to 6 hours</th><td class=\"number\">1</td>"),
+        "{waits}"
+    );
+    assert_eq!(everyone.matches("class=\"bar-chart\"").count(), 5);
+
+    let own = site.page("/authority/statistics", &a).await;
+    let issuers = between(&own, "id=\"statistics-issuers\"", "</table>");
+    assert!(issuers.contains("dr.a@example.org") && !issuers.contains("dr.b@example.org"));
+
+    let csv = site
+        .get("/authority/statistics.csv", Some(&a))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "day,codes_issued,codes_used,uploads,keys_published,venue_warnings,next_day_uploads,check_in_uploads"
+        )
+    );
+    assert_eq!(lines.last(), Some("2027-01-15,4,1,0,0,0,0,0"));
+    site.server.shutdown().await.unwrap();
+}
+
+/// RFC 4648 base32 (no padding), as the enrolment page writes the secret for typing.
+fn base32_decode(text: &str) -> Vec<u8> {
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for character in text.chars().filter(|c| !c.is_whitespace()) {
+        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(character).unwrap();
+        bits = (bits << 5) | value as u64;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    bytes
+}
+
+/// What an authenticator app shows at `now` for `secret`.
+fn app_code(secret: &[u8], now: i64) -> String {
+    use server::authority_ui::totp::{code_text, step_of};
+    code_text(secret, step_of(now))
+}
+
+impl Site {
+    /// Sets up a second factor for the session `cookie`: the secret the app holds.
+    async fn enrol_second_factor(&self, cookie: &str) -> Vec<u8> {
+        let page = self.page("/authority/account/second-factor", cookie).await;
+        assert!(
+            page.contains("otpauth://totp/") || page.contains("<svg"),
+            "{page}"
+        );
+        let secret = base32_decode(between(&page, "id=\"second-factor-secret\">", "<"));
+        assert_eq!(secret.len(), 20);
+        let sealed = between(&page, "name=\"secret\" value=\"", "\"").to_owned();
+        let now = self.clock.now_unix_seconds();
+        let wrong = self
+            .submit(
+                "/authority/account/second-factor",
+                cookie,
+                &[("secret", &sealed), ("code", "000000")],
+            )
+            .await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+        let code = app_code(&secret, now);
+        let on = self
+            .submit(
+                "/authority/account/second-factor",
+                cookie,
+                &[("secret", &sealed), ("code", &code)],
+            )
+            .await;
+        assert_eq!(on.status(), StatusCode::SEE_OTHER);
+        secret
+    }
+
+    /// Signs in with a password and then `code`: the status and headers of the code's
+    /// answer.
+    async fn sign_in_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        code: &str,
+    ) -> (StatusCode, HeaderMap) {
+        let (status, headers, _) = self.sign_in(email, password).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            header(&headers, LOCATION.as_str()),
+            "/authority/sign-in/code"
+        );
+        assert!(
+            cookie_set(&headers, "osc_session").is_empty(),
+            "no session yet"
+        );
+        let pending = cookie_set(&headers, "osc_second_step");
+        let form = self.get("/authority/sign-in/code", Some(&pending)).await;
+        assert_eq!(form.status(), StatusCode::OK);
+        let cookie = format!("{pending}; {}", cookie_set(form.headers(), "osc_sign_in"));
+        let csrf = csrf_field(&form.text().await.unwrap());
+        let answer = self
+            .http
+            .post(self.url("/authority/sign-in/code"))
+            .header("cookie", cookie)
+            .header("content-type", FORM)
+            .body(serde_urlencoded::to_string([("csrf", csrf.as_str()), ("code", code)]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        (answer.status(), answer.headers().clone())
+    }
+}
+
+/// Issue 16, item 2: no second factor. A TOTP app can now be set up (QR code, or the key
+/// typed); sign-in then asks for its code, one step early or late, never the same step
+/// twice; turning it off takes a code.
+#[tokio::test]
+async fn a_second_factor_asks_for_a_fresh_code_at_sign_in() {
+    let site = Site::start().await;
+    let email = "dr.a@example.org";
+    let password = "the right password 1";
+    let cookie = site.signed_in(email, Role::Physician).await;
+    let secret = site.enrol_second_factor(&cookie).await;
+    assert!(
+        site.page("/authority/account", &cookie)
+            .await
+            .contains("On: signing in asks for a code")
+    );
+
+    // The code that turned it on is spent: it does not sign in.
+    let now = site.clock.now_unix_seconds();
+    let (status, _) = site
+        .sign_in_with_code(email, password, &app_code(&secret, now))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a replayed code");
+    // The next step's code (the app a little ahead) does, once.
+    let next = app_code(&secret, now + 30);
+    let (status, headers) = site.sign_in_with_code(email, password, &next).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&headers, LOCATION.as_str()), "/authority/issue");
+    let session = cookie_set(&headers, "osc_session");
+    assert_eq!(
+        site.get("/authority/codes", Some(&session)).await.status(),
+        StatusCode::OK
+    );
+    let (status, _) = site.sign_in_with_code(email, password, &next).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the same code twice");
+    // Two steps away is too far.
+    site.clock.advance(120);
+    let now = site.clock.now_unix_seconds();
+    let (status, _) = site
+        .sign_in_with_code(email, password, &app_code(&secret, now - 60))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = site
+        .sign_in_with_code(email, password, &app_code(&secret, now))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Off, with a code of the app.
+    site.clock.advance(30);
+    let now = site.clock.now_unix_seconds();
+    let off = site
+        .submit(
+            "/authority/account/second-factor/off",
+            &session,
+            &[("code", &app_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    let (status, headers, _) = site.sign_in(email, password).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&headers, LOCATION.as_str()), "/authority/issue");
+    let actions: Vec<String> = site
+        .server
+        .state
+        .store
+        .latest_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    assert!(actions.contains(&"second-factor-on".to_owned()));
+    assert!(actions.contains(&"second-factor-off".to_owned()));
+    site.server.shutdown().await.unwrap();
+}
+
+/// With `require_totp`, an account without a second factor sets one up before any other
+/// page, and cannot turn it off; a reset link (for a lost phone) removes it, to be set up
+/// again.
+#[tokio::test]
+async fn require_totp_makes_the_second_factor_mandatory() {
+    let site = Site::start_with(|config| config.require_totp = true).await;
+    let admin = site.signed_in("admin@example.org", Role::Admin).await;
+    let codes = site.get("/authority/codes", Some(&admin)).await;
+    assert_eq!(codes.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(codes.headers(), LOCATION.as_str()),
+        "/authority/account/second-factor"
+    );
+    let setup = site.page("/authority/account/second-factor", &admin).await;
+    assert!(setup.contains("requires two-step sign-in"));
+    let secret = site.enrol_second_factor(&admin).await;
+    assert_eq!(
+        site.get("/authority/codes", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
+    let account = site.page("/authority/account", &admin).await;
+    assert!(
+        !account.contains("second-factor/off"),
+        "no way to turn it off"
+    );
+    site.clock.advance(30);
+    let code = app_code(&secret, site.clock.now_unix_seconds());
+    let off = site
+        .submit(
+            "/authority/account/second-factor/off",
+            &admin,
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        header(off.headers(), LOCATION.as_str()),
+        "/authority/account"
+    );
+    assert!(
+        site.page("/authority/account", &admin)
+            .await
+            .contains("On: signing in")
+    );
+
+    // A physician who lost their phone: the admin's reset link removes the factor.
+    let physician = site.signed_in("dr.a@example.org", Role::Physician).await;
+    site.enrol_second_factor(&physician).await;
+    let users = site.page("/authority/users", &admin).await;
+    let id = between(&users, "/authority/users/", "/disable").to_owned();
+    let made = site
+        .submit(&format!("/authority/users/{id}/reset-link"), &admin, &[])
+        .await;
+    let page = site
+        .page(header(made.headers(), LOCATION.as_str()), &admin)
+        .await;
+    let token = between(&page, "id=\"reset-link\">/authority/reset?t=", "<").to_owned();
+    let opened = site.get(&format!("/authority/reset?t={token}"), None).await;
+    let cookie = cookie_set(opened.headers(), "osc_sign_in");
+    let csrf = csrf_field(&opened.text().await.unwrap());
+    let reset = site
+        .http
+        .post(site.url("/authority/reset"))
+        .header("cookie", &cookie)
+        .header("content-type", FORM)
+        .body(
+            serde_urlencoded::to_string([
+                ("csrf", csrf.as_str()),
+                ("t", token.as_str()),
+                ("new_password", "a new phone and password"),
+                ("new_password_again", "a new phone and password"),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+    let (status, headers, _) = site
+        .sign_in("dr.a@example.org", "a new phone and password")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        header(&headers, LOCATION.as_str()),
+        "/authority/issue",
+        "no code asked"
+    );
+    let session = cookie_set(&headers, "osc_session");
+    let next = site.get("/authority/issue", Some(&session)).await;
+    assert_eq!(
+        header(next.headers(), LOCATION.as_str()),
+        "/authority/account/second-factor",
+        "set it up again"
+    );
     site.server.shutdown().await.unwrap();
 }

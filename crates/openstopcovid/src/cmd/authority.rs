@@ -167,7 +167,12 @@ fn run_config(command: ConfigCommand) -> anyhow::Result<ExitCode> {
                 Some(row) => eprintln!(
                     "version {} saved {} by {}",
                     row.version,
-                    server::authority_ui::views::format_time(row.saved_at),
+                    time::OffsetDateTime::from_unix_timestamp(row.saved_at)
+                        .ok()
+                        .and_then(|saved| saved
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .ok())
+                        .unwrap_or_default(),
                     row.author
                 ),
                 None => eprintln!("the built-in defaults (no version saved yet)"),

@@ -156,6 +156,7 @@ async fn upload(args: UploadArgs) -> anyhow::Result<()> {
             let token = server::tokens::issue_upload_token(
                 &state,
                 messages::authority::CodeKind::Patient,
+                exposure::keys::ReportType::ConfirmedTest,
                 onset,
                 now - now % 3600,
                 false,

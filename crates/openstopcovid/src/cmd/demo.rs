@@ -143,8 +143,7 @@ fn serve_web_app_demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
         let code = server::codes::issue_code(
             &handle.state,
             "demo",
-            messages::authority::CodeKind::Patient,
-            None,
+            &server::codes::CodeRequest::default(),
         )
         .await
         .map_err(|error| anyhow::anyhow!("cannot issue a code: {error}"))?;

@@ -248,9 +248,7 @@ pub(crate) async fn sign_in(
 ) -> Result<SignIn, DatastoreError> {
     let now = state.now();
     let key = email_key(&state.keys, email);
-    let account_wait = state.store.sign_in_wait(&key, now).await?;
-    let client_wait = state.sign_in.clients.wait_until(client, now);
-    if let Some(until) = account_wait.into_iter().chain(client_wait).max() {
+    if let Some(until) = wait_until(state, client, &key, now).await? {
         return Ok(SignIn::Wait { until });
     }
     let email = normalize_email(email).unwrap_or_default();
@@ -280,14 +278,230 @@ pub(crate) async fn sign_in(
             user_id: account.id,
         });
     }
+    count_failure(state, client, &key, now).await?;
+    Ok(SignIn::Refused)
+}
+
+/// Until when failures of the email address with this key, or of `client`, make checks
+/// wait; `None` when they need not.
+async fn wait_until(
+    state: &AppState,
+    client: IpAddr,
+    key: &[u8],
+    now: i64,
+) -> Result<Option<i64>, DatastoreError> {
+    let account_wait = state.store.sign_in_wait(key, now).await?;
+    let client_wait = state.sign_in.clients.wait_until(client, now);
+    Ok(account_wait.into_iter().chain(client_wait).max())
+}
+
+/// Counts a failed check (a password, a second-factor code) against the email address
+/// with this key and against `client`.
+async fn count_failure(
+    state: &AppState,
+    client: IpAddr,
+    key: &[u8],
+    now: i64,
+) -> Result<(), DatastoreError> {
     state
         .store
-        .record_sign_in_failure(&key, now, now - FORGET_FAILURES_AFTER_SECONDS, |failures| {
+        .record_sign_in_failure(key, now, now - FORGET_FAILURES_AFTER_SECONDS, |failures| {
             ACCOUNT_BACKOFF.delay_after(failures)
         })
         .await?;
     state.sign_in.clients.record_failure(client, now);
-    Ok(SignIn::Refused)
+    Ok(())
+}
+
+/// The outcome of a second-factor code.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SecondFactor {
+    Accepted,
+    /// Wrong, or a code already used (a replay): counted as a failed sign-in.
+    Refused,
+    /// Failures make checks wait until this time; the code was not checked.
+    Wait {
+        until: i64,
+    },
+}
+
+/// Checks the TOTP code `typed` of account `user_id` (`email`) from `client`, under the
+/// same waits as a password, and spends its step so that it is never accepted again.
+pub(crate) async fn check_second_factor(
+    state: &AppState,
+    client: IpAddr,
+    user_id: &str,
+    email: &str,
+    typed: &str,
+) -> Result<SecondFactor, DatastoreError> {
+    let now = state.now();
+    let key = email_key(&state.keys, email);
+    if let Some(until) = wait_until(state, client, &key, now).await? {
+        return Ok(SecondFactor::Wait { until });
+    }
+    let secret = state
+        .store
+        .totp_secret(user_id)
+        .await?
+        .and_then(|sealed| second_factor_secret(state, user_id, &sealed));
+    let step = secret.and_then(|secret| super::totp::matching_step(&secret, typed, now));
+    if let Some(step) = step
+        && state.store.spend_totp_step(user_id, step).await?
+    {
+        state.store.clear_sign_in_failures(&key).await?;
+        return Ok(SecondFactor::Accepted);
+    }
+    count_failure(state, client, &key, now).await?;
+    Ok(SecondFactor::Refused)
+}
+
+/// The TOTP secret sealed in `sealed` for account `user_id`.
+pub(crate) fn second_factor_secret(
+    state: &AppState,
+    user_id: &str,
+    sealed: &str,
+) -> Option<Vec<u8>> {
+    super::shown_code::open_for(
+        state,
+        super::shown_code::Purpose::SecondFactor,
+        user_id,
+        sealed,
+    )
+}
+
+/// How long an administrator's password-reset link stays usable.
+pub const RESET_LINK_SECONDS: i64 = 24 * 3600;
+
+/// Why a new password was not set.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NewPasswordRefusal {
+    /// The current password was wrong (counted like a failed sign-in).
+    WrongCurrent,
+    /// Failures of this email address or client make checks wait until this time.
+    Wait { until: i64 },
+    /// Too many password checks are running: try again in a few seconds.
+    Busy,
+    /// The two new passwords differ.
+    Mismatch,
+    /// Too short, too long or too easy to guess (see [`check_password`]).
+    Rule(PasswordRule),
+    /// The reset link is unknown, used, expired, or its account disabled.
+    UnknownLink,
+}
+
+/// Which password rule a new password broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PasswordRule {
+    Length,
+    Strength,
+}
+
+/// A new password, checked against the rule and its confirmation, hashed through the
+/// server's bounded password gate.
+async fn new_password_hash(
+    state: &AppState,
+    password: &str,
+    confirmation: &str,
+) -> Result<String, NewPasswordRefusal> {
+    if password != confirmation {
+        return Err(NewPasswordRefusal::Mismatch);
+    }
+    check_password(password).map_err(|error| match error {
+        AccountError::InvalidPassword => NewPasswordRefusal::Rule(PasswordRule::Length),
+        _ => NewPasswordRefusal::Rule(PasswordRule::Strength),
+    })?;
+    let password = password.to_owned();
+    match state
+        .sign_in
+        .gate
+        .run(move || hash_password(&password))
+        .await
+    {
+        Ok(Ok(hash)) => Ok(hash),
+        // Hashing does not fail on a valid password; a failure is as good as busy.
+        Ok(Err(_)) | Err(_) => Err(NewPasswordRefusal::Busy),
+    }
+}
+
+/// Changes the password of the signed-in account `user_id` (`email`), from `client`: the
+/// current password is checked exactly as a sign-in checks it (same waits after failures,
+/// same bounded gate, failures counted the same), so that a session left open does not
+/// let anyone try passwords faster. Every other session of the account ends; the one
+/// with `keep` (the session that changed it) goes on.
+pub(crate) async fn change_password(
+    state: &AppState,
+    client: IpAddr,
+    user_id: &str,
+    email: &str,
+    current: &str,
+    new: (&str, &str),
+    keep: Option<&[u8]>,
+) -> Result<Result<(), NewPasswordRefusal>, DatastoreError> {
+    match sign_in(state, client, email, current).await? {
+        SignIn::Accepted { user_id: checked } if checked == user_id => {}
+        SignIn::Accepted { .. } | SignIn::Refused => {
+            return Ok(Err(NewPasswordRefusal::WrongCurrent));
+        }
+        SignIn::Wait { until } => return Ok(Err(NewPasswordRefusal::Wait { until })),
+        SignIn::Busy => return Ok(Err(NewPasswordRefusal::Busy)),
+    }
+    let hash = match new_password_hash(state, new.0, new.1).await {
+        Ok(hash) => hash,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    state.store.set_password(user_id, &hash, keep).await?;
+    Ok(Ok(()))
+}
+
+/// Makes a one-time password-reset link for account `user_id`, valid
+/// [`RESET_LINK_SECONDS`], replacing any earlier one: its token (256 random bits, of which
+/// only the hash is stored).
+pub(crate) async fn create_reset_link(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<String, DatastoreError> {
+    let token = crate::web::csrf::random_token();
+    state
+        .store
+        .insert_password_reset(
+            &super::sessions::token_hash(&token),
+            user_id,
+            now,
+            now + RESET_LINK_SECONDS,
+        )
+        .await?;
+    Ok(token)
+}
+
+/// Sets a new password through the reset link with `token`, once: the account's email.
+/// The password is hashed only for a live link, so an unknown one costs nothing; every
+/// session of the account ends.
+pub(crate) async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new: (&str, &str),
+) -> Result<Result<String, NewPasswordRefusal>, DatastoreError> {
+    let now = state.now();
+    let token_hash = super::sessions::token_hash(token);
+    if state
+        .store
+        .password_reset_email(&token_hash, now)
+        .await?
+        .is_none()
+    {
+        return Ok(Err(NewPasswordRefusal::UnknownLink));
+    }
+    let hash = match new_password_hash(state, new.0, new.1).await {
+        Ok(hash) => hash,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    // Used once: of two posts of the same link, one sets the password.
+    Ok(state
+        .store
+        .use_password_reset(&token_hash, &hash, now)
+        .await?
+        .ok_or(NewPasswordRefusal::UnknownLink))
 }
 
 /// What an admin can do to another account.

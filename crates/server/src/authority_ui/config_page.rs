@@ -24,13 +24,14 @@ use serde::Deserialize;
 
 use super::pages::{PageResult, frame, internal, page, see_other};
 use super::signed_in::{Admin, SignedIn};
-use super::views::{Frame, Notice, Section, Viewer, format_time, layout};
+use super::views::{Frame, Notice, Section, Viewer, layout};
 use crate::app_config::{self, SettingsError as SaveError};
 use crate::datastore::app_config::ConfigVersionRow;
 use crate::state::AppState;
 use crate::web::Language;
 use crate::web::csrf::{self, CsrfForm};
 use crate::web::layout::notice;
+use crate::web::local_time::LocalTime;
 
 /// How many versions the history lists (newest first).
 pub const HISTORY_PAGE_SIZE: i64 = 50;
@@ -672,7 +673,8 @@ fn preview_table(language: Language, settings: &AppSettings) -> Markup {
     }
 }
 
-fn history_table(language: Language, history: &[ConfigVersionRow]) -> Markup {
+fn history_table(local: &LocalTime, history: &[ConfigVersionRow]) -> Markup {
+    let language = local.language;
     let t = |id: &str| language.text(id);
     let current = history.first().map(|row| row.version);
     html! {
@@ -693,7 +695,7 @@ fn history_table(language: Language, history: &[ConfigVersionRow]) -> Markup {
                             tr {
                                 td class="number" { (row.version) }
                                 td {
-                                    (format_time(row.saved_at))
+                                    (local.date_time(row.saved_at))
                                     @if let Some(old) = row.restored_from {
                                         br;
                                         span class="hint" { (language.text_with("config-restored-from", &[("version", old.to_string())])) }
@@ -765,7 +767,7 @@ fn view(
                     Some(row) => {
                         (language.text_with("config-in-force-version", &[
                             ("version", row.version.to_string()),
-                            ("time", format_time(row.saved_at)),
+                            ("time", frame.local_time().date_time_text(row.saved_at)),
                             ("email", row.author.clone()),
                         ]))
                     }
@@ -851,7 +853,7 @@ fn view(
                     button type="submit" { (t("config-save-button")) }
                 }
             }
-            (history_table(language, history))
+            (history_table(&frame.local_time(), history))
         },
     )
 }

@@ -1,25 +1,31 @@
-//! The physicians' web UI at `/authority`: sign in, issue codes (one at a time or as a
-//! printable sheet), follow one's own codes, daily statistics, and for administrators the
-//! accounts, the authority API keys and the audit log. Server-rendered HTML in French and
-//! English that works without JavaScript; a small script only adds the copy and print
-//! buttons.
+//! The physicians' web UI at `/authority`: sign in (with an optional second factor),
+//! issue codes (one at a time or as a printable sheet), follow one's own codes, statistics,
+//! one's account, and for administrators the accounts, the authority API keys, the audit
+//! log and the app configuration. Server-rendered HTML in French and English that works
+//! without JavaScript; a small script adds the copy and print buttons, puts times in the
+//! browser's zone and runs the expiry countdowns.
 //!
 //! # Layout
 //!
 //! - `pages`: the routes and their handlers (this file's [`routes`] lists them).
 //! - `views`: the maud templates of every page, in the site layout of [`crate::web`].
 //! - `signed_in`: the session of each request, looked up once; the `SignedIn` and
-//!   `Admin` extractors; the token forms are checked against.
+//!   `Admin` extractors; the token forms are checked against; `require_totp`.
 //! - `accounts`: argon2id passwords and their strength rule, sign-in (bounded checks,
-//!   backoff per email and per client, never a lock), account admin.
+//!   backoff per email and per client, never a lock), second-factor checks, password
+//!   changes, the admins' one-time reset links, account admin.
 //! - `sessions`: session cookies and anti-forgery tokens.
-//! - `statistics`: daily counts (from the datastore), their SVG chart and CSV.
+//! - `shown_code`: values sealed for one account: what a page shows again after a
+//!   redirect (POST → redirect → GET), a TOTP secret at rest, a pending second step.
+//! - `totp`: the optional second factor (RFC 6238 codes, enrolment address).
+//! - `statistics`: counts per day, per issuer and of waits (from the datastore), small
+//!   bar charts and CSV.
 //! - `config_page`: the app configuration phones fetch (`/authority/config`, admins):
 //!   the form, the preview of what a phone shows, versions and roll back.
-//!
-//! Every table it reads or writes (accounts, sessions, codes, API keys, the audit log) is
-//! reached through `crate::datastore`.
 //! - `deep_link`: the `openstopcovid://report?code=…` link and its QR code.
+//!
+//! Every table it reads or writes (accounts, sessions, codes, API keys, reset links, the
+//! audit log) is reached through `crate::datastore`.
 //!
 //! Language, layout, stylesheets, protective headers and the anti-forgery check of forms
 //! come from [`crate::web`]; the messages are in `locales/{en,fr}/authority.ftl`.
@@ -41,6 +47,7 @@ pub mod sessions;
 mod shown_code;
 mod signed_in;
 mod statistics;
+pub mod totp;
 pub mod views;
 
 pub use crate::datastore::Role;

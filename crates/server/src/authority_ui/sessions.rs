@@ -11,6 +11,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use cookie::SameSite;
+use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 
 use super::views::{BASE, Viewer};
@@ -49,7 +50,8 @@ pub(crate) fn expected_sign_in_token(keys: &KeyRing, cookie: &str, now: i64) -> 
     )
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+/// The SHA-256 a random token (a session's, a password-reset link's) is stored as.
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -64,6 +66,8 @@ pub(crate) fn set_cookie(name: &'static str, value: &str, max_age_seconds: i64) 
 pub(crate) struct Session {
     pub user_id: String,
     pub viewer: Viewer,
+    /// Whether the account has a second factor (see `require_totp`).
+    pub has_second_factor: bool,
 }
 
 /// Opens a session for `user_id`; returns the cookie value.
@@ -84,24 +88,33 @@ pub(crate) async fn open(store: &Store, user_id: &str, now: i64) -> Result<Strin
     Ok(token)
 }
 
-/// The session the request's cookie belongs to, if it is live and its account enabled.
+/// The session the request's cookie belongs to, if it is live and its account enabled;
+/// its pages write times in `time_zone`.
 pub(crate) async fn find(
     store: &Store,
     headers: &HeaderMap,
     now: i64,
+    time_zone: &TimeZone,
 ) -> Result<Option<Session>, DatastoreError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let row = store.session(&token_hash(&token), now).await?;
     Ok(row.map(|row| Session {
+        has_second_factor: row.has_second_factor,
         user_id: row.user_id,
         viewer: Viewer {
             email: row.email,
             role: row.role,
             csrf: row.csrf_token,
+            time_zone: time_zone.clone(),
         },
     }))
+}
+
+/// The stored hash of the request's session token, if it carries one.
+pub(crate) fn current_token_hash(headers: &HeaderMap) -> Option<Vec<u8>> {
+    cookie(headers, SESSION_COOKIE).map(|token| token_hash(&token))
 }
 
 /// Ends the request's session.

@@ -17,6 +17,9 @@ use crate::web::Language;
 use crate::web::cookies;
 use crate::web::csrf::ExpectedCsrfToken;
 
+/// Where an account sets up its second factor.
+pub(crate) const SECOND_FACTOR_SETUP: &str = "/authority/account/second-factor";
+
 /// Middleware of every `/authority` route: finds the request's session and puts it in
 /// the request's extensions with the token its forms must carry: the session's, or,
 /// before sign-in, the server's keyed hash of the sign-in form's pre-session cookie (see
@@ -26,7 +29,14 @@ pub(crate) async fn identify(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let session = match sessions::find(&state.store, request.headers(), state.now()).await {
+    let session = match sessions::find(
+        &state.store,
+        request.headers(),
+        state.now(),
+        &state.time_zone,
+    )
+    .await
+    {
         Ok(session) => session,
         Err(error) => {
             let language = Language::of_request(&request.into_parts().0);
@@ -48,6 +58,13 @@ pub(crate) async fn identify(
         request.extensions_mut().insert(ExpectedCsrfToken(expected));
     }
     if let Some(session) = session {
+        // With `require_totp`, an account without a second factor sets one up before it
+        // sees anything else (it may still sign out).
+        let path = request.uri().path();
+        let free = path.starts_with(SECOND_FACTOR_SETUP) || path == "/authority/sign-out";
+        if state.config.require_totp && !session.has_second_factor && !free {
+            return Redirect::to(SECOND_FACTOR_SETUP).into_response();
+        }
         request.extensions_mut().insert(session);
     }
     next.run(request).await

@@ -1,161 +1,144 @@
-//! Daily statistics for the whole system: codes issued and used, uploads, keys published,
-//! venue warnings; as a server-rendered SVG chart, a table and a CSV file. Every figure is
-//! a count per day: nothing here can point at a person.
+//! The statistics page, after what Google's exposure-notifications verification server
+//! shows a health authority: codes issued and used per day, uploads by purpose (keys, the
+//! next day's key, visits) and venue warnings, how long codes waited to be used, and codes
+//! per issuer; as small bar charts that stay readable on a phone, a table with every
+//! figure, and a CSV file. Days are the authority's (the server's `time_zone`). Every
+//! figure is a count: nothing here can point at a person.
 
 use messages::retention;
-use plotters::prelude::*;
 
-use super::views::format_day;
-use crate::datastore::{DatastoreError, DayCounts, Store};
-use crate::web::Language;
+use crate::clock::format_date;
+use crate::datastore::{DatastoreError, DayCounts, IssuerCounts};
+use crate::state::AppState;
+use crate::web::local_time::{local_date, start_of_day};
 
 /// Days shown: the retention period, beyond which the underlying rows are purged anyway.
-pub const STATISTICS_DAYS: i64 = retention::DAYS as i64;
+pub const STATISTICS_DAYS: usize = retention::DAYS as usize;
 
-/// The last `STATISTICS_DAYS` days, oldest first, today included.
-pub(crate) async fn daily(store: &Store, now: i64) -> Result<Vec<DayCounts>, DatastoreError> {
-    store.daily_counts(now, STATISTICS_DAYS).await
+/// How long used codes waited, in the hours kept (issue and use, each to the hour): up to
+/// 1 hour apart, 2 to 6, 7 to 24, more.
+pub(crate) const WAIT_BUCKETS: [(i64, &str); 4] = [
+    (1, "statistics-wait-1"),
+    (6, "statistics-wait-6"),
+    (24, "statistics-wait-24"),
+    (i64::MAX, "statistics-wait-more"),
+];
+
+/// One issuer's line: who (an email, or an API key's name) and their codes.
+pub(crate) struct IssuerLine {
+    pub name: String,
+    pub counts: IssuerCounts,
 }
 
-/// The statistics as CSV, one line per day, oldest first.
-pub(crate) fn csv(days: &[DayCounts]) -> String {
-    let mut text =
-        String::from("day,codes_issued,codes_used,uploads,keys_published,venue_warnings\n");
+/// Everything the page shows.
+pub(crate) struct Statistics {
+    /// Oldest first, today included.
+    pub days: Vec<DayCounts>,
+    /// Used codes per [`WAIT_BUCKETS`] entry.
+    pub waits: [u64; WAIT_BUCKETS.len()],
+    /// Every issuer for an administrator; a physician's own line for them.
+    pub issuers: Vec<IssuerLine>,
+}
+
+/// The statistics of the last [`STATISTICS_DAYS`] days as of now; `only_issuer` limits the
+/// per-issuer lines to one (a physician sees their own).
+pub(crate) async fn gather(
+    state: &AppState,
+    only_issuer: Option<&str>,
+) -> Result<Statistics, DatastoreError> {
+    let now = state.now();
+    let days = daily(state, now).await?;
+    let since = days.first().map_or(now, |day| day.day);
+    let mut waits = [0; WAIT_BUCKETS.len()];
+    for (hours, count) in state.store.hours_to_use(since).await? {
+        let bucket = WAIT_BUCKETS
+            .iter()
+            .position(|(most, _)| hours <= *most)
+            .unwrap_or(WAIT_BUCKETS.len() - 1);
+        if let Some(slot) = waits.get_mut(bucket) {
+            *slot += count;
+        }
+    }
+    let users = state.store.users().await?;
+    let keys = state.store.api_keys().await?;
+    let issuers = state
+        .store
+        .counts_per_issuer(since)
+        .await?
+        .into_iter()
+        .filter(|counts| only_issuer.is_none_or(|issuer| counts.issued_by == issuer))
+        .map(|counts| {
+            let name = match counts.issued_by.strip_prefix("user:") {
+                Some(id) => users
+                    .iter()
+                    .find(|user| user.id == id)
+                    .map(|user| user.email.clone()),
+                None => keys
+                    .iter()
+                    .find(|key| key.id == counts.issued_by)
+                    .map(|key| format!("API: {}", key.name)),
+            };
+            IssuerLine {
+                name: name.unwrap_or_else(|| counts.issued_by.clone()),
+                counts,
+            }
+        })
+        .collect();
+    Ok(Statistics {
+        days,
+        waits,
+        issuers,
+    })
+}
+
+/// The last [`STATISTICS_DAYS`] days, oldest first, today included, as days of the
+/// server's zone.
+pub(crate) async fn daily(state: &AppState, now: i64) -> Result<Vec<DayCounts>, DatastoreError> {
+    let zone = &state.time_zone;
+    state
+        .store
+        .daily_counts(now, STATISTICS_DAYS, |time| {
+            start_of_day(zone, local_date(zone, time)).unwrap_or(time - time.rem_euclid(86_400))
+        })
+        .await
+}
+
+/// The statistics as CSV, one line per day, oldest first. The first six columns are those
+/// of the first version of this file, so that spreadsheets built on it still read it.
+pub(crate) fn csv(state: &AppState, days: &[DayCounts]) -> String {
+    let mut text = String::from(
+        "day,codes_issued,codes_used,uploads,keys_published,venue_warnings,next_day_uploads,check_in_uploads\n",
+    );
     for day in days {
         text.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            format_day(day.day),
+            "{},{},{},{},{},{},{},{}\n",
+            format_date(day_date(&state.time_zone, day)),
             day.codes_issued,
             day.codes_used,
             day.uploads,
             day.keys_published,
-            day.venue_warnings
+            day.venue_warnings,
+            day.next_day_uploads,
+            day.check_in_uploads,
         ));
     }
     text
 }
 
-/// Series colours, dark enough to tell apart on white and in greyscale print.
-const SERIES: [(&str, RGBColor); 4] = [
-    ("statistics-codes-issued", RGBColor(0, 0, 145)),
-    ("statistics-codes-used", RGBColor(22, 112, 74)),
-    ("statistics-uploads", RGBColor(179, 0, 27)),
-    ("statistics-venue-warnings", RGBColor(120, 80, 0)),
+/// One series of the statistics: a day's value of it.
+pub(crate) type DaySeries = fn(&DayCounts) -> u64;
+
+/// The series drawn as charts: message id and value of a day.
+pub(crate) const CHARTS: [(&str, DaySeries); 5] = [
+    ("statistics-codes-issued", |day| day.codes_issued),
+    ("statistics-codes-used", |day| day.codes_used),
+    ("statistics-uploads", |day| day.uploads),
+    ("statistics-check-in-uploads", |day| day.check_in_uploads),
+    ("statistics-venue-warnings", |day| day.venue_warnings),
 ];
 
-fn value(day: &DayCounts, series: usize) -> u64 {
-    match series {
-        0 => day.codes_issued,
-        1 => day.codes_used,
-        2 => day.uploads,
-        _ => day.venue_warnings,
-    }
-}
-
-/// A line chart of the daily counts (keys published, on another scale, stay in the table).
-pub(crate) fn chart_svg(days: &[DayCounts], language: Language) -> Result<String, String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (960, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let top = days
-            .iter()
-            .flat_map(|day| (0..SERIES.len()).map(move |series| value(day, series)))
-            .max()
-            .unwrap_or(0)
-            .max(4);
-        let last = u32::try_from(days.len().saturating_sub(1))
-            .unwrap_or(0)
-            .max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .margin(16)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0u32..last, 0u64..top + top / 8 + 1)
-            .map_err(|e| e.to_string())?;
-        let label_of = |index: &u32| {
-            days.get(*index as usize)
-                .map(|day| format_day(day.day).get(5..).unwrap_or_default().to_owned())
-                .unwrap_or_default()
-        };
-        chart
-            .configure_mesh()
-            .x_labels(days.len().max(1))
-            .x_label_formatter(&label_of)
-            .y_labels(6)
-            .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (series, (message, colour)) in SERIES.iter().enumerate() {
-            let colour = *colour;
-            chart
-                .draw_series(LineSeries::new(
-                    days.iter()
-                        .enumerate()
-                        .map(|(index, day)| (index as u32, value(day, series))),
-                    colour.stroke_width(3),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(language.text(message))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    let start = svg.find("<svg").unwrap_or(0);
-    Ok(svg.split_off(start))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DAY: i64 = 86_400;
-
-    fn sample() -> Vec<DayCounts> {
-        (0..STATISTICS_DAYS)
-            .map(|index| DayCounts {
-                day: 1_606_089_600 + index * DAY,
-                codes_issued: index as u64,
-                codes_used: (index / 2) as u64,
-                uploads: (index / 3) as u64,
-                keys_published: (index * 10) as u64,
-                venue_warnings: 0,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn csv_has_a_header_and_one_line_per_day() {
-        let text = csv(&sample());
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 15);
-        assert_eq!(
-            lines[0],
-            "day,codes_issued,codes_used,uploads,keys_published,venue_warnings"
-        );
-        assert_eq!(lines[1], "2020-11-23,0,0,0,0,0");
-        assert_eq!(lines[14], "2020-12-06,13,6,4,130,0");
-    }
-
-    #[test]
-    fn chart_is_an_inline_svg_with_translated_legend() {
-        let svg = chart_svg(&sample(), Language::French).expect("draws");
-        assert!(svg.starts_with("<svg"));
-        assert!(svg.contains("Codes délivrés"));
-        assert!(svg.contains("12-06"));
-        assert!(!svg.contains("style="));
-        let empty = chart_svg(&[], Language::English).expect("draws with no data");
-        assert!(empty.contains("Codes issued"));
-    }
+/// The date a day's row stands for: its first second's date in the server's zone (in
+/// UTC it would be the day before, east of Greenwich).
+pub(crate) fn day_date(zone: &jiff::tz::TimeZone, day: &DayCounts) -> time::Date {
+    local_date(zone, day.day)
 }

@@ -60,6 +60,8 @@ pub struct SessionRow {
     pub role: Role,
     /// The session's anti-forgery token.
     pub csrf_token: String,
+    /// Whether the account has a second factor.
+    pub has_second_factor: bool,
 }
 
 /// A new account.
@@ -275,8 +277,8 @@ impl Store {
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<SessionRow>, DatastoreError> {
-        let row: Option<(String, String, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.email, u.role, s.csrf_token FROM authority_sessions s \
+        let row: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.role, s.csrf_token, u.totp_secret FROM authority_sessions s \
              JOIN authority_users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
@@ -284,14 +286,168 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|(user_id, email, role, csrf_token)| {
-            Some(SessionRow {
-                user_id,
-                email,
-                role: Role::parse(&role)?,
-                csrf_token,
-            })
-        }))
+        Ok(
+            row.and_then(|(user_id, email, role, csrf_token, totp_secret)| {
+                Some(SessionRow {
+                    user_id,
+                    email,
+                    role: Role::parse(&role)?,
+                    csrf_token,
+                    has_second_factor: totp_secret.is_some(),
+                })
+            }),
+        )
+    }
+
+    /// Sets the password hash of account `id` and ends its sessions, all but the one
+    /// with `keep` (the session that changed it); false when there is no such account.
+    pub async fn set_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        keep: Option<&[u8]>,
+    ) -> Result<bool, DatastoreError> {
+        let mut transaction = self.begin().await?;
+        let result = sqlx::query("UPDATE authority_users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *transaction.inner)
+            .await?;
+        sqlx::query("DELETE FROM authority_sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(id)
+            .bind(keep.unwrap_or_default())
+            .execute(&mut *transaction.inner)
+            .await?;
+        transaction.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Stores a password-reset link for account `user_id` by its token's hash, replacing
+    /// any earlier link of the account, and drops the links that ran out.
+    pub async fn insert_password_reset(
+        &self,
+        token_hash: &[u8],
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), DatastoreError> {
+        let mut transaction = self.begin().await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 OR expires_at <= $2")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *transaction.inner)
+            .await?;
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&mut *transaction.inner)
+        .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The email of the enabled account a live reset link with this token hash is for.
+    pub async fn password_reset_email(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, DatastoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT u.email FROM password_resets r JOIN authority_users u ON u.id = r.user_id \
+             WHERE r.token_hash = $1 AND r.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Uses the live reset link with this token hash, once: deletes it, sets the account's
+    /// new password hash, removes its second factor (the link is how someone who lost
+    /// their phone gets back in: they set one up again) and ends every session of the
+    /// account, in one transaction. The account's email, or `None` when the link is
+    /// unknown, used, expired or its account disabled.
+    pub async fn use_password_reset(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, DatastoreError> {
+        let mut transaction = self.begin().await?;
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *transaction.inner)
+        .await?;
+        let Some(user_id) = user_id else {
+            return Ok(None);
+        };
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE authority_users SET password_hash = $1, totp_secret = NULL, totp_last_step = NULL \
+             WHERE id = $2 AND disabled_at IS NULL RETURNING email",
+        )
+        .bind(password_hash)
+        .bind(&user_id)
+        .fetch_optional(&mut *transaction.inner)
+        .await?;
+        // A disabled account: the link stays unused (the transaction is rolled back).
+        let Some(email) = email else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM authority_sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *transaction.inner)
+            .await?;
+        transaction.commit().await?;
+        Ok(Some(email))
+    }
+
+    /// The sealed TOTP secret of account `id`, if it has one.
+    pub async fn totp_secret(&self, id: &str) -> Result<Option<String>, DatastoreError> {
+        let secret: Option<Option<String>> =
+            sqlx::query_scalar("SELECT totp_secret FROM authority_users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(secret.flatten())
+    }
+
+    /// Gives account `id` the sealed TOTP secret `sealed`, whose code of `step` was just
+    /// typed (so that code is spent), or removes its second factor (`None`).
+    pub async fn set_totp_secret(
+        &self,
+        id: &str,
+        sealed: Option<&str>,
+        step: Option<i64>,
+    ) -> Result<bool, DatastoreError> {
+        let result = sqlx::query(
+            "UPDATE authority_users SET totp_secret = $1, totp_last_step = $2 WHERE id = $3",
+        )
+        .bind(sealed)
+        .bind(step)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Spends the TOTP code of `step` for account `id`: false when a code of this step or
+    /// a later one was already accepted (a replay).
+    pub async fn spend_totp_step(&self, id: &str, step: i64) -> Result<bool, DatastoreError> {
+        let result = sqlx::query(
+            "UPDATE authority_users SET totp_last_step = $1 \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Ends the session with this token hash.

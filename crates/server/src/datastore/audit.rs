@@ -17,6 +17,30 @@ pub struct AuditRow {
     pub target: String,
 }
 
+/// Which entries of the log to read. The default lets every entry through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// One staff member's email, or empty for everyone.
+    pub actor: String,
+    /// One action, or empty for every action.
+    pub action: String,
+    /// Entries at or after this time (unix seconds).
+    pub since: i64,
+    /// Entries before this time.
+    pub until: i64,
+}
+
+impl Default for AuditFilter {
+    fn default() -> Self {
+        AuditFilter {
+            actor: String::new(),
+            action: String::new(),
+            since: i64::MIN,
+            until: i64::MAX,
+        }
+    }
+}
+
 impl Store {
     /// Records that `actor` did `action` to `target` at `now`.
     pub async fn record_audit(
@@ -40,10 +64,29 @@ impl Store {
 
     /// The newest `limit` entries, newest first.
     pub async fn latest_audit(&self, limit: i64) -> Result<Vec<AuditRow>, DatastoreError> {
+        self.audit_entries(&AuditFilter::default(), 0, limit).await
+    }
+
+    /// The entries `filter` lets through, newest first: `limit` of them after skipping
+    /// `offset`.
+    pub async fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, DatastoreError> {
+        // An empty actor or action matches every entry: one statement for every filter.
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT at, actor, action, target FROM authority_audit_log ORDER BY id DESC LIMIT $1",
+            "SELECT at, actor, action, target FROM authority_audit_log \
+             WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND at >= $3 AND at < $4 \
+             ORDER BY id DESC LIMIT $5 OFFSET $6",
         )
+        .bind(&filter.actor)
+        .bind(&filter.action)
+        .bind(filter.since)
+        .bind(filter.until)
         .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -55,6 +98,20 @@ impl Store {
                 target,
             })
             .collect())
+    }
+
+    /// Everyone who did something still in the log, and every kind of action in it, each
+    /// sorted: the choices of the log's filters.
+    pub async fn audit_choices(&self) -> Result<(Vec<String>, Vec<String>), DatastoreError> {
+        let actors =
+            sqlx::query_scalar("SELECT DISTINCT actor FROM authority_audit_log ORDER BY actor")
+                .fetch_all(&self.pool)
+                .await?;
+        let actions =
+            sqlx::query_scalar("SELECT DISTINCT action FROM authority_audit_log ORDER BY action")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((actors, actions))
     }
 
     /// Deletes the entries recorded before `cutoff`; returns how many.

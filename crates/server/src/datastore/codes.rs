@@ -6,7 +6,7 @@
 
 use super::{DatastoreError, Store};
 
-pub use messages::authority::CodeKind;
+pub use messages::authority::{CodeKind, TestType};
 
 /// The state of a code, as its issuer sees it: the wire type of the API, worked out by
 /// [`CodeStatus::at`] for the API and the web UI alike.
@@ -36,6 +36,8 @@ impl CodeRecord {
 pub struct RedeemedCode {
     pub kind: CodeKind,
     pub onset_date: Option<String>,
+    /// The report type of the keys it lets in.
+    pub test_type: TestType,
     /// The hour the code was issued (analytics: hours from issue to use).
     pub created_hour: i64,
 }
@@ -47,6 +49,7 @@ pub struct NewCodeRow<'a> {
     pub kind: CodeKind,
     /// `YYYY-MM-DD`.
     pub onset_date: Option<&'a str>,
+    pub test_type: TestType,
     /// An API key id, or `user:<id>` for a physician signed in to the web UI.
     pub issued_by: &'a str,
     pub created_hour: i64,
@@ -135,13 +138,14 @@ impl Store {
     /// Stores a new code; false when its HMAC is already taken (draw another code).
     pub async fn insert_code(&self, code: &NewCodeRow<'_>) -> Result<bool, DatastoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO codes (id, code_hmac, kind, onset_date, issued_by, created_hour, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code_hmac) DO NOTHING",
+            "INSERT INTO codes (id, code_hmac, kind, onset_date, test_type, issued_by, created_hour, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code_hmac) DO NOTHING",
         )
         .bind(code.id)
         .bind(code.code_hmac)
         .bind(code.kind.as_str())
         .bind(code.onset_date)
+        .bind(code.test_type.as_str())
         .bind(code.issued_by)
         .bind(code.created_hour)
         .bind(code.expires_at)
@@ -194,9 +198,9 @@ impl Store {
         used_hour: i64,
         now: i64,
     ) -> Result<Option<RedeemedCode>, DatastoreError> {
-        let row: Option<(String, Option<String>, i64)> = sqlx::query_as(
+        let row: Option<RedeemedColumns> = sqlx::query_as(
             "UPDATE codes SET used_hour = $1 WHERE code_hmac = $2 AND used_hour IS NULL AND expires_at > $3 \
-             RETURNING kind, onset_date, created_hour",
+             RETURNING kind, onset_date, test_type, created_hour",
         )
         .bind(used_hour)
         .bind(code_hmac)
@@ -247,10 +251,15 @@ fn kind_of(text: &str) -> CodeKind {
     CodeKind::parse(text).unwrap_or(CodeKind::Patient)
 }
 
-fn redeemed((kind, onset_date, created_hour): (String, Option<String>, i64)) -> RedeemedCode {
+/// kind, onset_date, test_type, created_hour.
+type RedeemedColumns = (String, Option<String>, String, i64);
+
+fn redeemed((kind, onset_date, test_type, created_hour): RedeemedColumns) -> RedeemedCode {
     RedeemedCode {
         kind: kind_of(&kind),
         onset_date,
+        // The table's CHECK allows only the two types.
+        test_type: TestType::parse(&test_type).unwrap_or_default(),
         created_hour,
     }
 }

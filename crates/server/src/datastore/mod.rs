@@ -65,10 +65,10 @@ pub mod statistics;
 pub mod tokens;
 
 pub use accounts::{Role, SignInRecord, UserRow};
-pub use audit::AuditRow;
+pub use audit::{AuditFilter, AuditRow};
 pub use codes::{ApiKeyRow, CodeRecord, CodeStatus};
 pub use keys::{KeyRow, UploadWriter, WriteOutcome};
-pub use statistics::DayCounts;
+pub use statistics::{DayCounts, IssuerCounts};
 pub use tokens::TokenUse;
 
 use std::borrow::Cow;
@@ -241,6 +241,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "app_configuration",
         include_str!("../../migrations/sqlite/0008_app_configuration.sql"),
     ),
+    (
+        9,
+        "physician_pages",
+        include_str!("../../migrations/sqlite/0009_physician_pages.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -283,6 +288,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "app_configuration",
         include_str!("../../migrations/postgres/0008_app_configuration.sql"),
+    ),
+    (
+        9,
+        "physician_pages",
+        include_str!("../../migrations/postgres/0009_physician_pages.sql"),
     ),
 ];
 

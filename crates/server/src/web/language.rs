@@ -147,7 +147,8 @@ impl Language {
     pub(crate) fn has(self, id: &str) -> bool {
         // Every argument any message takes, so that formatting itself cannot fail.
         let arguments: HashMap<Cow<'static, str>, FluentValue<'_>> = [
-            "email", "time", "max", "min", "days", "version", // the physicians' pages
+            "email", "time", "max", "min", "days", "version", "reference", "earliest", "today",
+            "page", // the physicians' pages
             "length", "room", "day", "from", "to", "hotline", "advice", "name", "phone", "count",
             "minutes", "level", // the venue owners' pages
         ]

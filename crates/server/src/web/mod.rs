@@ -18,6 +18,8 @@
 //! - `content_disposition`: the `Content-Disposition` of a download whose name keeps its
 //!   accents.
 //! - `cookies`: reading a request's cookies, writing ours.
+//! - `local_time`: times and dates in the server's zone and the page's language, in
+//!   `<time>` elements a script rewrites in the reader's own zone.
 //!
 //! # Adding a page
 //!
@@ -31,6 +33,7 @@ pub(crate) mod cookies;
 pub(crate) mod csrf;
 pub(crate) mod language;
 pub(crate) mod layout;
+pub(crate) mod local_time;
 pub(crate) mod sealed;
 pub(crate) mod security;
 
