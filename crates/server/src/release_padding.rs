@@ -21,21 +21,22 @@
 //! - **Metadata**: modelled on an upload: an onset 0–12 days before the bucket's release
 //!   day, a key of one of the days from `infectious_days_before_onset` days before the
 //!   onset to the day before the release (at most 14 days back), with the matching
-//!   `days_since_onset`, a whole day's rolling period, a confirmed test, risk level 0: what
-//!   `keys::store_keys` writes for real keys.
+//!   `days_since_onset`, a whole day's rolling period, risk level 0: what
+//!   `keys::store_keys` writes for real keys; and a report type, a clinical diagnosis for
+//!   [`CLINICAL_DIAGNOSIS_PER_MILLE`] of them, a confirmed test otherwise.
 //!
 //! What remains visible: when a bucket's count of real keys in the window crosses a padding
 //! step (at a midnight, as old keys leave), a few fake keys appear in or leave that bucket
 //! while their date is still in the window, and so are known to be fake; the real keys are
 //! never told apart.
 //!
-//! Also visible since codes carry a test type (issue 16): keys of a clinical diagnosis
-//! (report type 2) are all real, since every fake key is a confirmed test. A bucket's
-//! count of them is a lower bound of its real keys (never which confirmed-test keys are
-//! real). Drawing some fakes as clinical diagnoses would change the fake keys of the
-//! buckets already served, and a download from before the change compared with one from
-//! after would then tell every fake of those buckets apart; if it is wanted, it belongs
-//! with a new seed label, from the first bucket after the change.
+//! Report types: since codes carry a test type (issue 16), real keys may be clinical
+//! diagnoses (report type 2). Were every fake a confirmed test, a bucket's count of
+//! clinical diagnoses would be a lower bound of its real keys; so fakes are drawn as
+//! clinical diagnoses too, from a generator of their own (the key data of every fake stays
+//! what it was). Buckets released before [`REPORT_TYPES_FROM_BUCKET_END`] keep the
+//! all-confirmed fakes they were served with: changing them would let a download from
+//! before the change, compared with one from after, tell their fakes apart.
 
 use exposure::interval::{EnIntervalNumber, INTERVALS_PER_DAY};
 use exposure::keys::{DiagnosisKey, KEY_LENGTH, ReportType, TemporaryExposureKey};
@@ -48,6 +49,15 @@ const DAY_SECONDS: i64 = 86_400;
 
 /// Latest onset of a fake key's modelled uploader, in days before the release day.
 const LATEST_ONSET_DAYS: u64 = 12;
+
+/// Fake keys drawn as clinical diagnoses, per thousand: about the share of diagnoses
+/// made without a test when tests are short, so that the real ones hide among them.
+const CLINICAL_DIAGNOSIS_PER_MILLE: u64 = 200;
+
+/// The first bucket end (2026-12-04T00:00:00Z) whose fakes are drawn with report types;
+/// buckets released before were served with confirmed tests only (see the module docs).
+/// Two weeks after it, every bucket that was not is out of the retention window.
+const REPORT_TYPES_FROM_BUCKET_END: i64 = 1_796_342_400;
 
 /// Draws tried per fake key wanted before giving up (a bucket near the end of the window
 /// keeps only its most recent fake keys; fewer than one draw in 14 is that recent).
@@ -66,6 +76,12 @@ pub(crate) fn bucket_padding(
     let wanted = exposure::export::padded_key_count(real_keys).saturating_sub(real_keys);
     let seed = secrets.keyed_hash("release bucket padding", &bucket_end.to_be_bytes());
     let mut rng = StdRng::from_seed(seed);
+    let report_type_seed = secrets.keyed_hash(
+        "release bucket padding report types",
+        &bucket_end.to_be_bytes(),
+    );
+    let mut report_types = StdRng::from_seed(report_type_seed);
+    let draws_report_types = bucket_end >= REPORT_TYPES_FROM_BUCKET_END;
     let release_day = (bucket_end - 1).div_euclid(DAY_SECONDS);
     let retention_days = u64::from(messages::retention::DAYS);
     let mut fakes = Vec::with_capacity(wanted);
@@ -73,8 +89,10 @@ pub(crate) fn bucket_padding(
         if fakes.len() == wanted {
             break;
         }
-        // Every draw takes the same numbers from the generator, kept or not, so that the
+        // Every draw takes the same numbers from the generators, kept or not, so that the
         // sequence of fake keys of a bucket never depends on the window.
+        let clinical_diagnosis =
+            report_types.next_u64() % 1000 < CLINICAL_DIAGNOSIS_PER_MILLE && draws_report_types;
         let onset = rng.next_u64() % (LATEST_ONSET_DAYS + 1);
         let earliest = (onset + u64::from(infectious_days_before_onset)).clamp(1, retention_days);
         let age = 1 + rng.next_u64() % earliest;
@@ -95,7 +113,11 @@ pub(crate) fn bucket_padding(
                 rolling_period: INTERVALS_PER_DAY,
             },
             transmission_risk_level: 0,
-            report_type: ReportType::ConfirmedTest,
+            report_type: if clinical_diagnosis {
+                ReportType::ConfirmedClinicalDiagnosis
+            } else {
+                ReportType::ConfirmedTest
+            },
             days_since_onset_of_symptoms: i32::try_from(onset)
                 .ok()
                 .zip(i32::try_from(age).ok())
@@ -145,6 +167,34 @@ mod tests {
             2,
         );
         assert!(foreign.iter().all(|fake| !one.contains(fake)));
+    }
+
+    #[test]
+    fn some_fake_keys_are_clinical_diagnoses_from_the_first_bucket_of_report_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = secrets(dir.path());
+        let share = |bucket_end: i64| {
+            let fakes = bucket_padding(&secrets, bucket_end, 100, oldest(bucket_end), 2);
+            let clinical = fakes
+                .iter()
+                .filter(|fake| fake.report_type == ReportType::ConfirmedClinicalDiagnosis)
+                .count();
+            (clinical, fakes.len())
+        };
+        let (clinical, all) = share(REPORT_TYPES_FROM_BUCKET_END);
+        // 20 % of about 1,000 draws: far from none and from all.
+        assert!(
+            clinical * 1000 > all * 120 && clinical * 1000 < all * 280,
+            "{clinical} of {all}"
+        );
+        assert_eq!(share(REPORT_TYPES_FROM_BUCKET_END - 7200).0, 0);
+        // The key data of a bucket's fakes does not depend on their report types.
+        let before = bucket_padding(&secrets, BUCKET_END, 10, oldest(BUCKET_END), 2);
+        assert!(
+            before
+                .iter()
+                .all(|fake| fake.report_type == ReportType::ConfirmedTest)
+        );
     }
 
     #[test]

@@ -91,5 +91,11 @@ pub(crate) fn open_for<T: DeserializeOwned>(
     user_id: &str,
     text: &str,
 ) -> Option<T> {
-    sealed::open(&state.keys, purpose.label(), user_id, text, MAX_SEALED_LENGTH)
+    sealed::open(
+        &state.keys,
+        purpose.label(),
+        user_id,
+        text,
+        MAX_SEALED_LENGTH,
+    )
 }

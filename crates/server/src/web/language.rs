@@ -147,10 +147,28 @@ impl Language {
     pub(crate) fn has(self, id: &str) -> bool {
         // Every argument any message takes, so that formatting itself cannot fail.
         let arguments: HashMap<Cow<'static, str>, FluentValue<'_>> = [
-            "email", "time", "max", "min", "days", "version", "reference", "earliest", "today",
+            "email",
+            "time",
+            "max",
+            "min",
+            "days",
+            "version",
+            "reference",
+            "earliest",
+            "today",
             "page", // the physicians' pages
-            "length", "room", "day", "from", "to", "hotline", "advice", "name", "phone", "count",
-            "minutes", "level", // the venue owners' pages
+            "length",
+            "room",
+            "day",
+            "from",
+            "to",
+            "hotline",
+            "advice",
+            "name",
+            "phone",
+            "count",
+            "minutes",
+            "level", // the venue owners' pages
         ]
         .into_iter()
         .map(|name| (Cow::Borrowed(name), FluentValue::from("x")))
