@@ -187,14 +187,8 @@ mod tests {
             clinical * 1000 > all * 120 && clinical * 1000 < all * 280,
             "{clinical} of {all}"
         );
+        // Buckets served before keep their all-confirmed fakes.
         assert_eq!(share(REPORT_TYPES_FROM_BUCKET_END - 7200).0, 0);
-        // The key data of a bucket's fakes does not depend on their report types.
-        let before = bucket_padding(&secrets, BUCKET_END, 10, oldest(BUCKET_END), 2);
-        assert!(
-            before
-                .iter()
-                .all(|fake| fake.report_type == ReportType::ConfirmedTest)
-        );
     }
 
     #[test]
