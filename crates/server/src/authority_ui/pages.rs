@@ -1490,22 +1490,39 @@ async fn second_factor_on(
             Some(&notice),
         ));
     };
+    set_second_factor(&state, language, &session, Some((&form.secret, step))).await
+}
+
+/// Turns the account's second factor on (its sealed secret and the step just spent) or
+/// off (`None`), audits it, and goes back to the account page that says so.
+async fn set_second_factor(
+    state: &AppState,
+    language: Language,
+    session: &Session,
+    secret: Option<(&str, i64)>,
+) -> PageResult {
+    let (sealed, step) = secret.unzip();
     state
         .store
-        .set_totp_secret(&session.user_id, Some(&form.secret), Some(step))
+        .set_totp_secret(&session.user_id, sealed, step)
         .await
         .map_err(internal(language))?;
+    let action = if secret.is_some() {
+        "second-factor-on"
+    } else {
+        "second-factor-off"
+    };
     state
         .store
         .record_audit(
-            now,
+            state.now(),
             &session.viewer.email,
-            "second-factor-on",
+            action,
             &session.viewer.email,
         )
         .await
         .map_err(internal(language))?;
-    Ok(see_other("/authority/account?done=second-factor-on"))
+    Ok(see_other(&format!("/authority/account?done={action}")))
 }
 
 async fn second_factor_off(
@@ -1527,25 +1544,9 @@ async fn second_factor_off(
     )
     .await
     .map_err(internal(language))?;
-    let now = state.now();
     let refusal = match outcome {
         SecondFactor::Accepted => {
-            state
-                .store
-                .set_totp_secret(&session.user_id, None, None)
-                .await
-                .map_err(internal(language))?;
-            state
-                .store
-                .record_audit(
-                    now,
-                    &session.viewer.email,
-                    "second-factor-off",
-                    &session.viewer.email,
-                )
-                .await
-                .map_err(internal(language))?;
-            return Ok(see_other("/authority/account?done=second-factor-off"));
+            return set_second_factor(&state, language, &session, None).await;
         }
         SecondFactor::Refused => NewPasswordRefusal::WrongCurrent,
         SecondFactor::Wait { until } => NewPasswordRefusal::Wait { until },
